@@ -1,0 +1,99 @@
+// Typed errors: one class per kind of failure, each message saying what was expected, what was found and what to do.
+
+/** Base class of every error dynaprune throws on purpose. `code` is stable across versions. */
+export class DynapruneError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** A value given by the caller is out of range or malformed (a sparsity of 1.2, a batch size of "abc"). */
+export class InvalidArgumentError extends DynapruneError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_INVALID_ARGUMENT', message, options);
+  }
+}
+
+/** A name (model, dataset, method, backend...) is not one of the registered choices. */
+export class UnknownNameError extends DynapruneError {
+  readonly kind: string;
+  readonly given: string;
+  readonly choices: readonly string[];
+  constructor(kind: string, given: string, choices: readonly string[]) {
+    super(
+      'E_UNKNOWN_NAME',
+      `Unknown ${kind} "${given}". Valid choices: ${choices.join(', ')}.`,
+    );
+    this.kind = kind;
+    this.given = given;
+    this.choices = choices;
+  }
+}
+
+/** Two tensors or a tensor and a declared shape disagree. */
+export class ShapeMismatchError extends DynapruneError {
+  constructor(message: string) {
+    super('E_SHAPE_MISMATCH', message);
+  }
+}
+
+/** A file exists but its bytes are not what its format promises (truncated, wrong size, bad header). */
+export class CorruptFileError extends DynapruneError {
+  readonly file: string;
+  constructor(file: string, message: string, code = 'E_CORRUPT_FILE', options?: { cause?: unknown }) {
+    super(code, `${file}: ${message}`, options);
+    this.file = file;
+  }
+}
+
+/** A file's checksum differs from the expected one. */
+export class ChecksumError extends CorruptFileError {
+  readonly expected: string;
+  readonly actual: string;
+  constructor(file: string, expected: string, actual: string, hint = '') {
+    super(
+      file,
+      `checksum mismatch: expected ${expected}, got ${actual}.${hint ? ' ' + hint : ''}`,
+      'E_CHECKSUM',
+    );
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+/** Required data is not on disk and cannot be fetched. */
+export class DataNotFoundError extends DynapruneError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_DATA_NOT_FOUND', message, options);
+  }
+}
+
+/** A download failed: offline, HTTP error, or interrupted. */
+export class DownloadError extends DynapruneError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_DOWNLOAD', message, options);
+  }
+}
+
+/** A requested compute backend cannot be used here. */
+export class BackendError extends DynapruneError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_BACKEND', message, options);
+  }
+}
+
+/** Training produced a non-finite loss; the run stops rather than write garbage. */
+export class NonFiniteLossError extends DynapruneError {
+  readonly step: number;
+  constructor(step: number, loss: number) {
+    super(
+      'E_NAN_LOSS',
+      `Loss became ${loss} at step ${step}. Lower the learning rate, check the input scaling, ` +
+        `or resume from the last checkpoint.`,
+    );
+    this.step = step;
+  }
+}
