@@ -1,0 +1,227 @@
+// WebAssembly SIMD kernels for CNN training on the tfjs wasm backend, run inside tfjs-wasm's own memory.
+//
+// The module imports tfjs-wasm's WebAssembly.Memory, so every pointer below is a byte offset of a tensor
+// that tfjs already holds: no copies. The module has no data segment and never allocates, so it cannot
+// disturb the emscripten heap it shares. TypeScript (src/engine/kernels/) validates shapes and allocates
+// outputs; these functions trust their arguments.
+//
+// Layouts are tfjs's: activations NHWC, conv filters [KH, KW, CI, CO].
+
+/** Loads 4 consecutive floats, or only the first `count` of them (the rest read as 0), never past them. */
+@inline
+function loadPartial(ptr: usize, count: i32): v128 {
+  let v = f32x4.splat(0);
+  v = f32x4.replace_lane(v, 0, load<f32>(ptr));
+  if (count > 1) v = f32x4.replace_lane(v, 1, load<f32>(ptr, 4));
+  if (count > 2) v = f32x4.replace_lane(v, 2, load<f32>(ptr, 8));
+  return v;
+}
+
+@inline
+function addStore(ptr: usize, v: v128): void {
+  v128.store(ptr, f32x4.add(v128.load(ptr), v));
+}
+
+/**
+ * The filter gradient of a 2D convolution: dw[kh][kw][ci][co] = sum over n, oh, ow of
+ * x[n][oh*SH + kh - PT][ow*SW + kw - PL][ci] * dy[n][oh][ow][co] (out-of-range x reads as 0).
+ *
+ * Blocking: a 4 (ci) x 8 (co) tile of dw lives in 8 SIMD registers while one (kh, kw) slice streams
+ * through the batch; partial sums are flushed once per image, which keeps float32 rounding error close
+ * to that of a pairwise sum. Requires CO % 4 == 0 (the caller falls back otherwise).
+ */
+export function conv2dFilterGrad(
+  x: usize, dy: usize, dw: usize,
+  N: i32, H: i32, W: i32, CI: i32,
+  OH: i32, OW: i32, CO: i32,
+  KH: i32, KW: i32, SH: i32, SW: i32, PT: i32, PL: i32,
+): void {
+  memory.fill(dw, 0, <usize>(KH * KW * CI * CO) << 2);
+  const xStep = <usize>(SW * CI) << 2;
+  const dyStep = <usize>CO << 2;
+  const dwRow = <usize>CO << 2;
+  for (let kh = 0; kh < KH; kh++) {
+    for (let kw = 0; kw < KW; kw++) {
+      // The output columns whose input column lies inside the image.
+      let owStart = 0;
+      while (owStart < OW && owStart * SW + kw - PL < 0) owStart++;
+      let owEnd = OW;
+      while (owEnd > owStart && (owEnd - 1) * SW + kw - PL >= W) owEnd--;
+      if (owStart >= owEnd) continue;
+      for (let ci = 0; ci < CI; ci += 4) {
+        const cn = min(4, CI - ci);
+        for (let co = 0; co < CO; co += 8) {
+          const wide = co + 8 <= CO;
+          const out = dw + (<usize>(((kh * KW + kw) * CI + ci) * CO + co) << 2);
+          for (let n = 0; n < N; n++) {
+            let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+            let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
+            for (let oh = 0; oh < OH; oh++) {
+              const ih = oh * SH + kh - PT;
+              if (ih < 0 || ih >= H) continue;
+              let xp = x + (<usize>(((n * H + ih) * W + owStart * SW + kw - PL) * CI + ci) << 2);
+              let dp = dy + (<usize>(((n * OH + oh) * OW + owStart) * CO + co) << 2);
+              for (let ow = owStart; ow < owEnd; ow++) {
+                const xv = cn == 4 ? v128.load(xp) : loadPartial(xp, cn);
+                const d0 = v128.load(dp);
+                const d1 = wide ? v128.load(dp, 16) : f32x4.splat(0);
+                const x0 = v128.shuffle<f32>(xv, xv, 0, 0, 0, 0);
+                const x1 = v128.shuffle<f32>(xv, xv, 1, 1, 1, 1);
+                const x2 = v128.shuffle<f32>(xv, xv, 2, 2, 2, 2);
+                const x3 = v128.shuffle<f32>(xv, xv, 3, 3, 3, 3);
+                a0 = f32x4.add(a0, f32x4.mul(x0, d0));
+                b0 = f32x4.add(b0, f32x4.mul(x0, d1));
+                a1 = f32x4.add(a1, f32x4.mul(x1, d0));
+                b1 = f32x4.add(b1, f32x4.mul(x1, d1));
+                a2 = f32x4.add(a2, f32x4.mul(x2, d0));
+                b2 = f32x4.add(b2, f32x4.mul(x2, d1));
+                a3 = f32x4.add(a3, f32x4.mul(x3, d0));
+                b3 = f32x4.add(b3, f32x4.mul(x3, d1));
+                xp += xStep;
+                dp += dyStep;
+              }
+            }
+            addStore(out, a0);
+            if (wide) addStore(out + 16, b0);
+            if (cn > 1) {
+              addStore(out + dwRow, a1);
+              if (wide) addStore(out + dwRow + 16, b1);
+            }
+            if (cn > 2) {
+              addStore(out + 2 * dwRow, a2);
+              if (wide) addStore(out + 2 * dwRow + 16, b2);
+            }
+            if (cn > 3) {
+              addStore(out + 3 * dwRow, a3);
+              if (wide) addStore(out + 3 * dwRow + 16, b3);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * The input gradient of max pooling, for any window, stride and padding: each output's gradient goes to
+ * the first position holding its window's maximum (tfjs cpu's rule). Overlapping windows accumulate.
+ */
+export function maxPoolGrad(
+  x: usize, dy: usize, dx: usize,
+  N: i32, H: i32, W: i32, C: i32,
+  OH: i32, OW: i32, FH: i32, FW: i32, SH: i32, SW: i32, PT: i32, PL: i32,
+): void {
+  memory.fill(dx, 0, <usize>(N * H * W * C) << 2);
+  for (let n = 0; n < N; n++) {
+    for (let oh = 0; oh < OH; oh++) {
+      const h0 = oh * SH - PT;
+      const hs = max(0, h0), he = min(H, h0 + FH);
+      for (let ow = 0; ow < OW; ow++) {
+        const w0 = ow * SW - PL;
+        const ws = max(0, w0), we = min(W, w0 + FW);
+        const dyRow = dy + (<usize>(((n * OH + oh) * OW + ow) * C) << 2);
+        for (let c = 0; c < C; c++) {
+          let best = -Infinity as f32;
+          let bestAt: isize = -1;
+          for (let h = hs; h < he; h++) {
+            let p = x + (<usize>(((n * H + h) * W + ws) * C + c) << 2);
+            for (let w = ws; w < we; w++) {
+              const v = load<f32>(p);
+              if (v > best) {
+                best = v;
+                bestAt = <isize>(p - x);
+              }
+              p += <usize>C << 2;
+            }
+          }
+          if (bestAt >= 0) {
+            const q = dx + <usize>bestAt;
+            store<f32>(q, load<f32>(q) + load<f32>(dyRow + (<usize>c << 2)));
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * maxPoolGrad for non-overlapping windows (stride == window, no padding) and C % 4 == 0: four channels
+ * per SIMD lane, and each input position is written exactly once, so nothing accumulates.
+ */
+export function maxPoolGradTiled(
+  x: usize, dy: usize, dx: usize,
+  N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32, FH: i32, FW: i32,
+): void {
+  // Rows and columns no window covers get no gradient.
+  if (OH * FH < H || OW * FW < W) memory.fill(dx, 0, <usize>(N * H * W * C) << 2);
+  const pixel = <usize>C << 2;
+  const row = <usize>(W * C) << 2;
+  for (let n = 0; n < N; n++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let ow = 0; ow < OW; ow++) {
+        const corner = <usize>(((n * H + oh * FH) * W + ow * FW) * C) << 2;
+        const dyRow = dy + (<usize>(((n * OH + oh) * OW + ow) * C) << 2);
+        for (let c: usize = 0; c < <usize>C << 2; c += 16) {
+          let best = f32x4.splat(-Infinity);
+          let bestAt = i32x4.splat(-1);
+          let k = 0;
+          for (let a = 0; a < FH; a++) {
+            for (let b = 0; b < FW; b++) {
+              const v = v128.load(x + corner + <usize>a * row + <usize>b * pixel + c);
+              const better = f32x4.gt(v, best);
+              best = v128.bitselect(v, best, better);
+              bestAt = v128.bitselect(i32x4.splat(k), bestAt, better);
+              k++;
+            }
+          }
+          const g = v128.load(dyRow + c);
+          k = 0;
+          for (let a = 0; a < FH; a++) {
+            for (let b = 0; b < FW; b++) {
+              const won = i32x4.eq(bestAt, i32x4.splat(k));
+              v128.store(dx + corner + <usize>a * row + <usize>b * pixel + c, v128.and(g, won));
+              k++;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Reverses a filter spatially and swaps its channel axes: [KH, KW, CI, CO] -> [KH, KW, CO, CI]. */
+export function flipFilter(src: usize, dst: usize, KH: i32, KW: i32, CI: i32, CO: i32): void {
+  for (let a = 0; a < KH; a++) {
+    for (let b = 0; b < KW; b++) {
+      const s = src + (<usize>(((KH - 1 - a) * KW + (KW - 1 - b)) * CI * CO) << 2);
+      const d = dst + (<usize>((a * KW + b) * CO * CI) << 2);
+      for (let i = 0; i < CI; i++) {
+        for (let o = 0; o < CO; o++) {
+          store<f32>(d + (<usize>(o * CI + i) << 2), load<f32>(s + (<usize>(i * CO + o) << 2)));
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Spreads dy [N, OH, OW, C] onto a zero grid [N, (OH-1)*SH + 1 + extraH, (OW-1)*SW + 1 + extraW, C],
+ * dy[n][i][j] landing at [n][i*SH][j*SW]: a strided convolution's input gradient is then a stride-1 one.
+ */
+export function dilate(
+  src: usize, dst: usize, N: i32, OH: i32, OW: i32, C: i32, SH: i32, SW: i32, DH: i32, DW: i32,
+): void {
+  memory.fill(dst, 0, <usize>(N * DH * DW * C) << 2);
+  const bytes = <usize>C << 2;
+  for (let n = 0; n < N; n++) {
+    for (let i = 0; i < OH; i++) {
+      for (let j = 0; j < OW; j++) {
+        memory.copy(
+          dst + (<usize>(((n * DH + i * SH) * DW + j * SW) * C) << 2),
+          src + (<usize>(((n * OH + i) * OW + j) * C) << 2),
+          bytes,
+        );
+      }
+    }
+  }
+}

@@ -1,0 +1,136 @@
+// Chooses the tfjs backend: tfjs-node when installed, else wasm with dynaprune's training kernels, else cpu.
+import { getBackend, ready, setBackend } from '@tensorflow/tfjs';
+import { BackendError, UnknownNameError } from '../errors.js';
+import {
+  registerTrainingKernels,
+  type TrainingKernelReport,
+  type TrainingKernelSet,
+} from './training-kernels.js';
+
+/** What the user may ask for (`--backend`). */
+export type BackendRequest = 'auto' | 'node' | 'wasm' | 'cpu';
+export const backendRequests: readonly BackendRequest[] = ['auto', 'node', 'wasm', 'cpu'];
+
+/** A concrete backend. */
+export type BackendKind = Exclude<BackendRequest, 'auto'>;
+
+/** The order `auto` tries, fastest first (DESIGN.md, "Backend order"). */
+const autoOrder: readonly BackendKind[] = ['node', 'wasm', 'cpu'];
+
+/** tfjs's own name for each backend. */
+const tfjsName: Readonly<Record<BackendKind, string>> = {
+  node: 'tensorflow',
+  wasm: 'wasm',
+  cpu: 'cpu',
+};
+
+export interface BackendAttempt {
+  readonly backend: BackendKind;
+  readonly error: string;
+}
+
+/** The backend in use, and how it was chosen. */
+export interface BackendChoice {
+  readonly backend: BackendKind;
+  /** The name tfjs reports (`tf.getBackend()`). */
+  readonly tfjsBackend: string;
+  /** One sentence for the log: what was chosen and why. */
+  readonly description: string;
+  /** Backends tried before this one, with why each failed. */
+  readonly attempts: readonly BackendAttempt[];
+  /** For wasm: the training kernels installed. */
+  readonly trainingKernels?: TrainingKernelReport;
+}
+
+export interface InitBackendOptions {
+  /** For wasm: which training kernels to install (default `all`). */
+  readonly trainingKernels?: TrainingKernelSet;
+}
+
+/** Parses a `--backend` value; throws UnknownNameError listing the choices. */
+export function parseBackendRequest(value: string): BackendRequest {
+  if ((backendRequests as readonly string[]).includes(value)) return value as BackendRequest;
+  throw new UnknownNameError('backend', value, backendRequests);
+}
+
+// A variable keeps bundlers and the type checker from resolving this optional peer dependency.
+const tfjsNodePackage = '@tensorflow/tfjs-node';
+
+async function activate(kind: BackendKind, options: InitBackendOptions): Promise<BackendChoice> {
+  let trainingKernels: TrainingKernelReport | undefined;
+  if (kind === 'node') {
+    try {
+      await import(/* @vite-ignore */ tfjsNodePackage);
+    } catch (error) {
+      throw new BackendError(
+        `@tensorflow/tfjs-node is not installed (${(error as Error).message.split('\n')[0]})`,
+      );
+    }
+  } else if (kind === 'wasm') {
+    await import('@tensorflow/tfjs-backend-wasm');
+  }
+  const ok = await setBackend(tfjsName[kind]);
+  await ready();
+  if (!ok || getBackend() !== tfjsName[kind]) {
+    throw new BackendError(`tfjs could not initialize the ${tfjsName[kind]} backend`);
+  }
+  if (kind === 'wasm') {
+    trainingKernels = await registerTrainingKernels(options.trainingKernels ?? 'all');
+  }
+  const detail =
+    kind === 'node'
+      ? 'native TensorFlow through tfjs-node'
+      : kind === 'wasm'
+        ? `WebAssembly (XNNPACK) with dynaprune's training kernels (${trainingKernels?.set}` +
+          (trainingKernels?.simd.state === 'ready'
+            ? ', SIMD)'
+            : `; SIMD kernels off: ${trainingKernels?.simd.reason ?? 'unknown'})`)
+        : 'plain JavaScript (slow: about 1 image/s for the paper CNN)';
+  return {
+    backend: kind,
+    tfjsBackend: getBackend(),
+    description: `backend ${kind}: ${detail}`,
+    attempts: [],
+    ...(trainingKernels ? { trainingKernels } : {}),
+  };
+}
+
+/**
+ * Activates a backend. `auto` tries tfjs-node, then wasm, then cpu, and reports what failed on the way;
+ * an explicit choice that fails throws BackendError. When every backend fails, the error gathers every
+ * failure.
+ */
+export async function initBackend(
+  request: BackendRequest = 'auto',
+  options: InitBackendOptions = {},
+): Promise<BackendChoice> {
+  if (request !== 'auto') {
+    try {
+      return await activate(request, options);
+    } catch (error) {
+      if (error instanceof BackendError) throw error;
+      throw new BackendError(`Backend ${request} failed: ${String(error)}`, { cause: error });
+    }
+  }
+  const attempts: BackendAttempt[] = [];
+  for (const kind of autoOrder) {
+    try {
+      const choice = await activate(kind, options);
+      const skipped = attempts.map((a) => `${a.backend}: ${a.error}`).join('; ');
+      return {
+        ...choice,
+        attempts,
+        description: choice.description + (skipped ? ` (skipped ${skipped})` : ''),
+      };
+    } catch (error) {
+      attempts.push({
+        backend: kind,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }
+  throw new BackendError(
+    'No tfjs backend could be initialized: ' +
+      attempts.map((a) => `${a.backend}: ${a.error}`).join('; '),
+  );
+}

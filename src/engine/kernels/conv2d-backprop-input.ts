@@ -1,0 +1,113 @@
+// Conv2DBackpropInput for tfjs-wasm as a forward convolution that XNNPACK runs, replacing the stock scalar loop.
+import { backend_util } from '@tensorflow/tfjs';
+import type { Conv2DBackpropInputAttrs, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { callKernel, disposeIntermediate, heapFloat32, heapOffset } from '../wasm-heap.js';
+import { trainingWasmFor } from '../training-wasm.js';
+
+export interface Conv2DBackpropInputArgs {
+  inputs: { dy: TensorInfo; filter: TensorInfo };
+  backend: BackendWasm;
+  attrs: Conv2DBackpropInputAttrs;
+}
+
+/** [KH, KW, CI, CO] -> [KH, KW, CO, CI], reversed in both spatial axes. */
+function flipFilter(backend: BackendWasm, filter: TensorInfo): TensorInfo {
+  const [kh, kw, ci, co] = filter.shape as [number, number, number, number];
+  const out = backend.makeOutput([kh, kw, co, ci], 'float32');
+  const kernels = trainingWasmFor(backend);
+  if (kernels !== undefined) {
+    kernels.flipFilter(heapOffset(backend, filter), heapOffset(backend, out), kh, kw, ci, co);
+    return out;
+  }
+  const src = heapFloat32(backend, filter);
+  const dst = heapFloat32(backend, out);
+  for (let a = 0; a < kh; a++) {
+    for (let b = 0; b < kw; b++) {
+      const s = ((kh - 1 - a) * kw + (kw - 1 - b)) * ci * co;
+      const d = (a * kw + b) * co * ci;
+      for (let i = 0; i < ci; i++) {
+        for (let o = 0; o < co; o++) dst[d + o * ci + i] = src[s + i * co + o]!;
+      }
+    }
+  }
+  return out;
+}
+
+/** dy [N, OH, OW, C] spread onto a zero grid with stride gaps: [N, (OH-1)*SH+1, (OW-1)*SW+1, C]. */
+function dilate(backend: BackendWasm, dy: TensorInfo, sh: number, sw: number): TensorInfo {
+  const [n, oh, ow, c] = dy.shape as [number, number, number, number];
+  const dh = (oh - 1) * sh + 1;
+  const dw = (ow - 1) * sw + 1;
+  const out = backend.makeOutput([n, dh, dw, c], 'float32');
+  const kernels = trainingWasmFor(backend);
+  if (kernels !== undefined) {
+    kernels.dilate(heapOffset(backend, dy), heapOffset(backend, out), n, oh, ow, c, sh, sw, dh, dw);
+    return out;
+  }
+  const src = heapFloat32(backend, dy);
+  const dst = heapFloat32(backend, out);
+  dst.fill(0);
+  for (let b = 0; b < n; b++) {
+    for (let i = 0; i < oh; i++) {
+      for (let j = 0; j < ow; j++) {
+        const s = ((b * oh + i) * ow + j) * c;
+        dst.set(src.subarray(s, s + c), ((b * dh + i * sh) * dw + j * sw) * c);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Builds the kernel. The input gradient of a convolution is the convolution of the (stride-dilated)
+ * output gradient with the filter flipped in space and transposed in channels, padded by K - 1 - pad.
+ * Shapes this rewrite does not cover (NCHW, pads larger than the kernel) go to `stock`, tfjs-wasm's
+ * own kernel.
+ */
+export function makeConv2dBackpropInput(stock: KernelFunc): KernelFunc {
+  return ((args: Conv2DBackpropInputArgs): TensorInfo => {
+    const { inputs, backend, attrs } = args;
+    const { dy, filter } = inputs;
+    if (attrs.dataFormat !== 'NHWC') return stock(args as never) as TensorInfo;
+    const info = backend_util.computeConv2DInfo(
+      attrs.inputShape,
+      filter.shape as [number, number, number, number],
+      attrs.strides,
+      1,
+      attrs.pad,
+      attrs.dimRoundingMode,
+    );
+    const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+    const spread = sh > 1 || sw > 1 ? dilate(backend, dy, sh, sw) : dy;
+    const top = kh - 1 - info.padInfo.top;
+    const left = kw - 1 - info.padInfo.left;
+    const bottom = info.inHeight + kh - 1 - top - spread.shape[1]!;
+    const right = info.inWidth + kw - 1 - left - spread.shape[2]!;
+    if (top < 0 || left < 0 || bottom < 0 || right < 0) {
+      if (spread !== dy) disposeIntermediate(backend, spread);
+      return stock(args as never) as TensorInfo;
+    }
+    const flipped = flipFilter(backend, filter);
+    const out = callKernel(
+      backend,
+      'Conv2D',
+      { x: spread, filter: flipped },
+      {
+        strides: 1,
+        pad: [
+          [0, 0],
+          [top, bottom],
+          [left, right],
+          [0, 0],
+        ],
+        dilations: 1,
+        dataFormat: 'NHWC',
+        dimRoundingMode: undefined as unknown as string,
+      },
+    );
+    disposeIntermediate(backend, flipped);
+    if (spread !== dy) disposeIntermediate(backend, spread);
+    return out;
+  }) as unknown as KernelFunc;
+}

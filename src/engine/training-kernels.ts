@@ -1,0 +1,102 @@
+// Explicit, idempotent registration of dynaprune's training kernels on the tfjs wasm backend.
+import { engine, getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs';
+import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { BackendError } from '../errors.js';
+import { makeBatchMatMul } from './kernels/batch-mat-mul.js';
+import {
+  conv2dBackpropFilter,
+  conv2dBackpropFilterTransposedConv,
+} from './kernels/conv2d-backprop-filter.js';
+import { makeConv2dBackpropInput } from './kernels/conv2d-backprop-input.js';
+import { maxPoolGrad } from './kernels/max-pool-grad.js';
+import { prepareTrainingWasm, type TrainingWasmStatus } from './training-wasm.js';
+
+/**
+ * Which kernels to install:
+ * - `all`: every dynaprune kernel (the default, and the fast one);
+ * - `transposed-conv-only`: only the filter gradient, as the transposed-convolution workaround of
+ *   DESIGN.md, over tfjs-wasm's stock kernels. This is the yardstick of `bench/train-throughput`.
+ */
+export type TrainingKernelSet = 'all' | 'transposed-conv-only';
+
+export const trainingKernelSets: readonly TrainingKernelSet[] = ['all', 'transposed-conv-only'];
+
+export interface TrainingKernelReport {
+  readonly set: TrainingKernelSet;
+  /** Kernel names now served by dynaprune on the wasm backend. */
+  readonly kernels: readonly string[];
+  /** Whether the SIMD kernels (assembly/training) are in use, and why not if they are not. */
+  readonly simd: TrainingWasmStatus;
+}
+
+const BACKEND = 'wasm';
+/** tfjs-wasm's own configs for the kernels we replace, saved before the first replacement. */
+const stockConfigs = new Map<string, KernelConfig | undefined>();
+let installed: TrainingKernelSet | undefined;
+
+function replaceKernel(kernelName: string, kernelFunc: KernelFunc): void {
+  if (!stockConfigs.has(kernelName)) stockConfigs.set(kernelName, getKernel(kernelName, BACKEND));
+  if (getKernel(kernelName, BACKEND) !== undefined) unregisterKernel(kernelName, BACKEND);
+  registerKernel({ kernelName, backendName: BACKEND, kernelFunc });
+}
+
+function stockFunc(kernelName: string): KernelFunc {
+  if (!stockConfigs.has(kernelName)) stockConfigs.set(kernelName, getKernel(kernelName, BACKEND));
+  const config = stockConfigs.get(kernelName);
+  if (config === undefined) {
+    throw new BackendError(
+      `tfjs-wasm has no ${kernelName} kernel; is @tensorflow/tfjs-backend-wasm loaded?`,
+    );
+  }
+  return config.kernelFunc;
+}
+
+/** Puts back tfjs-wasm's own kernels (or none, where it had none). Idempotent. */
+export function unregisterTrainingKernels(): void {
+  for (const [kernelName, config] of stockConfigs) {
+    if (getKernel(kernelName, BACKEND) !== undefined) unregisterKernel(kernelName, BACKEND);
+    if (config !== undefined) registerKernel(config);
+  }
+  installed = undefined;
+}
+
+/**
+ * Installs the training kernels that tfjs-wasm lacks (Conv2DBackpropFilter) or runs slowly
+ * (Conv2DBackpropInput, MaxPoolGrad, transposed BatchMatMul). Call it once the wasm backend is ready;
+ * calling it again, with the same or another set, is safe.
+ */
+export async function registerTrainingKernels(
+  set: TrainingKernelSet = 'all',
+): Promise<TrainingKernelReport> {
+  const backend = engine().findBackend(BACKEND) as BackendWasm | null;
+  if (backend === null) {
+    throw new BackendError(
+      'The wasm backend is not initialized. Import @tensorflow/tfjs-backend-wasm and ' +
+        "await tf.setBackend('wasm') before registering training kernels.",
+    );
+  }
+  const simd = await prepareTrainingWasm(backend);
+  if (installed !== set) {
+    unregisterTrainingKernels();
+    if (set === 'transposed-conv-only') {
+      replaceKernel(
+        'Conv2DBackpropFilter',
+        conv2dBackpropFilterTransposedConv as unknown as KernelFunc,
+      );
+    } else {
+      const stockInput = stockFunc('Conv2DBackpropInput');
+      const stockMatMul = stockFunc('BatchMatMul');
+      replaceKernel('Conv2DBackpropFilter', conv2dBackpropFilter as unknown as KernelFunc);
+      replaceKernel('Conv2DBackpropInput', makeConv2dBackpropInput(stockInput));
+      replaceKernel('MaxPoolGrad', maxPoolGrad as unknown as KernelFunc);
+      replaceKernel('BatchMatMul', makeBatchMatMul(stockMatMul));
+    }
+    installed = set;
+  }
+  const kernels =
+    set === 'all'
+      ? ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad', 'BatchMatMul']
+      : ['Conv2DBackpropFilter'];
+  return { set, kernels, simd };
+}

@@ -1,0 +1,127 @@
+// Loads dynaprune's training kernels (assembly/training) into tfjs-wasm's own memory.
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { wasmBase64 } from './generated/training-kernels-wasm.js';
+
+/** The functions exported by assembly/training/index.ts; pointers are byte offsets in tfjs-wasm's heap. */
+export interface TrainingWasmExports {
+  conv2dFilterGrad(
+    x: number,
+    dy: number,
+    dw: number,
+    n: number,
+    h: number,
+    w: number,
+    ci: number,
+    oh: number,
+    ow: number,
+    co: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    pt: number,
+    pl: number,
+  ): void;
+  maxPoolGrad(
+    x: number,
+    dy: number,
+    dx: number,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    oh: number,
+    ow: number,
+    fh: number,
+    fw: number,
+    sh: number,
+    sw: number,
+    pt: number,
+    pl: number,
+  ): void;
+  maxPoolGradTiled(
+    x: number,
+    dy: number,
+    dx: number,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    oh: number,
+    ow: number,
+    fh: number,
+    fw: number,
+  ): void;
+  flipFilter(src: number, dst: number, kh: number, kw: number, ci: number, co: number): void;
+  dilate(
+    src: number,
+    dst: number,
+    n: number,
+    oh: number,
+    ow: number,
+    c: number,
+    sh: number,
+    sw: number,
+    dh: number,
+    dw: number,
+  ): void;
+}
+
+/** Why the fast kernels are off, when they are. */
+export type TrainingWasmStatus =
+  { readonly state: 'ready' } | { readonly state: 'unavailable'; readonly reason: string };
+
+const instances = new WeakMap<WebAssembly.Memory, TrainingWasmExports>();
+let compiled: Promise<WebAssembly.Module> | undefined;
+
+function decodeBase64(text: string): Uint8Array {
+  if (typeof Buffer !== 'undefined') return Buffer.from(text, 'base64');
+  const bin = atob(text);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return bytes;
+}
+
+/** tfjs-wasm's WebAssembly.Memory, when this build exposes it as an unshared memory we can import. */
+function backendMemory(backend: BackendWasm): WebAssembly.Memory | undefined {
+  const module = backend.wasm as unknown as { asm?: { memory?: unknown }; wasmMemory?: unknown };
+  const memory = module.asm?.memory ?? module.wasmMemory;
+  if (!(memory instanceof WebAssembly.Memory)) return undefined;
+  // The threaded build shares its memory; our module is compiled for an unshared one.
+  if (typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer) {
+    return undefined;
+  }
+  return memory;
+}
+
+/**
+ * Instantiates the kernels against this backend's memory (once per memory). Resolves to the status; when
+ * unavailable, the kernels fall back to compositions of tfjs-wasm's own kernels.
+ */
+export async function prepareTrainingWasm(backend: BackendWasm): Promise<TrainingWasmStatus> {
+  const memory = backendMemory(backend);
+  if (memory === undefined) {
+    return {
+      state: 'unavailable',
+      reason: 'this tfjs-wasm build does not expose an importable (unshared) WebAssembly.Memory',
+    };
+  }
+  if (instances.has(memory)) return { state: 'ready' };
+  try {
+    compiled ??= WebAssembly.compile(decodeBase64(wasmBase64) as Uint8Array<ArrayBuffer>);
+    const instance = await WebAssembly.instantiate(await compiled, { env: { memory } });
+    instances.set(memory, instance.exports as unknown as TrainingWasmExports);
+    return { state: 'ready' };
+  } catch (error) {
+    return {
+      state: 'unavailable',
+      reason: `WebAssembly SIMD kernels failed to load: ${String(error)}`,
+    };
+  }
+}
+
+/** The kernels for this backend, if {@link prepareTrainingWasm} succeeded for its memory. */
+export function trainingWasmFor(backend: BackendWasm): TrainingWasmExports | undefined {
+  const memory = backendMemory(backend);
+  return memory === undefined ? undefined : instances.get(memory);
+}

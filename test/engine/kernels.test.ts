@@ -1,0 +1,208 @@
+// dynaprune's wasm training kernels against tfjs's cpu backend, over a grid of shapes, strides and paddings.
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../src/engine/backend.js';
+import {
+  registerTrainingKernels,
+  type TrainingKernelSet,
+} from '../../src/engine/training-kernels.js';
+import { Random } from '../../src/util/random.js';
+
+/** Normwise relative error: max |got - want| / max |want|. */
+function relativeError(got: Float32Array, want: Float32Array): number {
+  expect(got.length).toBe(want.length);
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < want.length; i++) {
+    diff = Math.max(diff, Math.abs(got[i]! - want[i]!));
+    scale = Math.max(scale, Math.abs(want[i]!));
+  }
+  return scale === 0 ? diff : diff / scale;
+}
+
+function randomArray(rng: Random, size: number): Float32Array {
+  const a = new Float32Array(size);
+  for (let i = 0; i < size; i++) a[i] = rng.nextFloat() * 2 - 1;
+  return a;
+}
+
+/** Runs `f` on a backend with plain arrays in and out, so the two backends never share tensors. */
+async function on<T>(backend: string, f: () => T): Promise<T> {
+  await tf.setBackend(backend);
+  return f();
+}
+
+interface ConvCase {
+  n: number;
+  h: number;
+  w: number;
+  ci: number;
+  co: number;
+  kh: number;
+  kw: number;
+  stride: [number, number];
+  pad: 'same' | 'valid';
+}
+
+const convCases: ConvCase[] = [];
+for (const [n, h, w] of [
+  [1, 5, 5],
+  [2, 7, 6],
+  [3, 8, 9],
+] as const) {
+  for (const [ci, co] of [
+    [1, 4],
+    [3, 8],
+    [5, 12],
+    [8, 16],
+    [4, 6], // co % 4 != 0: the direct kernel hands over to the transposed convolution
+  ] as const) {
+    for (const [kh, kw] of [
+      [1, 1],
+      [3, 3],
+      [3, 2],
+      [5, 5],
+    ] as const) {
+      for (const stride of [
+        [1, 1],
+        [2, 2],
+        [3, 1],
+      ] as [number, number][]) {
+        for (const pad of ['same', 'valid'] as const) {
+          if (pad === 'valid' && (kh > h || kw > w)) continue;
+          convCases.push({ n, h, w, ci, co, kh, kw, stride, pad });
+        }
+      }
+    }
+  }
+}
+
+describe('wasm training kernels match the cpu backend within 1e-5', () => {
+  beforeAll(async () => {
+    await initBackend('wasm');
+  });
+
+  for (const set of ['all', 'transposed-conv-only'] as TrainingKernelSet[]) {
+    it(`conv2d filter and input gradients (${set}, ${convCases.length} cases)`, async () => {
+      await tf.setBackend('wasm');
+      await registerTrainingKernels(set);
+      const rng = new Random(7);
+      let worstFilter = 0;
+      let worstInput = 0;
+      for (const c of convCases) {
+        const x = randomArray(rng, c.n * c.h * c.w * c.ci);
+        const filter = randomArray(rng, c.kh * c.kw * c.ci * c.co);
+        const outShape = tf.tidy(
+          () =>
+            tf.conv2d(
+              tf.zeros([c.n, c.h, c.w, c.ci]) as tf.Tensor4D,
+              tf.zeros([c.kh, c.kw, c.ci, c.co]) as tf.Tensor4D,
+              c.stride,
+              c.pad,
+            ).shape,
+        );
+        const dy = randomArray(
+          rng,
+          outShape.reduce((a, b) => a * b, 1),
+        );
+        const grads = (): [Float32Array, Float32Array] =>
+          tf.tidy(() => {
+            const xT = tf.tensor4d(x, [c.n, c.h, c.w, c.ci]);
+            const fT = tf.tensor4d(filter, [c.kh, c.kw, c.ci, c.co]);
+            const dyT = tf.tensor(dy, outShape) as tf.Tensor4D;
+            const [dx, df] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+              tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad),
+            )([xT, fT], dyT);
+            return [df!.dataSync() as Float32Array, dx!.dataSync() as Float32Array];
+          });
+        const [wantFilter, wantInput] = await on('cpu', grads);
+        const before = tf.memory().numTensors;
+        const [gotFilter, gotInput] = await on('wasm', grads);
+        expect(tf.memory().numTensors).toBe(before);
+        const ef = relativeError(gotFilter, wantFilter);
+        const ei = relativeError(gotInput, wantInput);
+        worstFilter = Math.max(worstFilter, ef);
+        worstInput = Math.max(worstInput, ei);
+        expect(ef, `filter gradient ${JSON.stringify(c)}`).toBeLessThan(1e-5);
+        expect(ei, `input gradient ${JSON.stringify(c)}`).toBeLessThan(1e-5);
+      }
+      expect(worstFilter).toBeGreaterThanOrEqual(0);
+      expect(worstInput).toBeGreaterThanOrEqual(0);
+    });
+  }
+
+  it('max-pool gradient, overlapping and tiled windows, odd sizes', async () => {
+    await tf.setBackend('wasm');
+    await registerTrainingKernels('all');
+    const rng = new Random(11);
+    let cases = 0;
+    for (const [n, h, w, c] of [
+      [1, 4, 4, 4],
+      [2, 7, 5, 3],
+      [2, 9, 8, 8],
+      [3, 6, 6, 12],
+    ] as const) {
+      for (const size of [2, 3] as const) {
+        for (const stride of [1, 2, 3] as const) {
+          for (const pad of ['same', 'valid'] as const) {
+            if (pad === 'valid' && (size > h || size > w)) continue;
+            // Integers make ties common, which checks that the first maximum wins, as on cpu.
+            const x = randomArray(rng, n * h * w * c).map((v) => Math.round(v * 3));
+            const grad = (): Float32Array =>
+              tf.tidy(() => {
+                const xT = tf.tensor4d(x, [n, h, w, c]);
+                const y = tf.maxPool(xT, size, stride, pad);
+                const dy = tf.tensor(randomArrayFixed(y.size), y.shape);
+                return tf
+                  .grad((a: tf.Tensor) => tf.maxPool(a as tf.Tensor4D, size, stride, pad))(xT, dy)
+                  .dataSync() as Float32Array;
+              });
+            const want = await on('cpu', grad);
+            const got = await on('wasm', grad);
+            // Overlapping windows sum in a different order; a wrong tie-break would be off by O(1).
+            expect(
+              relativeError(got, want),
+              `pool ${size}/${stride}/${pad} on ${[n, h, w, c]}`,
+            ).toBeLessThan(1e-6);
+            cases++;
+          }
+        }
+      }
+    }
+    expect(cases).toBeGreaterThan(40);
+  });
+
+  it('transposed matrix products', async () => {
+    await tf.setBackend('wasm');
+    await registerTrainingKernels('all');
+    const rng = new Random(5);
+    for (const [batch, m, k, n] of [
+      [1, 3, 5, 7],
+      [1, 32, 64, 10],
+      [3, 4, 9, 2],
+    ] as const) {
+      for (const transposeA of [false, true]) {
+        for (const transposeB of [false, true]) {
+          const a = randomArray(rng, batch * m * k);
+          const b = randomArray(rng, batch * k * n);
+          const product = (): Float32Array =>
+            tf.tidy(() => {
+              const aT = tf.tensor3d(a, transposeA ? [batch, k, m] : [batch, m, k]);
+              const bT = tf.tensor3d(b, transposeB ? [batch, n, k] : [batch, k, n]);
+              return tf.matMul(aT, bT, transposeA, transposeB).dataSync() as Float32Array;
+            });
+          const want = await on('cpu', product);
+          const got = await on('wasm', product);
+          expect(relativeError(got, want)).toBeLessThan(1e-5);
+        }
+      }
+    }
+  });
+});
+
+/** Deterministic gradient values that differ per position. */
+function randomArrayFixed(size: number): Float32Array {
+  const a = new Float32Array(size);
+  for (let i = 0; i < size; i++) a[i] = ((i * 7919) % 97) / 97 - 0.5;
+  return a;
+}
