@@ -1,8 +1,5 @@
 // Seeded random numbers with a serializable state, so masks and data order are reproducible and resumable.
-import {
-  xoroshiro128plus,
-  xoroshiro128plusFromState,
-} from 'pure-rand/generator/xoroshiro128plus';
+import { xoroshiro128plus, xoroshiro128plusFromState } from 'pure-rand/generator/xoroshiro128plus';
 import type { RandomGenerator } from 'pure-rand/types/RandomGenerator';
 
 /** The serialized form of a {@link Random}; store it in checkpoints. */

@@ -1,0 +1,10 @@
+// What every model builder receives.
+
+export interface ModelBuildOptions {
+  /** One example's shape, without the batch axis: [height, width, channels]. */
+  readonly inputShape: readonly [number, number, number];
+  /** Number of output classes. */
+  readonly numClasses: number;
+  /** Seeds the weight initializers, so the same seed builds the same model. */
+  readonly seed: number;
+}

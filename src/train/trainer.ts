@@ -1,0 +1,338 @@
+// The training loop: seeded shuffling, Adam steps, hooks for sparse training, evaluation, run folder, checkpoints.
+import {
+  keep,
+  tensor1d,
+  tensor4d,
+  tidy,
+  train as optimizers,
+  type LayersModel,
+  type Optimizer,
+  type Scalar,
+  type Tensor,
+  type Variable,
+} from '@tensorflow/tfjs';
+import { InvalidArgumentError, NonFiniteLossError, ShapeMismatchError } from '../errors.js';
+import { Random } from '../util/random.js';
+import { fillBatch, type Augmentation, type ImageShape, type ImageSplit } from './batch.js';
+import {
+  hasCheckpoint,
+  loadCheckpoint,
+  saveCheckpoint,
+  type CheckpointState,
+} from './checkpoint.js';
+import type { SparsityRecord, TrainingHook } from './hooks.js';
+import { countCorrect, sparseCategoricalCrossentropy } from './loss.js';
+import { RunFolder } from './run-folder.js';
+
+/** One line of metrics.jsonl. Accuracies are fractions in [0, 1]. */
+export interface EpochMetrics {
+  /** 1-based, as Keras prints it. */
+  readonly epoch: number;
+  /** Mean over the epoch's batches, as Keras reports it. */
+  readonly trainLoss: number;
+  readonly trainAcc: number;
+  /** On the validation split (the test set, as in the paper). */
+  readonly valLoss: number;
+  readonly valAcc: number;
+  /** Wall time of the epoch's training steps, hooks included, evaluation excluded. */
+  readonly seconds: number;
+  readonly imagesPerSecond: number;
+  /** Time spent inside hooks that changed masks (DSR's mask updates, for example). */
+  readonly maskUpdateSeconds: number;
+  readonly evalSeconds: number;
+}
+
+/** Reported after every batch, for progress bars. */
+export interface BatchProgress {
+  readonly epoch: number;
+  readonly epochs: number;
+  /** Batches done in this epoch. */
+  readonly batch: number;
+  readonly batches: number;
+  readonly imagesPerSecond: number;
+  /** Seconds since the epoch started. */
+  readonly elapsedSeconds: number;
+  /** Running means over this epoch. */
+  readonly loss: number;
+  readonly acc: number;
+}
+
+export interface TrainCallbacks {
+  onEpochBegin?(epoch: number, epochs: number): void;
+  onBatchEnd?(progress: BatchProgress): void;
+  onEpochEnd?(metrics: EpochMetrics): void;
+  onSparsity?(record: SparsityRecord): void;
+  /** Called when evaluation starts, with the number of images to evaluate. */
+  onEvaluate?(images: number): void;
+}
+
+export interface TrainOptions {
+  /** A compiled or uncompiled tfjs model whose output is class probabilities (softmax). */
+  readonly model: LayersModel;
+  readonly train: ImageSplit;
+  /** The validation split; the paper validates on the test set. */
+  readonly validation: ImageSplit;
+  readonly inputShape: ImageShape;
+  readonly epochs: number;
+  readonly batchSize: number;
+  /** Adam's learning rate. */
+  readonly learningRate: number;
+  readonly seed: number;
+  /** Opt-in augmentation of training images. */
+  readonly augmentation?: Augmentation;
+  readonly hooks?: readonly TrainingHook[];
+  readonly callbacks?: TrainCallbacks;
+  /** When set, the loop writes metrics, sparsity records and checkpoints there. */
+  readonly runDir?: string;
+  /** Resume from `runDir`'s checkpoint if there is one. */
+  readonly resume?: boolean;
+  /** Batch size for evaluation (memory only; results do not depend on it). */
+  readonly evalBatchSize?: number;
+  /** The clock, in milliseconds; injectable for tests. */
+  readonly clock?: () => number;
+}
+
+export interface TrainResult {
+  readonly epochs: readonly EpochMetrics[];
+  readonly sparsity: readonly SparsityRecord[];
+  readonly steps: number;
+  /** Sum of the epochs' training seconds (evaluation excluded). */
+  readonly trainSeconds: number;
+  readonly maskUpdateSeconds: number;
+  readonly final: { readonly loss: number; readonly acc: number };
+}
+
+/** Loss and accuracy of `model` on `split`, in batches. Leaves no tensors behind. */
+export function evaluate(
+  model: LayersModel,
+  split: ImageSplit,
+  inputShape: ImageShape,
+  batchSize = 500,
+): { loss: number; acc: number } {
+  const [h, w, c] = inputShape;
+  const order = Int32Array.from({ length: split.count }, (_, i) => i);
+  const x = new Float32Array(batchSize * h * w * c);
+  const y = new Int32Array(batchSize);
+  let lossSum = 0;
+  let correct = 0;
+  for (let start = 0; start < split.count; start += batchSize) {
+    const size = Math.min(batchSize, split.count - start);
+    fillBatch(split, inputShape, order, start, size, x, y);
+    const [loss, right] = tidy(() => {
+      const xs = tensor4d(x.subarray(0, size * h * w * c), [size, h, w, c]);
+      const ys = tensor1d(y.subarray(0, size), 'int32');
+      const probs = model.predict(xs) as Tensor;
+      return [
+        sparseCategoricalCrossentropy(probs, ys).dataSync()[0]!,
+        countCorrect(probs, ys).dataSync()[0]!,
+      ];
+    });
+    lossSum += loss * size;
+    correct += right;
+  }
+  return { loss: lossSum / split.count, acc: correct / split.count };
+}
+
+function validate(options: TrainOptions): void {
+  const { epochs, batchSize, learningRate, train, validation, inputShape } = options;
+  const positiveInt = (name: string, v: number) => {
+    if (!Number.isInteger(v) || v <= 0) {
+      throw new InvalidArgumentError(`${name} must be a positive integer, got ${v}.`);
+    }
+  };
+  positiveInt('epochs', epochs);
+  positiveInt('batchSize', batchSize);
+  if (!(learningRate > 0 && Number.isFinite(learningRate))) {
+    throw new InvalidArgumentError(`learningRate must be a positive number, got ${learningRate}.`);
+  }
+  if (train.count < 1) throw new InvalidArgumentError('The training split is empty.');
+  const pixels = inputShape[0] * inputShape[1] * inputShape[2];
+  for (const [name, split] of [
+    ['training', train],
+    ['validation', validation],
+  ] as const) {
+    if (split.images.length !== split.count * pixels || split.labels.length !== split.count) {
+      throw new ShapeMismatchError(
+        `The ${name} split holds ${split.images.length} pixel bytes and ${split.labels.length} labels ` +
+          `for ${split.count} images of shape ${inputShape.join('x')}.`,
+      );
+    }
+  }
+  const modelInput = options.model.inputs[0]?.shape.slice(1);
+  if (modelInput && modelInput.join('x') !== inputShape.join('x')) {
+    throw new ShapeMismatchError(
+      `The model expects inputs of shape ${modelInput.join('x')}, the data has ${inputShape.join('x')}.`,
+    );
+  }
+}
+
+/**
+ * Trains `model` with Adam on sparse categorical cross-entropy, like Keras's `model.fit` with
+ * `shuffle=True` and the test set as validation data. With the same seed, backend and options, two runs
+ * produce the same weights. With `runDir`, every epoch ends with a checkpoint, so `resume` continues an
+ * interrupted run.
+ */
+export async function train(options: TrainOptions): Promise<TrainResult> {
+  validate(options);
+  const { model, epochs, batchSize, inputShape, hooks = [], callbacks = {} } = options;
+  const clock = options.clock ?? (() => performance.now());
+  const [h, w, c] = inputShape;
+  const pixels = h * w * c;
+  const trainCount = options.train.count;
+  const stepsPerEpoch = Math.ceil(trainCount / batchSize);
+  const totalSteps = stepsPerEpoch * epochs;
+  const optimizer: Optimizer = optimizers.adam(options.learningRate);
+  const variables = model.trainableWeights.map((v) => v.read() as Variable);
+  const run = options.runDir === undefined ? undefined : new RunFolder(options.runDir);
+
+  let rng = new Random(options.seed);
+  let step = 0;
+  let startEpoch = 0;
+  const history: EpochMetrics[] = [];
+  const sparsity: SparsityRecord[] = [];
+  if (run && options.resume && (await hasCheckpoint(run.dir))) {
+    const state = await loadCheckpoint(run.dir, model, optimizer);
+    rng = Random.fromState(state.rng);
+    step = state.step;
+    startEpoch = state.epochsDone;
+    history.push(...((state.extra['history'] as EpochMetrics[] | undefined) ?? []));
+    sparsity.push(...((state.extra['sparsity'] as SparsityRecord[] | undefined) ?? []));
+    for (const hook of hooks) {
+      if (hook.setState && state.hooks[hook.name] !== undefined)
+        hook.setState(state.hooks[hook.name]);
+    }
+  }
+
+  const record = (r: SparsityRecord | void): boolean => {
+    if (!r) return false;
+    sparsity.push(r);
+    callbacks.onSparsity?.(r);
+    return true;
+  };
+  for (const hook of hooks) {
+    const r = hook.onTrainBegin?.({
+      model,
+      optimizer,
+      stepsPerEpoch,
+      totalSteps,
+      startStep: step,
+      rng,
+    });
+    // After a resume the initial record is already in the restored history.
+    if (step === 0) record(r);
+  }
+
+  const order = Int32Array.from({ length: trainCount }, (_, i) => i);
+  const x = new Float32Array(batchSize * pixels);
+  const y = new Int32Array(batchSize);
+  const augment = options.augmentation ? { options: options.augmentation, rng } : undefined;
+
+  for (let epoch = startEpoch; epoch < epochs; epoch++) {
+    callbacks.onEpochBegin?.(epoch + 1, epochs);
+    rng.shuffle(order);
+    const epochStart = clock();
+    let maskSeconds = 0;
+    let lossSum = 0;
+    let correct = 0;
+    let seen = 0;
+    for (let b = 0; b < stepsPerEpoch; b++) {
+      const start = b * batchSize;
+      const size = Math.min(batchSize, trainCount - start);
+      fillBatch(options.train, inputShape, order, start, size, x, y, augment);
+      const xs = tensor4d(x.subarray(0, size * pixels), [size, h, w, c]);
+      const ys = tensor1d(y.subarray(0, size), 'int32');
+      let right: Scalar | undefined;
+      const cost = optimizer.minimize(
+        () => {
+          const probs = model.apply(xs, { training: true }) as Tensor;
+          // minimize() runs f in a scope that frees what f creates; keep the count for after.
+          right = keep(countCorrect(probs, ys));
+          return sparseCategoricalCrossentropy(probs, ys);
+        },
+        true,
+        variables,
+      )!;
+      const loss = cost.dataSync()[0]!;
+      const hits = right!.dataSync()[0]!;
+      cost.dispose();
+      right!.dispose();
+      step++;
+      if (!Number.isFinite(loss)) {
+        xs.dispose();
+        ys.dispose();
+        throw new NonFiniteLossError(step, loss);
+      }
+      for (const hook of hooks) {
+        if (!hook.onStepEnd) continue;
+        const t0 = clock();
+        const r = hook.onStepEnd({ step, epoch, totalSteps, x: xs, y: ys });
+        if (record(r)) maskSeconds += (clock() - t0) / 1000;
+      }
+      xs.dispose();
+      ys.dispose();
+      lossSum += loss * size;
+      correct += hits;
+      seen += size;
+      const elapsed = (clock() - epochStart) / 1000;
+      callbacks.onBatchEnd?.({
+        epoch: epoch + 1,
+        epochs,
+        batch: b + 1,
+        batches: stepsPerEpoch,
+        imagesPerSecond: elapsed > 0 ? seen / elapsed : 0,
+        elapsedSeconds: elapsed,
+        loss: lossSum / seen,
+        acc: correct / seen,
+      });
+    }
+    if (epoch === epochs - 1) {
+      for (const hook of hooks) {
+        if (!hook.onTrainEnd) continue;
+        const t0 = clock();
+        if (record(hook.onTrainEnd({ step, epoch }))) maskSeconds += (clock() - t0) / 1000;
+      }
+    }
+    const seconds = (clock() - epochStart) / 1000;
+    const evalStart = clock();
+    callbacks.onEvaluate?.(options.validation.count);
+    const val = evaluate(model, options.validation, inputShape, options.evalBatchSize);
+    const metrics: EpochMetrics = {
+      epoch: epoch + 1,
+      trainLoss: lossSum / seen,
+      trainAcc: correct / seen,
+      valLoss: val.loss,
+      valAcc: val.acc,
+      seconds,
+      imagesPerSecond: seen / seconds,
+      maskUpdateSeconds: maskSeconds,
+      evalSeconds: (clock() - evalStart) / 1000,
+    };
+    history.push(metrics);
+    callbacks.onEpochEnd?.(metrics);
+    if (run) {
+      await run.writeMetrics(history);
+      await run.writeSparsity(sparsity);
+      const state: CheckpointState = {
+        version: 1,
+        epochsDone: epoch + 1,
+        step,
+        rng: rng.getState(),
+        hooks: Object.fromEntries(
+          hooks.filter((k) => k.getState).map((k) => [k.name, k.getState!()]),
+        ),
+        extra: { history, sparsity },
+      };
+      await saveCheckpoint(run.dir, model, optimizer, state);
+    }
+  }
+  optimizer.dispose();
+  const last = history[history.length - 1]!;
+  return {
+    epochs: history,
+    sparsity,
+    steps: step,
+    trainSeconds: history.reduce((s, m) => s + m.seconds, 0),
+    maskUpdateSeconds: history.reduce((s, m) => s + m.maskUpdateSeconds, 0),
+    final: { loss: last.valLoss, acc: last.valAcc },
+  };
+}
