@@ -225,3 +225,25 @@ export function dilate(
     }
   }
 }
+
+/**
+ * Column sums of a row-major [rows, cols] matrix: out[c] = sum over r of x[r][c]. This is the bias
+ * gradient (a sum over batch and space of an NHWC gradient). Rows are summed in blocks of 64 and the block
+ * sums added, which keeps float32 rounding near a pairwise sum's. Requires cols % 4 == 0.
+ */
+export function sumLeadingAxes(x: usize, out: usize, rows: i32, cols: i32): void {
+  memory.fill(out, 0, <usize>cols << 2);
+  const rowBytes = <usize>cols << 2;
+  for (let r0 = 0; r0 < rows; r0 += 64) {
+    const r1 = min(rows, r0 + 64);
+    for (let c: usize = 0; c < rowBytes; c += 16) {
+      let acc = f32x4.splat(0);
+      let p = x + <usize>r0 * rowBytes + c;
+      for (let r = r0; r < r1; r++) {
+        acc = f32x4.add(acc, v128.load(p));
+        p += rowBytes;
+      }
+      v128.store(out + c, f32x4.add(v128.load(out + c), acc));
+    }
+  }
+}

@@ -10,6 +10,7 @@ import {
 } from './kernels/conv2d-backprop-filter.js';
 import { makeConv2dBackpropInput } from './kernels/conv2d-backprop-input.js';
 import { maxPoolGrad } from './kernels/max-pool-grad.js';
+import { makeSum } from './kernels/sum.js';
 import { prepareTrainingWasm, type TrainingWasmStatus } from './training-wasm.js';
 
 /**
@@ -63,7 +64,7 @@ export function unregisterTrainingKernels(): void {
 
 /**
  * Installs the training kernels that tfjs-wasm lacks (Conv2DBackpropFilter) or runs slowly
- * (Conv2DBackpropInput, MaxPoolGrad, transposed BatchMatMul). Call it once the wasm backend is ready;
+ * (Conv2DBackpropInput, MaxPoolGrad, transposed BatchMatMul, Sum over leading axes). Call it once the wasm backend is ready;
  * calling it again, with the same or another set, is safe.
  */
 export async function registerTrainingKernels(
@@ -87,16 +88,18 @@ export async function registerTrainingKernels(
     } else {
       const stockInput = stockFunc('Conv2DBackpropInput');
       const stockMatMul = stockFunc('BatchMatMul');
+      const stockSum = stockFunc('Sum');
       replaceKernel('Conv2DBackpropFilter', conv2dBackpropFilter as unknown as KernelFunc);
       replaceKernel('Conv2DBackpropInput', makeConv2dBackpropInput(stockInput));
       replaceKernel('MaxPoolGrad', maxPoolGrad as unknown as KernelFunc);
       replaceKernel('BatchMatMul', makeBatchMatMul(stockMatMul));
+      replaceKernel('Sum', makeSum(stockSum));
     }
     installed = set;
   }
   const kernels =
     set === 'all'
-      ? ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad', 'BatchMatMul']
+      ? ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad', 'BatchMatMul', 'Sum']
       : ['Conv2DBackpropFilter'];
   return { set, kernels, simd };
 }

@@ -65,6 +65,7 @@ export interface TrainingWasmExports {
     dh: number,
     dw: number,
   ): void;
+  sumLeadingAxes(x: number, out: number, rows: number, cols: number): void;
 }
 
 /** Why the fast kernels are off, when they are. */

@@ -206,3 +206,41 @@ function randomArrayFixed(size: number): Float32Array {
   for (let i = 0; i < size; i++) a[i] = ((i * 7919) % 97) / 97 - 0.5;
   return a;
 }
+
+describe('Sum over leading axes (bias gradients)', () => {
+  it('matches the cpu backend for NHWC and [batch, units] reductions', async () => {
+    await initBackend('wasm');
+    await registerTrainingKernels('all');
+    const rng = new Random(3);
+    for (const [shape, axes] of [
+      [
+        [32, 30, 30, 32],
+        [0, 1, 2],
+      ],
+      [
+        [3, 5, 7, 12],
+        [0, 1, 2],
+      ],
+      [[32, 64], [0]],
+      [
+        [5, 6, 4],
+        [0, 1],
+      ],
+      [
+        [4, 6, 3],
+        [0, 1],
+      ], // 3 columns: handed to tfjs's own kernel
+      [[4, 8], [1]], // not leading: tfjs's own kernel
+    ] as [number[], number[]][]) {
+      const values = randomArray(
+        rng,
+        shape.reduce((a, b) => a * b, 1),
+      );
+      const sum = (): Float32Array =>
+        tf.tidy(() => tf.sum(tf.tensor(values, shape), axes).dataSync() as Float32Array);
+      const want = await on('cpu', sum);
+      const got = await on('wasm', sum);
+      expect(relativeError(got, want), `${shape} over ${axes}`).toBeLessThan(1e-5);
+    }
+  });
+});
