@@ -7,4 +7,6 @@ export interface ModelBuildOptions {
   readonly numClasses: number;
   /** Seeds the weight initializers, so the same seed builds the same model. */
   readonly seed: number;
+  /** For models with a width multiplier (`paper-cnn-wide`); each model has its own default. */
+  readonly width?: number;
 }
