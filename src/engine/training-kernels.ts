@@ -10,7 +10,8 @@ import {
 } from './kernels/conv2d-backprop-filter.js';
 import { makeConv2dBackpropInput } from './kernels/conv2d-backprop-input.js';
 import { maxPoolGrad } from './kernels/max-pool-grad.js';
-import { makeSum } from './kernels/sum.js';
+import { makeMean, makeSum } from './kernels/sum.js';
+import { makeTile } from './kernels/tile.js';
 import { prepareTrainingWasm, type TrainingWasmStatus } from './training-wasm.js';
 
 /**
@@ -89,17 +90,29 @@ export async function registerTrainingKernels(
       const stockInput = stockFunc('Conv2DBackpropInput');
       const stockMatMul = stockFunc('BatchMatMul');
       const stockSum = stockFunc('Sum');
+      const stockMean = stockFunc('Mean');
+      const stockTile = stockFunc('Tile');
       replaceKernel('Conv2DBackpropFilter', conv2dBackpropFilter as unknown as KernelFunc);
       replaceKernel('Conv2DBackpropInput', makeConv2dBackpropInput(stockInput));
       replaceKernel('MaxPoolGrad', maxPoolGrad as unknown as KernelFunc);
       replaceKernel('BatchMatMul', makeBatchMatMul(stockMatMul));
       replaceKernel('Sum', makeSum(stockSum));
+      replaceKernel('Mean', makeMean(stockMean));
+      replaceKernel('Tile', makeTile(stockTile));
     }
     installed = set;
   }
   const kernels =
     set === 'all'
-      ? ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad', 'BatchMatMul', 'Sum']
+      ? [
+          'Conv2DBackpropFilter',
+          'Conv2DBackpropInput',
+          'MaxPoolGrad',
+          'BatchMatMul',
+          'Sum',
+          'Mean',
+          'Tile',
+        ]
       : ['Conv2DBackpropFilter'];
   return { set, kernels, simd };
 }

@@ -244,3 +244,74 @@ describe('Sum over leading axes (bias gradients)', () => {
     }
   });
 });
+
+describe('Tile and Mean', () => {
+  it('tile matches the cpu backend for broadcast and general repetitions', async () => {
+    await initBackend('wasm');
+    await registerTrainingKernels('all');
+    const rng = new Random(4);
+    for (const [shape, reps] of [
+      [
+        [1, 1, 1, 5],
+        [4, 3, 2, 1],
+      ],
+      [
+        [2, 3],
+        [3, 2],
+      ],
+      [[3], [4]],
+      [
+        [2, 1, 3],
+        [1, 4, 2],
+      ],
+      [
+        [2, 2, 2, 2],
+        [2, 1, 3, 2],
+      ],
+    ] as [number[], number[]][]) {
+      const values = randomArray(
+        rng,
+        shape.reduce((a, b) => a * b, 1),
+      );
+      for (const dtype of ['float32', 'int32'] as const) {
+        const tile = (): number[] =>
+          tf.tidy(() =>
+            Array.from(
+              tf
+                .tile(
+                  tf.tensor(
+                    dtype === 'int32' ? values.map((v) => Math.round(v * 9)) : values,
+                    shape,
+                    dtype,
+                  ),
+                  reps,
+                )
+                .dataSync(),
+            ),
+          );
+        const want = await on('cpu', tile);
+        const got = await on('wasm', tile);
+        expect(got, `${dtype} ${shape} x ${reps}`).toEqual(want);
+      }
+    }
+  });
+
+  it('mean over leading axes matches the cpu backend', async () => {
+    await initBackend('wasm');
+    await registerTrainingKernels('all');
+    const rng = new Random(8);
+    for (const [shape, axes, keepDims] of [
+      [[32, 13, 13, 192], [0, 1, 2], false],
+      [[7, 5, 12], [0, 1], true],
+      [[6, 3], [0], false],
+    ] as [number[], number[], boolean][]) {
+      const values = randomArray(
+        rng,
+        shape.reduce((a, b) => a * b, 1),
+      );
+      const mean = (): Float32Array =>
+        tf.tidy(() => tf.mean(tf.tensor(values, shape), axes, keepDims).dataSync() as Float32Array);
+      expect(relativeError(await on('wasm', mean), await on('cpu', mean))).toBeLessThan(1e-5);
+    }
+  });
+});
