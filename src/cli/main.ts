@@ -21,6 +21,8 @@ main(process.argv).catch((error: unknown) => {
     process.exitCode = 2;
     return;
   }
-  process.stderr.write(`\ndynaprune: unexpected failure\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `\ndynaprune: unexpected failure\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   process.exitCode = 1;
 });

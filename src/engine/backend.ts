@@ -62,8 +62,11 @@ async function activate(kind: BackendKind, options: InitBackendOptions): Promise
     try {
       await import(/* @vite-ignore */ tfjsNodePackage);
     } catch (error) {
+      const missing = (error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND';
       throw new BackendError(
-        `@tensorflow/tfjs-node is not installed (${(error as Error).message.split('\n')[0]})`,
+        missing
+          ? '@tensorflow/tfjs-node is not installed'
+          : `@tensorflow/tfjs-node failed to load (${(error as Error).message.split('\n')[0]})`,
       );
     }
   } else if (kind === 'wasm') {

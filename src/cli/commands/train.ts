@@ -1,0 +1,102 @@
+// `dynaprune train`: trains one model on one dataset and writes a run folder.
+import type { Command } from 'commander';
+import { backendRequests, type BackendRequest } from '../../engine/backend.js';
+import { runTraining, type TrainingRunConfig } from '../../train/experiment.js';
+import { EpochProgress } from '../progress.js';
+import { nonNegativeInt, oneOf, positiveInt, positiveNumber } from '../parse.js';
+import { datasetNames } from '../../data/datasets.js';
+import { modelNames } from '../../models/registry.js';
+
+interface TrainFlags {
+  model: string;
+  dataset: string;
+  dataDir?: string;
+  epochs: string;
+  batchSize: string;
+  learningRate: string;
+  trainLimit?: string;
+  testLimit?: string;
+  backend: string;
+  seed: string;
+  out?: string;
+  resume?: boolean;
+  augment?: boolean;
+}
+
+/** Parses the flags into a run configuration; every bad value throws a typed error. */
+export function trainConfigFromFlags(flags: TrainFlags): TrainingRunConfig {
+  return {
+    model: oneOf('model', flags.model, modelNames()),
+    dataset: oneOf('dataset', flags.dataset, datasetNames()),
+    ...(flags.dataDir !== undefined ? { dataDir: flags.dataDir } : {}),
+    epochs: positiveInt('--epochs', flags.epochs),
+    batchSize: positiveInt('--batch-size', flags.batchSize),
+    learningRate: positiveNumber('--learning-rate', flags.learningRate),
+    ...(flags.trainLimit !== undefined
+      ? { trainLimit: positiveInt('--train-limit', flags.trainLimit) }
+      : {}),
+    ...(flags.testLimit !== undefined
+      ? { testLimit: positiveInt('--test-limit', flags.testLimit) }
+      : {}),
+    backend: oneOf<BackendRequest>('backend', flags.backend, backendRequests),
+    seed: nonNegativeInt('--seed', flags.seed),
+    out:
+      flags.out ??
+      `runs/${flags.model}-${flags.dataset}-${new Date().toISOString().replace(/[:.]/g, '-')}`,
+    resume: flags.resume === true,
+    augment: flags.augment === true,
+  };
+}
+
+export function registerTrainCommand(program: Command): void {
+  program
+    .command('train')
+    .description(
+      'Train a model and write a run folder (config, metrics, checkpoints, final model).',
+    )
+    .option('--model <name>', `model architecture (${modelNames().join(', ')})`, 'paper-cnn')
+    .option('--dataset <name>', `dataset (${datasetNames().join(', ')})`, 'cifar10')
+    .option(
+      '--data-dir <path>',
+      'local copy of the dataset (folder or .tar.gz); default $DYNAPRUNE_DATA or the cache',
+    )
+    .option('--epochs <n>', 'training epochs', '10')
+    .option('--batch-size <n>', 'images per optimizer step', '32')
+    .option('--learning-rate <x>', "Adam's learning rate", '0.001')
+    .option('--train-limit <n>', 'use only the first N training images (quick runs)')
+    .option('--test-limit <n>', 'use only the first N test images (quick runs)')
+    .option('--backend <name>', `tfjs backend (${backendRequests.join(', ')})`, 'auto')
+    .option('--seed <n>', 'seed for weights, data order and masks', '1')
+    .option('--out <dir>', 'run folder (default runs/<model>-<dataset>-<time>)')
+    .option('--resume', "continue from the run folder's last checkpoint")
+    .option('--augment', 'random crop (padding 4) and horizontal flip of training images')
+    .action(async (flags: TrainFlags) => {
+      const config = trainConfigFromFlags(flags);
+      const progress = new EpochProgress();
+      const log = (line: string) => process.stderr.write(line + '\n');
+      const result = await runTraining(config, {
+        onLog: log,
+        onDownload: (p) => {
+          if (p.bytesTotal) log(`downloading ${((100 * p.bytesDone) / p.bytesTotal).toFixed(0)}%`);
+        },
+        train: {
+          onBatchEnd: (p) => {
+            if (p.batch === 1) progress.begin(p.epoch, p.epochs, p.batches);
+            progress.update(p);
+          },
+          onEpochEnd: (m) => {
+            progress.end();
+            log(
+              `epoch ${m.epoch}: loss ${m.trainLoss.toFixed(4)} acc ${(100 * m.trainAcc).toFixed(2)}% | ` +
+                `val loss ${m.valLoss.toFixed(4)} acc ${(100 * m.valAcc).toFixed(2)}% | ` +
+                `${m.imagesPerSecond.toFixed(0)} img/s, ${m.seconds.toFixed(1)} s`,
+            );
+          },
+        },
+      });
+      process.stdout.write(
+        `test accuracy ${(100 * result.final.acc).toFixed(2)}%, test loss ${result.final.loss.toFixed(4)} ` +
+          `(${result.outDir})\n`,
+      );
+    });
+}
