@@ -229,6 +229,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
   for (let epoch = startEpoch; epoch < epochs; epoch++) {
     callbacks.onEpochBegin?.(epoch + 1, epochs);
+    // Each epoch shuffles the identity order, so the order depends only on the generator's state,
+    // which checkpoints hold: a resumed run sees the same batches as an uninterrupted one.
+    for (let i = 0; i < trainCount; i++) order[i] = i;
     rng.shuffle(order);
     const epochStart = clock();
     let maskSeconds = 0;
