@@ -29,7 +29,12 @@ const modules = [
 for (const m of modules) {
   const entry = join(root, m.entry);
   if (!existsSync(entry)) continue;
-  const wasmPath = join(root, 'dist', 'wasm', m.entry.replace(/\//g, '_').replace(/\.ts$/, '.wasm'));
+  const wasmPath = join(
+    root,
+    'dist',
+    'wasm',
+    m.entry.replace(/\//g, '_').replace(/\.ts$/, '.wasm'),
+  );
   mkdirSync(dirname(wasmPath), { recursive: true });
   execFileSync(
     process.execPath,

@@ -23,10 +23,7 @@ export class UnknownNameError extends DynapruneError {
   readonly given: string;
   readonly choices: readonly string[];
   constructor(kind: string, given: string, choices: readonly string[]) {
-    super(
-      'E_UNKNOWN_NAME',
-      `Unknown ${kind} "${given}". Valid choices: ${choices.join(', ')}.`,
-    );
+    super('E_UNKNOWN_NAME', `Unknown ${kind} "${given}". Valid choices: ${choices.join(', ')}.`);
     this.kind = kind;
     this.given = given;
     this.choices = choices;
@@ -43,7 +40,12 @@ export class ShapeMismatchError extends DynapruneError {
 /** A file exists but its bytes are not what its format promises (truncated, wrong size, bad header). */
 export class CorruptFileError extends DynapruneError {
   readonly file: string;
-  constructor(file: string, message: string, code = 'E_CORRUPT_FILE', options?: { cause?: unknown }) {
+  constructor(
+    file: string,
+    message: string,
+    code = 'E_CORRUPT_FILE',
+    options?: { cause?: unknown },
+  ) {
     super(code, `${file}: ${message}`, options);
     this.file = file;
   }
