@@ -11,6 +11,7 @@ export default tseslint.config(
       'assembly/',
       'runs/',
       'bench/results/',
+      '.scratch/',
     ],
   },
   js.configs.recommended,
