@@ -40,20 +40,22 @@ export function conv2dFilterGrad(
   const xStep = <usize>(SW * CI) << 2;
   const dyStep = <usize>CO << 2;
   const dwRow = <usize>CO << 2;
-  for (let kh = 0; kh < KH; kh++) {
-    for (let kw = 0; kw < KW; kw++) {
-      // The output columns whose input column lies inside the image.
-      let owStart = 0;
-      while (owStart < OW && owStart * SW + kw - PL < 0) owStart++;
-      let owEnd = OW;
-      while (owEnd > owStart && (owEnd - 1) * SW + kw - PL >= W) owEnd--;
-      if (owStart >= owEnd) continue;
-      for (let ci = 0; ci < CI; ci += 4) {
-        const cn = min(4, CI - ci);
-        for (let co = 0; co < CO; co += 8) {
-          const wide = co + 8 <= CO;
-          const out = dw + (<usize>(((kh * KW + kw) * CI + ci) * CO + co) << 2);
-          for (let n = 0; n < N; n++) {
+  // One image at a time: its x and dy stay in cache while every dw tile takes its turn, and each image's
+  // partial sums are flushed into dw (which also keeps float32 rounding close to a pairwise sum's).
+  for (let n = 0; n < N; n++) {
+    for (let kh = 0; kh < KH; kh++) {
+      for (let kw = 0; kw < KW; kw++) {
+        // The output columns whose input column lies inside the image.
+        let owStart = 0;
+        while (owStart < OW && owStart * SW + kw - PL < 0) owStart++;
+        let owEnd = OW;
+        while (owEnd > owStart && (owEnd - 1) * SW + kw - PL >= W) owEnd--;
+        if (owStart >= owEnd) continue;
+        for (let ci = 0; ci < CI; ci += 4) {
+          const cn = min(4, CI - ci);
+          for (let co = 0; co < CO; co += 8) {
+            const wide = co + 8 <= CO;
+            const out = dw + (<usize>(((kh * KW + kw) * CI + ci) * CO + co) << 2);
             let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
             let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
             for (let oh = 0; oh < OH; oh++) {
