@@ -5,9 +5,9 @@ import { runTraining, type TrainingRunConfig } from '../../train/experiment.js';
 import { EpochProgress } from '../progress.js';
 import { nonNegativeInt, oneOf, positiveInt, positiveNumber } from '../parse.js';
 import { datasetNames } from '../../data/datasets.js';
-import { modelNames } from '../../models/registry.js';
+import { isModelName, modelNames } from '../../models/registry.js';
 
-interface TrainFlags {
+export interface TrainFlags {
   model: string;
   dataset: string;
   dataDir?: string;
@@ -26,7 +26,7 @@ interface TrainFlags {
 /** Parses the flags into a run configuration; every bad value throws a typed error. */
 export function trainConfigFromFlags(flags: TrainFlags): TrainingRunConfig {
   return {
-    model: oneOf('model', flags.model, modelNames()),
+    model: isModelName(flags.model) ? flags.model : oneOf('model', flags.model, modelNames()),
     dataset: oneOf('dataset', flags.dataset, datasetNames()),
     ...(flags.dataDir !== undefined ? { dataDir: flags.dataDir } : {}),
     epochs: positiveInt('--epochs', flags.epochs),
