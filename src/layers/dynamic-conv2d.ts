@@ -1,0 +1,167 @@
+// DynamicConv2D: tf.layers.conv2d whose kernel is multiplied by a binary mask with a settable sparsity.
+import type { serialization } from '@tensorflow/tfjs';
+import { fused, initializers, tidy, type Tensor } from '@tensorflow/tfjs';
+import { InvalidArgumentError } from '../errors.js';
+
+/** A tfjs weight initializer (tf.initializers.*), which tfjs's index exports only as a namespace. */
+type Initializer = ReturnType<typeof initializers.zeros>;
+import {
+  checkActivation,
+  fusedActivation,
+  applyUnfusedActivation,
+  type ActivationName,
+} from './activations.js';
+import { MaskedLayer, type SparsityArgs } from './masked-layer.js';
+
+type Pair = [number, number];
+
+/** The arguments of `tf.layers.conv2d` that DynamicConv2D supports, plus the sparsity arguments. */
+export interface DynamicConv2DLayerArgs extends SparsityArgs {
+  /** Number of output channels. */
+  filters: number;
+  /** Kernel height and width (one number for a square kernel). */
+  kernelSize: number | Pair;
+  /** Strides (default 1). */
+  strides?: number | Pair;
+  /** 'valid' (default) or 'same', as in Keras. */
+  padding?: 'valid' | 'same';
+  /** Only 'channelsLast' (NHWC), the layout of every dynaprune model. */
+  dataFormat?: 'channelsLast';
+  /** Dilation (default 1). */
+  dilationRate?: number | Pair;
+  /** 'linear' (default), 'relu', 'relu6', 'elu', 'selu', 'sigmoid', 'tanh' or 'softmax'. */
+  activation?: string;
+  /** Whether to add a bias (default true). */
+  useBias?: boolean;
+  /** Kernel initializer (default glorotUniform seeded by `seed`). */
+  kernelInitializer?: Initializer;
+  /** Bias initializer (default zeros). */
+  biasInitializer?: Initializer;
+  /** Required on the first layer of a Sequential model. */
+  inputShape?: number[];
+  /** Layer name. */
+  name?: string;
+  /** Whether the kernel and bias train (default true; the mask never does). */
+  trainable?: boolean;
+}
+
+const pair = (v: number | Pair | undefined, fallback: number, what: string): Pair => {
+  const p: Pair = v === undefined ? [fallback, fallback] : typeof v === 'number' ? [v, v] : v;
+  if (p.length !== 2 || !p.every((x) => Number.isInteger(x) && x > 0)) {
+    throw new InvalidArgumentError(
+      `${what} must be a positive integer or a pair of them, got ${JSON.stringify(v)}.`,
+    );
+  }
+  return p;
+};
+
+/**
+ * A 2D convolution (NHWC) whose effective kernel is `kernel * mask`. Construct it with the arguments of
+ * `tf.layers.conv2d` plus `sparsity` and `maskInit`; change the sparsity any time with
+ * {@link MaskedLayer.setSparsity}. At sparsity 0 it computes exactly what `tf.layers.conv2d` computes.
+ */
+export class DynamicConv2D extends MaskedLayer {
+  static readonly className = 'DynamicConv2D';
+  readonly filters: number;
+  readonly kernelShape: Pair;
+  readonly strides: Pair;
+  readonly padding: 'valid' | 'same';
+  readonly dilationRate: Pair;
+  readonly activation: ActivationName;
+  readonly useBias: boolean;
+  private readonly kernelInitializer: Initializer;
+  private readonly biasInitializer: Initializer;
+  private bias: ReturnType<MaskedLayer['addWeight']> | null = null;
+
+  constructor(args: DynamicConv2DLayerArgs) {
+    super(args);
+    if (!Number.isInteger(args.filters) || args.filters <= 0) {
+      throw new InvalidArgumentError(
+        `filters must be a positive integer, got ${String(args.filters)}.`,
+      );
+    }
+    if (args.dataFormat !== undefined && args.dataFormat !== 'channelsLast') {
+      throw new InvalidArgumentError('DynamicConv2D supports dataFormat "channelsLast" only.');
+    }
+    const padding = args.padding ?? 'valid';
+    if (padding !== 'valid' && padding !== 'same') {
+      throw new InvalidArgumentError(
+        `padding must be "valid" or "same", got "${String(padding)}".`,
+      );
+    }
+    this.filters = args.filters;
+    this.kernelShape = pair(args.kernelSize, 1, 'kernelSize');
+    this.strides = pair(args.strides, 1, 'strides');
+    this.padding = padding;
+    this.dilationRate = pair(args.dilationRate, 1, 'dilationRate');
+    this.activation = checkActivation(args.activation);
+    this.useBias = args.useBias ?? true;
+    this.kernelInitializer =
+      args.kernelInitializer ?? initializers.glorotUniform({ seed: this.seed });
+    this.biasInitializer = args.biasInitializer ?? initializers.zeros();
+  }
+
+  override build(inputShape: (number | null)[] | (number | null)[][]): void {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as (number | null)[];
+    const channels = shape[shape.length - 1];
+    if (typeof channels !== 'number') {
+      throw new InvalidArgumentError(
+        `Layer ${this.name}: the input's channel axis must be known, got ${JSON.stringify(shape)}.`,
+      );
+    }
+    const kernelShape = [this.kernelShape[0], this.kernelShape[1], channels, this.filters];
+    this.kernel = this.addWeight('kernel', kernelShape, 'float32', this.kernelInitializer);
+    if (this.useBias)
+      this.bias = this.addWeight('bias', [this.filters], 'float32', this.biasInitializer);
+    this.buildMask(kernelShape);
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: (number | null)[]): (number | null)[] {
+    const [batch, h, w] = inputShape;
+    const out = (size: number | null, k: number, s: number, d: number): number | null => {
+      if (size === null) return null;
+      const effective = (k - 1) * d + 1;
+      return this.padding === 'same' ? Math.ceil(size / s) : Math.floor((size - effective) / s) + 1;
+    };
+    return [
+      batch ?? null,
+      out(h ?? null, this.kernelShape[0], this.strides[0], this.dilationRate[0]),
+      out(w ?? null, this.kernelShape[1], this.strides[1], this.dilationRate[1]),
+      this.filters,
+    ];
+  }
+
+  override call(inputs: Tensor | Tensor[]): Tensor {
+    return tidy(() => {
+      const x = (Array.isArray(inputs) ? inputs[0] : inputs) as Tensor;
+      // The same fused op tfjs-layers' Conv2D uses, so a dense mask reproduces it bit for bit.
+      const y = fused.conv2d({
+        x: x as never,
+        filter: this.effectiveKernel() as never,
+        strides: this.strides,
+        pad: this.padding,
+        dataFormat: 'NHWC',
+        dilations: this.dilationRate,
+        ...(this.bias ? { bias: this.bias.read() } : {}),
+        activation: fusedActivation(this.activation),
+      });
+      return applyUnfusedActivation(y, this.activation);
+    });
+  }
+
+  override getConfig(): serialization.ConfigDict {
+    return {
+      ...super.getConfig(),
+      filters: this.filters,
+      kernelSize: this.kernelShape,
+      strides: this.strides,
+      padding: this.padding,
+      dataFormat: 'channelsLast',
+      dilationRate: this.dilationRate,
+      activation: this.activation,
+      useBias: this.useBias,
+      ...this.sparsityConfig(),
+    };
+  }
+}

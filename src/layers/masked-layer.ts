@@ -1,0 +1,189 @@
+// What DynamicConv2D and DynamicDense share: a kernel, a binary mask weight, and exact sparsity control.
+import {
+  initializers,
+  layers,
+  tensor,
+  tidy,
+  type LayerVariable,
+  type Tensor,
+} from '@tensorflow/tfjs';
+import { InvalidArgumentError } from '../errors.js';
+import { Random } from '../util/random.js';
+import { countNonzero, indicesWhere, nnzForSparsity, randomChoice, topK } from './mask-math.js';
+
+/** How the first mask is chosen when the layer is built. */
+export type MaskInit = 'random' | 'magnitude';
+export const maskInits: readonly MaskInit[] = ['random', 'magnitude'];
+
+/** Arguments every dynamic layer adds to its dense counterpart's. */
+export interface SparsityArgs {
+  /** Initial sparsity: the fraction of kernel weights that are zero, in [0, 1). Default 0. */
+  sparsity?: number;
+  /** `random` (default): a uniformly random mask; `magnitude`: keep the largest initial weights. */
+  maskInit?: MaskInit;
+  /** Seeds the random mask. Default 0. */
+  seed?: number;
+}
+
+/** Checks a sparsity value: a number in [0, 1). */
+export function checkSparsity(s: number, where = 'sparsity'): number {
+  if (typeof s !== 'number' || !Number.isFinite(s) || s < 0 || s >= 1) {
+    throw new InvalidArgumentError(
+      `${where} must be a fraction of zeros in [0, 1), got ${String(s)}. For 90% zeros use 0.9.`,
+    );
+  }
+  return s;
+}
+
+export interface SetSparsityOptions {
+  /** Chooses regrown positions when the sparsity goes down; default: the layer's own seeded generator. */
+  readonly rng?: Random;
+}
+
+/**
+ * The base of layers whose effective kernel is `kernel * mask`. Subclasses create `kernel` and call
+ * {@link MaskedLayer.buildMask} in `build()`. The mask is a non-trainable weight, so it is saved and
+ * loaded with the model; masked kernel entries get zero gradient because the forward pass multiplies
+ * by the mask.
+ */
+export abstract class MaskedLayer extends layers.Layer {
+  protected kernel: LayerVariable | null = null;
+  protected mask: LayerVariable | null = null;
+  protected readonly initialSparsity: number;
+  readonly maskInit: MaskInit;
+  readonly seed: number;
+  private rng: Random;
+
+  constructor(args: SparsityArgs & ConstructorParameters<typeof layers.Layer>[0]) {
+    super(args);
+    this.initialSparsity = checkSparsity(args.sparsity ?? 0);
+    const init = args.maskInit ?? 'random';
+    if (!maskInits.includes(init)) {
+      throw new InvalidArgumentError(
+        `maskInit must be one of ${maskInits.join(', ')}, got "${String(init)}".`,
+      );
+    }
+    this.maskInit = init;
+    this.seed = args.seed ?? 0;
+    this.rng = new Random(this.seed);
+  }
+
+  /** Creates the mask weight for the built kernel, with the initial sparsity. */
+  protected buildMask(shape: number[]): void {
+    this.mask = this.addWeight('mask', shape, 'float32', initializers.ones(), undefined, false);
+    const size = shape.reduce((a, b) => a * b, 1);
+    const keep = nnzForSparsity(this.initialSparsity, size);
+    const all = Int32Array.from({ length: size }, (_, i) => i);
+    let chosen: Int32Array;
+    if (this.maskInit === 'magnitude') {
+      const values = this.kernel!.read().dataSync();
+      chosen = topK(all, (i) => Math.abs(values[i]!), keep);
+    } else {
+      chosen = randomChoice(all, keep, this.rng);
+    }
+    const mask = new Float32Array(size);
+    for (const i of chosen) mask[i] = 1;
+    this.writeMaskAndKernel(mask, null);
+  }
+
+  /** The trainable kernel variable (for optimizers and algorithms). */
+  get kernelVariable(): LayerVariable {
+    if (this.kernel === null)
+      throw new InvalidArgumentError(`Layer ${this.name} is not built yet.`);
+    return this.kernel;
+  }
+
+  /** The mask variable: 1 keeps a weight, 0 prunes it. */
+  get maskVariable(): LayerVariable {
+    if (this.mask === null) throw new InvalidArgumentError(`Layer ${this.name} is not built yet.`);
+    return this.mask;
+  }
+
+  /** Number of kernel weights (masked or not). */
+  get kernelSize(): number {
+    return this.shapeOf(this.maskVariable).reduce((a, b) => a * b, 1);
+  }
+
+  private shapeOf(v: LayerVariable): number[] {
+    return v.shape.map((d) => d ?? 0);
+  }
+
+  /** A copy of the mask, one 0/1 float per kernel weight, in the kernel's layout. */
+  getMask(): Float32Array {
+    return Float32Array.from(this.maskVariable.read().dataSync());
+  }
+
+  /** A copy of the raw kernel (masked positions hold whatever the variable holds). */
+  getKernel(): Float32Array {
+    return Float32Array.from(this.kernelVariable.read().dataSync());
+  }
+
+  /** Number of unmasked kernel weights. */
+  get nnz(): number {
+    return countNonzero(this.maskVariable.read().dataSync());
+  }
+
+  /** Fraction of masked kernel weights: 1 − nnz / kernelSize. */
+  get sparsity(): number {
+    return 1 - this.nnz / this.kernelSize;
+  }
+
+  /**
+   * Replaces the mask, and optionally the kernel, in one step. Values at masked positions of the kernel
+   * are forced to 0 so that pruned weights are exactly zero in the variable too.
+   */
+  writeMaskAndKernel(mask: Float32Array, kernel: Float32Array | null): void {
+    const shape = this.shapeOf(this.maskVariable);
+    if (mask.length !== this.kernelSize || (kernel !== null && kernel.length !== this.kernelSize)) {
+      throw new InvalidArgumentError(
+        `Layer ${this.name}: a mask and kernel need ${this.kernelSize} values, got ${mask.length}` +
+          (kernel ? ` and ${kernel.length}` : '') +
+          '.',
+      );
+    }
+    const values = kernel ?? Float32Array.from(this.kernelVariable.read().dataSync());
+    for (let i = 0; i < values.length; i++) if (mask[i] === 0) values[i] = 0;
+    tidy(() => {
+      this.maskVariable.write(tensor(mask, shape));
+      this.kernelVariable.write(tensor(values, shape));
+    });
+  }
+
+  /**
+   * Sets the sparsity now; afterwards `nnz == round((1 − s) · kernelSize)` exactly. Going up prunes the
+   * smallest-magnitude active weights; going down regrows uniformly random pruned positions, at value 0
+   * (so the layer's output does not jump).
+   */
+  setSparsity(s: number, options: SetSparsityOptions = {}): void {
+    checkSparsity(s);
+    const mask = this.getMask();
+    const kernel = this.getKernel();
+    const target = nnzForSparsity(s, mask.length);
+    const active = indicesWhere(mask, 1);
+    if (active.length > target) {
+      const keep = topK(active, (i) => Math.abs(kernel[i]!), target);
+      mask.fill(0);
+      for (const i of keep) mask[i] = 1;
+    } else if (active.length < target) {
+      const grown = randomChoice(
+        indicesWhere(mask, 0),
+        target - active.length,
+        options.rng ?? this.rng,
+      );
+      for (const i of grown) {
+        mask[i] = 1;
+        kernel[i] = 0;
+      }
+    }
+    this.writeMaskAndKernel(mask, kernel);
+  }
+
+  /** The kernel the layer computes with: kernel × mask. The caller owns the result. */
+  protected effectiveKernel(): Tensor {
+    return this.kernelVariable.read().mul(this.maskVariable.read());
+  }
+
+  protected sparsityConfig(): Record<string, number | string> {
+    return { sparsity: this.initialSparsity, maskInit: this.maskInit, seed: this.seed };
+  }
+}

@@ -1,0 +1,13 @@
+// Explicit, idempotent registration of the dynamic layers with tfjs serialization (needed to load models).
+import { serialization } from '@tensorflow/tfjs';
+import { DynamicConv2D } from './dynamic-conv2d.js';
+import { DynamicDense } from './dynamic-dense.js';
+
+/**
+ * Makes `tf.loadLayersModel` and `tf.models.modelFromJSON` know DynamicConv2D and DynamicDense. Nothing
+ * registers on import (DESIGN.md); call this once before loading. Calling it again is harmless.
+ */
+export function registerDynamicLayers(): void {
+  serialization.registerClass(DynamicConv2D);
+  serialization.registerClass(DynamicDense);
+}
