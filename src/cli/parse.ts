@@ -40,3 +40,12 @@ export function oneOf<T extends string>(kind: string, value: string, choices: re
   if ((choices as readonly string[]).includes(value)) return value as T;
   throw new UnknownNameError(kind, value, choices);
 }
+
+/** A fraction in (0, 1). */
+export function fraction(flag: string, value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n >= 1) {
+    throw new InvalidArgumentError(`${flag} expects a fraction in (0, 1), got "${value}".`);
+  }
+  return n;
+}

@@ -71,15 +71,25 @@ export abstract class MaskedLayer extends layers.Layer {
   /** Creates the mask weight for the built kernel, with the initial sparsity. */
   protected buildMask(shape: number[]): void {
     this.mask = this.addWeight('mask', shape, 'float32', initializers.ones(), undefined, false);
-    const size = shape.reduce((a, b) => a * b, 1);
-    const keep = nnzForSparsity(this.initialSparsity, size);
+    this.resetMask(this.initialSparsity, this.maskInit);
+  }
+
+  /**
+   * Chooses a fresh mask over the whole kernel: the `nnz` largest current weights (`magnitude`) or
+   * uniformly random ones (`random`), then zeroes the rest of the kernel. Used at build time, and by
+   * `sparsify` after copying a dense layer's weights in.
+   */
+  resetMask(sparsity: number, init: MaskInit, rng: Random = this.rng): void {
+    checkSparsity(sparsity);
+    const size = this.kernelSize;
+    const keep = nnzForSparsity(sparsity, size);
     const all = Int32Array.from({ length: size }, (_, i) => i);
     let chosen: Int32Array;
-    if (this.maskInit === 'magnitude') {
-      const values = this.kernel!.read().dataSync();
+    if (init === 'magnitude') {
+      const values = this.kernelVariable.read().dataSync();
       chosen = topK(all, (i) => Math.abs(values[i]!), keep);
     } else {
-      chosen = randomChoice(all, keep, this.rng);
+      chosen = randomChoice(all, keep, rng);
     }
     const mask = new Float32Array(size);
     for (const i of chosen) mask[i] = 1;

@@ -1,11 +1,21 @@
 // One training run end to end: backend, data, model, training, run folder. What `dynaprune train` calls.
+import type { LayersModel } from '@tensorflow/tfjs';
+import { getMethod, SparseTrainer, type MethodName } from '../algorithms/index.js';
+import { StaticMask } from '../algorithms/static.js';
 import { initBackend, type BackendRequest } from '../engine/backend.js';
+import type { DistributionName } from '../sparsity/distributions.js';
+import { sparsify } from '../sparsity/sparsify.js';
 import { loadDataset, type DownloadProgress } from '../data/datasets.js';
 import { getModel } from '../models/registry.js';
 import { describeMachine } from './machine.js';
 import { folderHandler, savedModelBytes } from './model-files.js';
 import { RunFolder } from './run-folder.js';
 import { train, type TrainCallbacks, type TrainResult } from './trainer.js';
+
+/** The number of trainable parameters (masks excluded). */
+export function trainableParameters(model: LayersModel): number {
+  return model.trainableWeights.reduce((a, w) => a + w.shape.reduce<number>((x, y) => x * (y ?? 1), 1), 0);
+}
 
 /** Everything that defines a run; written to config.json. */
 export interface TrainingRunConfig {
@@ -28,6 +38,22 @@ export interface TrainingRunConfig {
   readonly resume: boolean;
   /** Random crop (padding 4) and horizontal flip. */
   readonly augment: boolean;
+  /** The pruning method (default dense). */
+  readonly method?: MethodName;
+  /** Target sparsity of the sparse layers, in [0, 1). */
+  readonly sparsity?: number;
+  /** How nonzeros are shared between layers (default uniform). */
+  readonly distribution?: DistributionName;
+  /** DSR's Np. */
+  readonly targetPruned?: number;
+  /** The (first) mask-update period in steps. */
+  readonly period?: number;
+  /** SET/RigL drop fraction. */
+  readonly dropFraction?: number;
+  /** Width multiplier for models that have one. */
+  readonly width?: number;
+  /** One-shot only: epochs of fine-tuning with the mask fixed, after pruning. */
+  readonly finetuneEpochs?: number;
 }
 
 export interface TrainingRunEvents {
@@ -63,11 +89,41 @@ export async function runTraining(
   });
   log(`data: ${config.dataset}, ${data.train.count} training and ${data.test.count} test images`);
   const spec = getModel(config.model);
-  const model = spec.build({
+  const dense = spec.build({
     inputShape: data.inputShape,
     numClasses: data.numClasses,
     seed: config.seed,
+    ...(config.width !== undefined ? { width: config.width } : {}),
   });
+  const method = getMethod(config.method ?? 'dense');
+  const sparsity = config.sparsity ?? 0;
+  const algorithm = method.create({
+    sparsity,
+    ...(config.distribution ? { distribution: config.distribution } : {}),
+    ...(config.targetPruned !== undefined ? { targetPruned: config.targetPruned } : {}),
+    ...(config.period !== undefined ? { period: config.period } : {}),
+    ...(config.dropFraction !== undefined ? { dropFraction: config.dropFraction } : {}),
+  });
+  let model: LayersModel = dense;
+  if (algorithm !== undefined) {
+    // Methods that start dense (gmp, oneshot) still get dynamic layers, with full masks, to prune later.
+    const converted = await sparsify(dense, {
+      sparsity: method.sparseFromStart ? sparsity : 0,
+      distribution: config.distribution ?? 'uniform',
+      maskInit: 'random',
+      seed: config.seed,
+      ...(spec.keepDense ? { exclude: (l: { name: string }) => spec.keepDense!(l.name) } : {}),
+    });
+    dense.dispose();
+    model = converted.model;
+    log(
+      `method ${method.name}: ${converted.allocation.length} sparse layers` +
+        (method.sparseFromStart
+          ? ` at ${sparsity} sparsity (${config.distribution ?? 'uniform'})`
+          : ', dense until pruning'),
+    );
+  }
+  const pruner = algorithm === undefined ? undefined : new SparseTrainer(model, algorithm);
   const run = new RunFolder(config.out);
   await run.writeConfig({
     ...config,
@@ -76,7 +132,7 @@ export async function runTraining(
     backend: backend.backend,
     backendDescription: backend.description,
     machine: describeMachine(),
-    parameters: model.countParams(),
+    parameters: trainableParameters(model),
   });
   const result = await train({
     model,
@@ -91,18 +147,53 @@ export async function runTraining(
     runDir: config.out,
     resume: config.resume,
     ...(events.train ? { callbacks: events.train } : {}),
+    ...(pruner ? { hooks: [pruner] } : {}),
   });
+  let final = result;
+  if (method.name === 'oneshot' && (config.finetuneEpochs ?? 0) > 0) {
+    // Fine-tune the pruned model with its mask fixed; the epochs continue the run's numbering.
+    const tuned = await train({
+      model,
+      train: data.train,
+      validation: data.test,
+      inputShape: data.inputShape,
+      epochs: config.finetuneEpochs!,
+      batchSize: config.batchSize,
+      learningRate: config.learningRate,
+      seed: config.seed + 1,
+      hooks: [new SparseTrainer(model, new StaticMask())],
+      ...(events.train ? { callbacks: events.train } : {}),
+    });
+    final = {
+      ...tuned,
+      epochs: [
+        ...result.epochs,
+        ...tuned.epochs.map((e) => ({ ...e, epoch: e.epoch + result.epochs.length })),
+      ],
+      sparsity: result.sparsity,
+      steps: result.steps + tuned.steps,
+      trainSeconds: result.trainSeconds + tuned.trainSeconds,
+      maskUpdateSeconds: result.maskUpdateSeconds,
+    };
+    await run.writeMetrics(final.epochs);
+  }
   await model.save(folderHandler(run.modelDir));
   const denseBytes = await savedModelBytes(run.modelDir);
+  const last = pruner?.snapshot(final.steps, final.epochs.length);
   await run.writeJson('result.json', {
-    testAcc: result.final.acc,
-    testLoss: result.final.loss,
-    trainSeconds: result.trainSeconds,
-    maskUpdateSeconds: result.maskUpdateSeconds,
-    steps: result.steps,
+    testAcc: final.final.acc,
+    testLoss: final.final.loss,
+    trainSeconds: final.trainSeconds,
+    maskUpdateSeconds: final.maskUpdateSeconds,
+    maskUpdateShare: final.trainSeconds > 0 ? final.maskUpdateSeconds / final.trainSeconds : 0,
+    steps: final.steps,
+    parameters: trainableParameters(model),
+    ...(last
+      ? { nnz: last.layers.reduce((a, l) => a + l.nnz, 0), globalSparsity: last.globalSparsity }
+      : {}),
     denseBytes,
     finishedAt: new Date().toISOString(),
   });
   model.dispose();
-  return { ...result, outDir: config.out, backend: backend.backend, denseBytes };
+  return { ...final, outDir: config.out, backend: backend.backend, denseBytes };
 }

@@ -11,6 +11,9 @@ const good = {
   learningRate: '0.001',
   backend: 'auto',
   seed: '1',
+  method: 'dense',
+  sparsity: '0.9',
+  distribution: 'uniform',
 };
 
 describe('dynaprune train flags', () => {

@@ -3,7 +3,16 @@ import type { Command } from 'commander';
 import { backendRequests, type BackendRequest } from '../../engine/backend.js';
 import { runTraining, type TrainingRunConfig } from '../../train/experiment.js';
 import { EpochProgress } from '../progress.js';
-import { nonNegativeInt, oneOf, positiveInt, positiveNumber } from '../parse.js';
+import {
+  fraction,
+  nonNegativeInt,
+  oneOf,
+  positiveInt,
+  positiveNumber,
+  sparsity as sparsityValue,
+} from '../parse.js';
+import { methodNames, type MethodName } from '../../algorithms/registry.js';
+import { distributionNames, type DistributionName } from '../../sparsity/distributions.js';
 import { datasetNames } from '../../data/datasets.js';
 import { isModelName, modelNames } from '../../models/registry.js';
 
@@ -21,6 +30,14 @@ export interface TrainFlags {
   out?: string;
   resume?: boolean;
   augment?: boolean;
+  method: string;
+  sparsity: string;
+  distribution: string;
+  np?: string;
+  rewirePeriod?: string;
+  dropFraction?: string;
+  width?: string;
+  finetuneEpochs?: string;
 }
 
 /** Parses the flags into a run configuration; every bad value throws a typed error. */
@@ -45,6 +62,20 @@ export function trainConfigFromFlags(flags: TrainFlags): TrainingRunConfig {
       `runs/${flags.model}-${flags.dataset}-${new Date().toISOString().replace(/[:.]/g, '-')}`,
     resume: flags.resume === true,
     augment: flags.augment === true,
+    method: oneOf<MethodName>('method', flags.method, methodNames),
+    sparsity: sparsityValue('--sparsity', flags.sparsity),
+    distribution: oneOf<DistributionName>('distribution', flags.distribution, distributionNames),
+    ...(flags.np !== undefined ? { targetPruned: positiveInt('--np', flags.np) } : {}),
+    ...(flags.rewirePeriod !== undefined
+      ? { period: positiveInt('--rewire-period', flags.rewirePeriod) }
+      : {}),
+    ...(flags.dropFraction !== undefined
+      ? { dropFraction: fraction('--drop-fraction', flags.dropFraction) }
+      : {}),
+    ...(flags.width !== undefined ? { width: positiveNumber('--width', flags.width) } : {}),
+    ...(flags.finetuneEpochs !== undefined
+      ? { finetuneEpochs: nonNegativeInt('--finetune-epochs', flags.finetuneEpochs) }
+      : {}),
   };
 }
 
@@ -70,6 +101,28 @@ export function registerTrainCommand(program: Command): void {
     .option('--out <dir>', 'run folder (default runs/<model>-<dataset>-<time>)')
     .option('--resume', "continue from the run folder's last checkpoint")
     .option('--augment', 'random crop (padding 4) and horizontal flip of training images')
+    .option('--method <name>', `pruning method (${methodNames.join(', ')})`, 'dense')
+    .option(
+      '--sparsity <s>',
+      'target sparsity: the fraction of zero weights in the sparse layers',
+      '0.9',
+    )
+    .option(
+      '--distribution <name>',
+      `per-layer share of nonzeros (${distributionNames.join(', ')})`,
+      'uniform',
+    )
+    .option('--np <n>', 'DSR: weights to prune per rewiring (default 5% of the nonzeros)')
+    .option(
+      '--rewire-period <n>',
+      'DSR: first rewiring period in steps, doubled three times (default 100); SET/RigL/GMP: update period',
+    )
+    .option(
+      '--drop-fraction <f>',
+      'SET/RigL: fraction of active weights dropped per update (default 0.3)',
+    )
+    .option('--width <x>', 'width multiplier for paper-cnn-wide (default 3)')
+    .option('--finetune-epochs <n>', 'oneshot: epochs of fine-tuning after pruning (default 0)')
     .action(async (flags: TrainFlags) => {
       const config = trainConfigFromFlags(flags);
       const progress = new EpochProgress();

@@ -1,0 +1,92 @@
+// Sparse Evolutionary Training (Mocanu et al. 2018, arXiv 1707.04780): drop the smallest weights, grow at random.
+import { InvalidArgumentError } from '../errors.js';
+import { indicesWhere, randomChoice, topK } from '../layers/mask-math.js';
+import type { LayerView, SparseAlgorithm, UpdateContext, UpdateResult } from './algorithm.js';
+import { cosineDropFraction, PeriodicSchedule, type UpdateSchedule } from './schedules.js';
+
+export interface DropAndGrowOptions {
+  /** Fraction of each layer's active weights dropped (and regrown) per update, before decay. */
+  readonly dropFraction?: number;
+  /** Decay the drop fraction with a cosine to 0 at `stopFraction` of training (RigL's rule). */
+  readonly cosineDecay?: boolean;
+  /** Update every this many steps. */
+  readonly period?: number;
+  /** Stop updating at this fraction of training. */
+  readonly stopFraction?: number;
+}
+
+/**
+ * SET: in every layer, drop the `dropFraction` smallest-magnitude active weights and regrow as many at
+ * random zero positions (not the ones just dropped), at value 0. Per-layer nnz never changes. Subclasses
+ * change only where to grow ({@link SET.chooseGrowth}), as jaxpruner's RigL does.
+ */
+export class SET implements SparseAlgorithm {
+  readonly name: string = 'set';
+  readonly schedule: UpdateSchedule;
+  readonly dropFraction: number;
+  readonly cosineDecay: boolean;
+  protected readonly stopFraction: number;
+
+  constructor(options: DropAndGrowOptions = {}) {
+    this.dropFraction = options.dropFraction ?? 0.3;
+    this.cosineDecay = options.cosineDecay ?? false;
+    this.stopFraction = options.stopFraction ?? 0.75;
+    if (!(this.dropFraction > 0 && this.dropFraction < 1)) {
+      throw new InvalidArgumentError(`dropFraction must be in (0, 1), got ${this.dropFraction}.`);
+    }
+    this.schedule = new PeriodicSchedule(options.period ?? 100, this.stopFraction);
+  }
+
+  /** The drop fraction in force at `step`. */
+  fractionAt(step: number, totalSteps: number): number {
+    return this.cosineDecay
+      ? cosineDropFraction(this.dropFraction, step, totalSteps, this.stopFraction)
+      : this.dropFraction;
+  }
+
+  /** Where to regrow `count` weights among `candidates` (zero positions not just dropped). */
+  protected chooseGrowth(
+    _view: LayerView,
+    candidates: Int32Array,
+    count: number,
+    context: UpdateContext,
+  ): Int32Array {
+    return randomChoice(candidates, count, context.rng);
+  }
+
+  update(context: UpdateContext): UpdateResult {
+    const fraction = this.fractionAt(context.step, context.totalSteps);
+    const regrown = new Map<string, Int32Array>();
+    let dropped = 0;
+    for (const view of context.layers) {
+      const active = indicesWhere(view.mask, 1);
+      // Never drop more than can regrow elsewhere (the zero positions), so per-layer nnz is unchanged.
+      const count = Math.min(Math.round(fraction * active.length), view.size - active.length);
+      if (count === 0) continue;
+      const kept = new Set(topK(active, (i) => Math.abs(view.kernel[i]!), active.length - count));
+      const justDropped = new Set<number>();
+      for (const i of active) {
+        if (!kept.has(i)) {
+          view.mask[i] = 0;
+          view.kernel[i] = 0;
+          justDropped.add(i);
+        }
+      }
+      const candidates = indicesWhere(view.mask, 0).filter((i) => !justDropped.has(i));
+      const grown = this.chooseGrowth(view, candidates, count, context);
+      for (const i of grown) {
+        view.mask[i] = 1;
+        view.kernel[i] = 0;
+      }
+      regrown.set(view.name, grown);
+      dropped += count;
+    }
+    return { regrown, facts: { dropFraction: fraction, droppedCount: dropped } };
+  }
+
+  getState(): Record<string, unknown> {
+    return {};
+  }
+
+  setState(): void {}
+}

@@ -1,0 +1,241 @@
+// Runs a sparse-training algorithm on a model: as a training-loop hook, a model.fit callback, or a step function.
+import {
+  CustomCallback,
+  tidy,
+  variableGrads,
+  type LayersModel,
+  type Optimizer,
+  type Scalar,
+  type Tensor,
+  type Variable,
+} from '@tensorflow/tfjs';
+import { maskedLayers } from '../layers/index.js';
+import type { MaskedLayer } from '../layers/masked-layer.js';
+import type { SparsityRecord, StepEndInfo, TrainBeginInfo, TrainingHook } from '../train/hooks.js';
+import { sparseCategoricalCrossentropy } from '../train/loss.js';
+import { Random } from '../util/random.js';
+import type { LayerView, SparseAlgorithm, UpdateContext, UpdateResult } from './algorithm.js';
+import { resetOptimizerSlots } from './optimizer-state.js';
+
+export interface SparseTrainerOptions {
+  /** The run's generator; default a Random seeded with 0. */
+  readonly rng?: Random;
+  /** The optimizer whose state is reset at regrown weights (Adam's moments). */
+  readonly optimizer?: Optimizer;
+  /**
+   * The loss for algorithms that need gradients (RigL): from model outputs and labels to a scalar.
+   * Default: sparse categorical cross-entropy on softmax outputs.
+   */
+  readonly loss?: (outputs: Tensor, labels: Tensor) => Tensor;
+}
+
+/** One call of {@link SparseTrainer.step} in a custom loop. */
+export interface StepArgs {
+  /** Optimizer steps completed so far (1 after the first). */
+  readonly step: number;
+  readonly totalSteps: number;
+  readonly epoch?: number;
+  /** The current batch, needed only by algorithms that use gradients (RigL). */
+  readonly batch?: { readonly x: Tensor; readonly y: Tensor };
+}
+
+/**
+ * Applies `algorithm` to the dynamic layers of `model`. Use it in one of three ways:
+ * - as a {@link TrainingHook} of dynaprune's `train()` (`hooks: [trainer]`);
+ * - in a custom loop: call {@link SparseTrainer.step} after each optimizer step;
+ * - with `model.fit`: `callbacks: [trainer.fitCallback({ totalSteps })]`.
+ * Every mask change yields a {@link SparsityRecord}; `records` keeps them all.
+ */
+export class SparseTrainer implements TrainingHook {
+  readonly name: string;
+  readonly records: SparsityRecord[] = [];
+  private rng: Random;
+  private optimizer: Optimizer | undefined;
+  private readonly loss: (outputs: Tensor, labels: Tensor) => Tensor;
+
+  constructor(
+    readonly model: LayersModel,
+    readonly algorithm: SparseAlgorithm,
+    options: SparseTrainerOptions = {},
+  ) {
+    this.name = algorithm.name;
+    this.rng = options.rng ?? new Random(0);
+    this.optimizer = options.optimizer;
+    this.loss = options.loss ?? sparseCategoricalCrossentropy;
+  }
+
+  /** The model's dynamic layers. */
+  get layers(): MaskedLayer[] {
+    return maskedLayers(this.model);
+  }
+
+  /** The state of every dynamic layer now, as a sparsity.jsonl record. */
+  snapshot(
+    step: number,
+    epoch: number,
+    facts: Readonly<Record<string, unknown>> = {},
+  ): SparsityRecord {
+    const layers = this.layers.map((l) => {
+      const size = l.kernelSize;
+      const nnz = l.nnz;
+      return { name: l.name, size, nnz, sparsity: 1 - nnz / size };
+    });
+    const size = layers.reduce((a, l) => a + l.size, 0);
+    const nnz = layers.reduce((a, l) => a + l.nnz, 0);
+    return { step, epoch, globalSparsity: size === 0 ? 0 : 1 - nnz / size, layers, ...facts };
+  }
+
+  /** Runs the algorithm now if its schedule says so; returns the record, or undefined if nothing ran. */
+  step(args: StepArgs): SparsityRecord | undefined {
+    if (!this.algorithm.schedule.shouldUpdate(args.step, args.totalSteps)) return undefined;
+    const result = this.apply((context) => this.algorithm.update(context), args);
+    return result;
+  }
+
+  /** Runs the algorithm's end-of-training action (one-shot pruning), if it has one. */
+  finish(args: StepArgs): SparsityRecord | undefined {
+    const finalize = this.algorithm.finalize?.bind(this.algorithm);
+    if (finalize === undefined) return undefined;
+    return this.apply((context) => finalize(context), args);
+  }
+
+  private apply(
+    run: (context: UpdateContext) => UpdateResult | undefined,
+    args: StepArgs,
+  ): SparsityRecord | undefined {
+    const layers = this.layers;
+    const views: LayerView[] = layers.map((layer) => ({
+      layer,
+      name: layer.name,
+      size: layer.kernelSize,
+      kernel: layer.getKernel(),
+      mask: layer.getMask(),
+    }));
+    let gradients: ReadonlyMap<string, Float32Array> | undefined;
+    const context: UpdateContext = {
+      step: args.step,
+      epoch: args.epoch ?? 0,
+      totalSteps: args.totalSteps,
+      layers: views,
+      rng: this.rng,
+      gradients: () => (gradients ??= this.denseGradients(layers, args.batch)),
+    };
+    const before = views.map((v) => Float32Array.from(v.mask));
+    const result = run(context);
+    if (result === undefined) return undefined;
+    for (const view of views) view.layer.writeMaskAndKernel(view.mask, view.kernel);
+    if (this.optimizer) {
+      // Regrown weights start with fresh moments; pruned ones get zero moments too, so Adam leaves their
+      // (zero) gradient-free values at exactly 0 instead of coasting on old momentum.
+      views.forEach((view, l) => {
+        const changed: number[] = [];
+        for (let i = 0; i < view.size; i++) if (view.mask[i] !== before[l]![i]) changed.push(i);
+        resetOptimizerSlots(
+          this.optimizer!,
+          view.layer.kernelVariable.name,
+          Int32Array.from(changed),
+        );
+      });
+    }
+    const record = this.snapshot(args.step, args.epoch ?? 0, result.facts);
+    this.records.push(record);
+    return record;
+  }
+
+  /**
+   * ∂loss/∂(effective kernel) for every dynamic layer, dense (masked positions included). Masked kernel
+   * entries are exactly 0, so with the masks set to 1 the forward pass is unchanged and the gradient with
+   * respect to the raw kernel is the gradient with respect to the effective one.
+   */
+  private denseGradients(
+    layers: readonly MaskedLayer[],
+    batch: StepArgs['batch'],
+  ): Map<string, Float32Array> {
+    if (batch === undefined) {
+      throw new Error(
+        `${this.algorithm.name} needs the current batch to compute gradients; pass step({ batch }).`,
+      );
+    }
+    const masks = layers.map((l) => l.getMask());
+    const out = new Map<string, Float32Array>();
+    try {
+      for (const l of layers) l.writeMaskAndKernel(new Float32Array(l.kernelSize).fill(1), null);
+      tidy(() => {
+        const kernels = layers.map((l) => l.kernelVariable.read() as Variable);
+        const { grads } = variableGrads(
+          () =>
+            this.loss(this.model.apply(batch.x, { training: true }) as Tensor, batch.y) as Scalar,
+          kernels,
+        );
+        layers.forEach((l, i) =>
+          out.set(l.name, Float32Array.from(grads[kernels[i]!.name]!.dataSync())),
+        );
+      });
+    } finally {
+      layers.forEach((l, i) => l.writeMaskAndKernel(masks[i]!, null));
+    }
+    return out;
+  }
+
+  // TrainingHook
+
+  onTrainBegin(info: TrainBeginInfo): SparsityRecord {
+    this.rng = info.rng;
+    this.optimizer = info.optimizer;
+    const record = this.snapshot(info.startStep, Math.floor(info.startStep / info.stepsPerEpoch), {
+      initial: true,
+    });
+    if (info.startStep === 0) this.records.push(record);
+    return record;
+  }
+
+  onStepEnd(info: StepEndInfo): SparsityRecord | void {
+    return this.step({
+      step: info.step,
+      totalSteps: info.totalSteps,
+      epoch: info.epoch,
+      batch: { x: info.x, y: info.y },
+    });
+  }
+
+  onTrainEnd(info: { readonly step: number; readonly epoch: number }): SparsityRecord | void {
+    return this.finish({ step: info.step, totalSteps: info.step, epoch: info.epoch });
+  }
+
+  getState(): unknown {
+    return this.algorithm.getState();
+  }
+
+  setState(state: unknown): void {
+    this.algorithm.setState(state as Record<string, unknown>);
+  }
+
+  /**
+   * A `model.fit` callback: counts steps and runs the algorithm after each batch. Algorithms that need
+   * gradients (RigL) also need `batch`, which provides the data to compute them on.
+   */
+  fitCallback(options: {
+    readonly totalSteps: number;
+    readonly batch?: () => { x: Tensor; y: Tensor };
+  }): CustomCallback {
+    let step = 0;
+    let epoch = 0;
+    return new CustomCallback({
+      onTrainBegin: async () => {
+        this.optimizer ??= this.model.optimizer;
+        if (this.records.length === 0) this.records.push(this.snapshot(0, 0, { initial: true }));
+      },
+      onEpochBegin: async (e) => {
+        epoch = e;
+      },
+      onBatchEnd: async () => {
+        step++;
+        const batch = options.batch?.();
+        this.step({ step, totalSteps: options.totalSteps, epoch, ...(batch ? { batch } : {}) });
+      },
+      onTrainEnd: async () => {
+        this.finish({ step, totalSteps: options.totalSteps, epoch });
+      },
+    });
+  }
+}
