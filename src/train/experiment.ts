@@ -10,11 +10,19 @@ import { getModel } from '../models/registry.js';
 import { describeMachine } from './machine.js';
 import { folderHandler, savedModelBytes } from './model-files.js';
 import { RunFolder } from './run-folder.js';
-import { train, type TrainCallbacks, type TrainResult } from './trainer.js';
+import {
+  train,
+  type LearningRateSchedule,
+  type TrainCallbacks,
+  type TrainResult,
+} from './trainer.js';
 
 /** The number of trainable parameters (masks excluded). */
 export function trainableParameters(model: LayersModel): number {
-  return model.trainableWeights.reduce((a, w) => a + w.shape.reduce<number>((x, y) => x * (y ?? 1), 1), 0);
+  return model.trainableWeights.reduce(
+    (a, w) => a + w.shape.reduce<number>((x, y) => x * (y ?? 1), 1),
+    0,
+  );
 }
 
 /** Everything that defines a run; written to config.json. */
@@ -54,6 +62,8 @@ export interface TrainingRunConfig {
   readonly width?: number;
   /** One-shot only: epochs of fine-tuning with the mask fixed, after pruning. */
   readonly finetuneEpochs?: number;
+  /** `constant` (default) or `cosine` decay of the learning rate. */
+  readonly learningRateSchedule?: LearningRateSchedule;
 }
 
 export interface TrainingRunEvents {
@@ -142,6 +152,7 @@ export async function runTraining(
     epochs: config.epochs,
     batchSize: config.batchSize,
     learningRate: config.learningRate,
+    ...(config.learningRateSchedule ? { learningRateSchedule: config.learningRateSchedule } : {}),
     seed: config.seed,
     ...(config.augment ? { augmentation: { cropPadding: 4, horizontalFlip: true } } : {}),
     runDir: config.out,

@@ -14,6 +14,7 @@ const good = {
   method: 'dense',
   sparsity: '0.9',
   distribution: 'uniform',
+  lrSchedule: 'constant',
 };
 
 describe('dynaprune train flags', () => {

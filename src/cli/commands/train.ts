@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { backendRequests, type BackendRequest } from '../../engine/backend.js';
 import { runTraining, type TrainingRunConfig } from '../../train/experiment.js';
+import { learningRateSchedules, type LearningRateSchedule } from '../../train/trainer.js';
 import { EpochProgress } from '../progress.js';
 import {
   fraction,
@@ -38,6 +39,7 @@ export interface TrainFlags {
   dropFraction?: string;
   width?: string;
   finetuneEpochs?: string;
+  lrSchedule: string;
 }
 
 /** Parses the flags into a run configuration; every bad value throws a typed error. */
@@ -73,6 +75,11 @@ export function trainConfigFromFlags(flags: TrainFlags): TrainingRunConfig {
       ? { dropFraction: fraction('--drop-fraction', flags.dropFraction) }
       : {}),
     ...(flags.width !== undefined ? { width: positiveNumber('--width', flags.width) } : {}),
+    learningRateSchedule: oneOf<LearningRateSchedule>(
+      'learning-rate schedule',
+      flags.lrSchedule,
+      learningRateSchedules,
+    ),
     ...(flags.finetuneEpochs !== undefined
       ? { finetuneEpochs: nonNegativeInt('--finetune-epochs', flags.finetuneEpochs) }
       : {}),
@@ -94,6 +101,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--epochs <n>', 'training epochs', '10')
     .option('--batch-size <n>', 'images per optimizer step', '32')
     .option('--learning-rate <x>', "Adam's learning rate", '0.001')
+    .option('--lr-schedule <name>', 'constant (the paper) or cosine decay to 0', 'constant')
     .option('--train-limit <n>', 'use only the first N training images (quick runs)')
     .option('--test-limit <n>', 'use only the first N test images (quick runs)')
     .option('--backend <name>', `tfjs backend (${backendRequests.join(', ')})`, 'auto')
