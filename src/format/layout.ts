@@ -1,0 +1,48 @@
+// Constants of the container's byte layout (docs/FORMAT.md is the specification).
+
+/** "DPRN" in ASCII. */
+export const MAGIC = [0x44, 0x50, 0x52, 0x4e] as const;
+export const FORMAT_VERSION = 1;
+export const SUPPORTED_VERSIONS: readonly number[] = [1];
+export const HEADER_BYTES = 16;
+/** Section framing: kind (u32) + payload length (u32) before, CRC-32 (u32) after. */
+export const SECTION_OVERHEAD = 12;
+
+export const SectionKind = {
+  topology: 1,
+  dense: 2,
+  csr: 3,
+} as const;
+
+export const ValueType = {
+  fp32: 1,
+  fp16: 2,
+  int8: 3,
+} as const;
+
+/**
+ * Set in a value-type byte when the values are byte-plane shuffled and deflated (RFC 1951); the low
+ * bits keep the precision.
+ */
+export const DEFLATED_VALUES = 0x80;
+
+export const IndexCoding = {
+  /** Gaps between flattened nonzero positions, Golomb-coded. */
+  golomb: 1,
+  /** Textbook CSR with rowPtr and colIdx in the narrowest of 1, 2 or 4 bytes. */
+  narrow: 2,
+} as const;
+
+/** How nonzero values are stored: lossless fp32 (default), fp16, or int8 with a per-row scale. */
+export type ValuePrecision = keyof typeof ValueType;
+export const valuePrecisions: readonly ValuePrecision[] = ['fp32', 'fp16', 'int8'];
+
+/** How CSR indices are stored. */
+export type IndexCodingName = keyof typeof IndexCoding;
+export const indexCodings: readonly IndexCodingName[] = ['golomb', 'narrow'];
+
+/** Bytes per stored value for each precision (int8 also stores one fp32 scale per row). */
+export const VALUE_BYTES: Readonly<Record<ValuePrecision, number>> = { fp32: 4, fp16: 2, int8: 1 };
+
+/** Readers refuse matrices larger than this many elements (2^31): far beyond any model here, it stops absurd allocations. */
+export const MAX_ELEMENTS = 2 ** 31;
