@@ -1,5 +1,5 @@
 // Golomb coding of the gaps between nonzero positions: near the entropy bound for random masks.
-import { BitReader, BitWriter } from './bits.js';
+import type { BitReader, BitWriter } from './bits.js';
 
 /**
  * The Golomb parameter m minimizing the expected code length for gaps with mean `meanGap` (≥ 1), assuming
