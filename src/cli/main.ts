@@ -1,7 +1,11 @@
 #!/usr/bin/env node
 // The `dynaprune` command: parses the subcommand and its flags, then calls the library.
+import { env } from '@tensorflow/tfjs';
 import { Command } from 'commander';
 import { DynapruneError } from '../errors.js';
+import { registerEvalCommand } from './commands/eval.js';
+import { registerExportCommand } from './commands/export.js';
+import { registerInspectCommand } from './commands/inspect.js';
 import { registerTrainCommand } from './commands/train.js';
 
 async function main(argv: readonly string[]): Promise<void> {
@@ -12,8 +16,14 @@ async function main(argv: readonly string[]): Promise<void> {
     )
     .showHelpAfterError('(run with --help for usage)');
   registerTrainCommand(program);
+  registerExportCommand(program);
+  registerInspectCommand(program);
+  registerEvalCommand(program);
   await program.parseAsync(argv as string[]);
 }
+
+// The CLI owns the terminal: mute tfjs's console banner (it suggests tfjs-node; the backend line says what runs).
+env().set('PROD', true);
 
 main(process.argv).catch((error: unknown) => {
   if (error instanceof DynapruneError) {

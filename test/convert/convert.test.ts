@@ -108,3 +108,35 @@ describe('modelToGraph / graphToLayersModel', () => {
     expect(() => modelToGraph(m)).toThrow(/odd.*tanh/);
   });
 });
+
+describe('exportSparse / toLayersModel', () => {
+  beforeAll(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  it('round-trips a dynamic model bit for bit in fp32 (BatchNorm unfolded) and stores its masks as CSR', async () => {
+    const { sparsify } = await import('../../src/sparsity/sparsify.js');
+    const { exportSparse, toLayersModel } = await import('../../src/convert/export.js');
+    const { describeModel } = await import('../../src/format/describe.js');
+    const { model } = await sparsify(residualModel(), {
+      sparsity: 0.7,
+      maskInit: 'random',
+      seed: 3,
+    });
+    await randomizeBatchNorm(model);
+    const bytes = exportSparse(model, { foldBatchNorm: false });
+    const rebuilt = toLayersModel(bytes);
+    const x = tf.randomNormal([4, 9, 9, 3], 0, 1, 'float32', 12);
+    expect(Array.from((rebuilt.predict(x) as tf.Tensor).dataSync())).toEqual(
+      Array.from((model.predict(x) as tf.Tensor).dataSync()),
+    );
+    const report = describeModel(bytes);
+    expect(report.layers.filter((l) => l.storage === 'csr').map((l) => l.name)).toEqual([
+      'c1',
+      'c2',
+      'c3',
+      'fc',
+    ]);
+    for (const l of report.layers) expect(l.sparsity).toBeCloseTo(0.7, 1);
+  });
+});

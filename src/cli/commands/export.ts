@@ -1,0 +1,47 @@
+// `dynaprune export RUN_DIR`: writes the run's final model as a CSR container.
+import type { Command } from 'commander';
+import { loadLayersModel } from '@tensorflow/tfjs';
+import { join } from 'node:path';
+import { exportSparse } from '../../convert/export.js';
+import { initBackend } from '../../engine/backend.js';
+import { describeModel } from '../../format/describe.js';
+import { valuePrecisions, type ValuePrecision } from '../../format/layout.js';
+import { registerDynamicLayers } from '../../layers/register.js';
+import { folderHandler, savedModelBytes } from '../../train/model-files.js';
+import { writeFileAtomic } from '../../util/atomic-write.js';
+import { oneOf } from '../parse.js';
+import { printReport } from './inspect.js';
+
+export function registerExportCommand(program: Command): void {
+  program
+    .command('export')
+    .description("Write a run's final model as a CSR container (.dpr).")
+    .argument(
+      '<run-dir>',
+      'a run folder written by dynaprune train (its model/ subfolder is exported)',
+    )
+    .option(
+      '--values <precision>',
+      `value precision (${valuePrecisions.join(', ')}); fp32 is lossless`,
+      'fp32',
+    )
+    .option('--out <file>', 'output file (default <run-dir>/model[-fp16|-int8].dpr)')
+    .option(
+      '--no-fold-batch-norm',
+      'keep BatchNorm layers instead of folding them into the conv before',
+    )
+    .action(
+      async (runDir: string, flags: { values: string; out?: string; foldBatchNorm: boolean }) => {
+        const values = oneOf<ValuePrecision>('value precision', flags.values, valuePrecisions);
+        await initBackend('cpu');
+        registerDynamicLayers();
+        const model = await loadLayersModel(folderHandler(join(runDir, 'model')));
+        const bytes = exportSparse(model, { values, foldBatchNorm: flags.foldBatchNorm });
+        const out =
+          flags.out ?? join(runDir, values === 'fp32' ? 'model.dpr' : `model-${values}.dpr`);
+        await writeFileAtomic(out, bytes);
+        process.stdout.write(`wrote ${out} (${bytes.length} bytes)\n`);
+        printReport(describeModel(bytes, out), await savedModelBytes(join(runDir, 'model')));
+      },
+    );
+}

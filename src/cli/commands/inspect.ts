@@ -1,0 +1,71 @@
+// `dynaprune inspect FILE`: per-layer storage of a container and its size against three yardsticks.
+import type { Command } from 'commander';
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { describeModel, type ContainerReport } from '../../format/describe.js';
+import { savedModelBytes } from '../../train/model-files.js';
+
+const kb = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KiB`;
+
+/** Prints a report as an aligned table on stdout. */
+export function printReport(report: ContainerReport, tfjsBytes?: number): void {
+  const rows = report.layers.map((l) => [
+    l.name,
+    l.op,
+    l.shape.join('x'),
+    String(l.nnz),
+    `${(100 * l.sparsity).toFixed(1)}%`,
+    l.storage,
+    String(l.bytes),
+    l.bitsPerNonzero.toFixed(2),
+  ]);
+  const header = ['layer', 'op', 'shape', 'nnz', 'sparsity', 'storage', 'bytes', 'bits/nnz'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const out: string[] = [line(header), ...rows.map(line), ''];
+  out.push(`values: ${report.valuePrecision}`);
+  out.push(
+    `weights: ${report.weightNnz} nonzeros of ${report.weightSize}, ${report.bitsPerNonzero.toFixed(2)} bits per nonzero`,
+  );
+  out.push(`container:                 ${kb(report.containerBytes).padStart(12)}`);
+  if (tfjsBytes !== undefined) {
+    out.push(
+      `dense tfjs model:          ${kb(tfjsBytes).padStart(12)}  (${(tfjsBytes / report.containerBytes).toFixed(2)}x the container)`,
+    );
+  }
+  out.push(
+    `dense float32 weights:     ${kb(report.denseFp32Bytes).padStart(12)}  (${(report.denseFp32Bytes / report.containerBytes).toFixed(2)}x)`,
+  );
+  out.push(
+    `gzipped dense (tfmot):     ${kb(report.gzippedDenseBytes).padStart(12)}  (${(report.gzippedDenseBytes / report.containerBytes).toFixed(2)}x)`,
+  );
+  out.push(
+    `entropy bound (mask+values):${kb(report.entropyBoundBytes).padStart(11)}  (container is ${(report.containerBytes / report.entropyBoundBytes).toFixed(3)}x the bound)`,
+  );
+  process.stdout.write(out.join('\n') + '\n');
+}
+
+export function registerInspectCommand(program: Command): void {
+  program
+    .command('inspect')
+    .description(
+      'Per-layer shape, nnz, sparsity, bytes and bits per nonzero of a container, with size yardsticks.',
+    )
+    .argument('<file>', 'a .dpr container')
+    .option(
+      '--tfjs-model <dir>',
+      'a tfjs model folder to compare with (default: model/ beside the file, if present)',
+    )
+    .action(async (file: string, flags: { tfjsModel?: string }) => {
+      const bytes = new Uint8Array(await readFile(file));
+      const report = describeModel(bytes, file);
+      let tfjsBytes: number | undefined;
+      try {
+        tfjsBytes = await savedModelBytes(flags.tfjsModel ?? join(dirname(file), 'model'));
+      } catch {
+        tfjsBytes = undefined;
+      }
+      printReport(report, tfjsBytes);
+    });
+}
