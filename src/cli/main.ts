@@ -6,6 +6,7 @@ import { DynapruneError } from '../errors.js';
 import { registerEvalCommand } from './commands/eval.js';
 import { registerExportCommand } from './commands/export.js';
 import { registerInspectCommand } from './commands/inspect.js';
+import { registerPaperCommand } from './commands/paper.js';
 import { registerTrainCommand } from './commands/train.js';
 
 async function main(argv: readonly string[]): Promise<void> {
@@ -15,6 +16,7 @@ async function main(argv: readonly string[]): Promise<void> {
       'Dynamic pruning and sparse training of CNNs in TypeScript: train (DSR and friends), store as CSR, run sparse.',
     )
     .showHelpAfterError('(run with --help for usage)');
+  registerPaperCommand(program);
   registerTrainCommand(program);
   registerExportCommand(program);
   registerInspectCommand(program);

@@ -1,5 +1,6 @@
 // Progress bars for long work (cli-progress), drawn on stderr so stdout stays clean for results.
 import { SingleBar, Presets } from 'cli-progress';
+import type { DataProgress } from '../data/types.js';
 import type { BatchProgress } from '../train/trainer.js';
 
 const formatEta = (seconds: number): string => {
@@ -14,7 +15,7 @@ export class EpochProgress {
   private bar: SingleBar | undefined;
   private readonly enabled: boolean;
 
-  constructor(private readonly label = '') {
+  constructor(public label = '') {
     this.enabled = process.stderr.isTTY === true || process.env['DYNAPRUNE_PROGRESS'] === '1';
   }
 
@@ -52,5 +53,43 @@ export class EpochProgress {
   end(): void {
     this.bar?.stop();
     this.bar = undefined;
+  }
+}
+
+/** One bar for each phase of getting data: download, checksum, extraction (bytes). */
+export class DataProgressBar {
+  private bar: SingleBar | undefined;
+  private phase: string | undefined;
+  private readonly enabled =
+    process.stderr.isTTY === true || process.env['DYNAPRUNE_PROGRESS'] === '1';
+
+  update(p: DataProgress): void {
+    if (p.phase !== this.phase) {
+      this.end();
+      this.phase = p.phase;
+      if (!this.enabled) {
+        process.stderr.write(`${p.phase}...\n`);
+        return;
+      }
+      this.bar = new SingleBar(
+        {
+          format: `${p.phase.padEnd(8)} |{bar}| {percentage}% | {done} / {totalText} MB`,
+          stream: process.stderr,
+          hideCursor: true,
+        },
+        Presets.shades_classic,
+      );
+      this.bar.start(p.bytesTotal ?? 1, 0, {
+        done: '0',
+        totalText: p.bytesTotal ? (p.bytesTotal / 1e6).toFixed(0) : '?',
+      });
+    }
+    this.bar?.update(p.bytesTotal ? p.bytesDone : 0, { done: (p.bytesDone / 1e6).toFixed(1) });
+  }
+
+  end(): void {
+    this.bar?.stop();
+    this.bar = undefined;
+    this.phase = undefined;
   }
 }

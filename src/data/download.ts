@@ -1,5 +1,5 @@
 // Downloads a file into the cache, hashing as it streams; only a complete file with a known checksum is renamed into place.
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ChecksumError, DownloadError } from '../errors.js';
 import {
@@ -80,8 +80,14 @@ export async function downloadVerified(
 
   const hasher = new DigestStream();
   let bytesDone = 0;
-  const file = await open(part, 'w');
   const reader = response.body.getReader();
+  let file: FileHandle;
+  try {
+    file = await open(part, 'w');
+  } catch (error) {
+    await reader.cancel().catch(() => undefined);
+    throw error;
+  }
   try {
     try {
       for (;;) {

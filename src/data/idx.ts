@@ -1,135 +1,134 @@
-// Reads IDX files (the MNIST format), gzipped or raw, with every size field checked against the real length.
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
-import { CorruptFileError, DataNotFoundError } from '../errors.js';
-import type { ImageSplit } from '../train/batch.js';
+// Reads IDX files (the MNIST format), gzipped or raw, checking every size field against the real length.
+import { readFile, stat } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { gunzip, gunzipSync, type ZlibOptions } from 'node:zlib';
+import { CorruptFileError } from '../errors.js';
 
-/** A parsed IDX file: unsigned bytes with their dimensions. */
+/** A parsed IDX file: unsigned bytes with their dimensions (outermost first). */
 export interface IdxArray {
   readonly dims: readonly number[];
   readonly data: Uint8Array;
 }
 
+/** Options of {@link parseIdx} and {@link readIdxFile}. */
+export interface IdxReadOptions {
+  /**
+   * The largest file, after decompression, that will be accepted (default 1 GiB; MNIST's largest file
+   * is 47 MB). It bounds what a corrupt or hostile gzip stream can make the reader allocate.
+   */
+  readonly maxBytes?: number;
+}
+
+/** IDX element type 0x08: unsigned bytes, the only type MNIST and Fashion-MNIST use. */
 const UNSIGNED_BYTE = 0x08;
+const DEFAULT_MAX_BYTES = 2 ** 30;
+const gunzipAsync = promisify<Uint8Array, ZlibOptions, Buffer>(gunzip);
+
+/** True when `bytes` start with the gzip magic (1f 8b). */
+export const isGzip = (bytes: Uint8Array): boolean =>
+  bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+
+function gunzipError(file: string, error: unknown, maxBytes: number): CorruptFileError {
+  const tooLarge = (error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE';
+  return new CorruptFileError(
+    file,
+    tooLarge
+      ? `decompresses to more than ${maxBytes} bytes (maxBytes); it is not an MNIST-format file.`
+      : `is not valid gzip (${(error as Error).message}).`,
+    'E_CORRUPT_FILE',
+    { cause: error },
+  );
+}
 
 /**
- * Parses IDX bytes (gunzipping first when they start with the gzip magic). Only unsigned-byte data is
- * accepted, which is what MNIST and Fashion-MNIST use.
+ * Parses IDX bytes. Gzipped input (detected by its magic) is decompressed first. The header (two zero
+ * bytes, the element type, the rank, then one big-endian uint32 per dimension) must describe exactly the
+ * bytes that follow it. Only unsigned-byte data (magic 0x0000 08 rank) is accepted.
+ *
+ * The returned `data` is a view into the (decompressed) input, not a copy.
+ *
+ * @throws CorruptFileError for bad gzip, a bad magic, another element type, or sizes that disagree.
  */
-export function parseIdx(bytes: Uint8Array, file = '<memory>'): IdxArray {
+export function parseIdx(
+  bytes: Uint8Array,
+  file = '<memory>',
+  options: IdxReadOptions = {},
+): IdxArray {
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   let raw = bytes;
-  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
+  if (isGzip(bytes)) {
     try {
-      raw = gunzipSync(bytes);
+      raw = gunzipSync(bytes, { maxOutputLength: maxBytes });
     } catch (error) {
-      throw new CorruptFileError(
-        file,
-        `is not valid gzip (${(error as Error).message}).`,
-        'E_CORRUPT_FILE',
-        {
-          cause: error,
-        },
-      );
+      throw gunzipError(file, error, maxBytes);
     }
   }
-  if (raw.length < 4)
+  return parseRawIdx(raw, file);
+}
+
+function parseRawIdx(raw: Uint8Array, file: string): IdxArray {
+  if (raw.length < 4) {
     throw new CorruptFileError(file, `has ${raw.length} bytes; an IDX header needs at least 4.`);
+  }
   if (raw[0] !== 0 || raw[1] !== 0) {
-    throw new CorruptFileError(file, 'does not start with the IDX magic (two zero bytes).');
+    throw new CorruptFileError(
+      file,
+      'does not start with the IDX magic (two zero bytes); it is not an MNIST-format file.',
+    );
   }
   if (raw[2] !== UNSIGNED_BYTE) {
     throw new CorruptFileError(
       file,
-      `holds IDX type 0x${raw[2]!.toString(16)}; expected 0x08 (unsigned bytes).`,
+      `holds IDX element type 0x${raw[2]!.toString(16).padStart(2, '0')}; expected 0x08 (unsigned bytes).`,
     );
   }
   const rank = raw[3]!;
-  if (rank < 1 || rank > 4)
-    throw new CorruptFileError(file, `declares ${rank} dimensions; expected 1 to 4.`);
-  const header = 4 + 4 * rank;
-  if (raw.length < header) {
+  if (rank < 1) throw new CorruptFileError(file, 'declares 0 dimensions; expected at least 1.');
+  const headerBytes = 4 + 4 * rank;
+  if (raw.length < headerBytes) {
     throw new CorruptFileError(
       file,
-      `is truncated: its header needs ${header} bytes, the file has ${raw.length}.`,
+      `is truncated: its header declares ${rank} dimensions and needs ${headerBytes} bytes; the file ` +
+        `has ${raw.length}.`,
     );
   }
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const dims: number[] = [];
-  let size = 1;
+  let elements = 1;
   for (let i = 0; i < rank; i++) {
     const d = view.getUint32(4 + 4 * i, false);
     dims.push(d);
-    size *= d;
+    elements *= d;
   }
-  if (raw.length !== header + size) {
+  // Doubles stay exact far beyond any real file, so the product cannot wrap into a matching size.
+  if (raw.length !== headerBytes + elements) {
     throw new CorruptFileError(
       file,
-      `declares dimensions ${dims.join('x')} (${header + size} bytes) but has ${raw.length} bytes.`,
+      `declares dimensions ${dims.join('x')} (${headerBytes + elements} bytes with the header) but has ` +
+        `${raw.length} bytes. The file is ${raw.length < headerBytes + elements ? 'truncated' : 'corrupt'}.`,
     );
   }
-  return { dims, data: raw.subarray(header) };
+  return { dims, data: raw.subarray(headerBytes) };
 }
 
-async function readIdxFile(dir: string, base: string): Promise<IdxArray> {
-  for (const name of [`${base}.gz`, base]) {
-    let bytes: Uint8Array;
-    try {
-      bytes = await readFile(join(dir, name));
-    } catch {
-      continue;
-    }
-    return parseIdx(bytes, join(dir, name));
+/**
+ * Reads and parses one IDX file, gzipped or raw (decided by its first bytes, not its name).
+ *
+ * @throws CorruptFileError as {@link parseIdx}, or when the file is larger than `maxBytes`.
+ */
+export async function readIdxFile(path: string, options: IdxReadOptions = {}): Promise<IdxArray> {
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+  const size = (await stat(path)).size;
+  if (size > maxBytes) {
+    throw new CorruptFileError(path, `has ${size} bytes, more than maxBytes (${maxBytes}).`);
   }
-  throw new DataNotFoundError(`Neither ${base}.gz nor ${base} is in ${dir}.`);
-}
-
-async function readIdxSplit(
-  dir: string,
-  prefix: string,
-  limit: number | undefined,
-  classes: number,
-): Promise<ImageSplit & { readonly height: number; readonly width: number }> {
-  const images = await readIdxFile(dir, `${prefix}-images-idx3-ubyte`);
-  const labels = await readIdxFile(dir, `${prefix}-labels-idx1-ubyte`);
-  if (images.dims.length !== 3 || labels.dims.length !== 1 || images.dims[0] !== labels.dims[0]) {
-    throw new CorruptFileError(
-      join(dir, prefix),
-      `images ${images.dims.join('x')} and labels ${labels.dims.join('x')} do not match; expected [N, 28, 28] and [N].`,
-    );
+  const bytes = await readFile(path);
+  if (!isGzip(bytes)) return parseRawIdx(bytes, path);
+  let raw: Buffer;
+  try {
+    raw = await gunzipAsync(bytes, { maxOutputLength: maxBytes });
+  } catch (error) {
+    throw gunzipError(path, error, maxBytes);
   }
-  const [n, h, w] = images.dims as [number, number, number];
-  const count = limit === undefined ? n : Math.min(limit, n);
-  for (let i = 0; i < count; i++) {
-    if (labels.data[i]! >= classes) {
-      throw new CorruptFileError(
-        join(dir, `${prefix}-labels-idx1-ubyte`),
-        `label ${labels.data[i]} at ${i} is not below ${classes}.`,
-      );
-    }
-  }
-  return {
-    images: images.data.slice(0, count * h * w),
-    labels: labels.data.slice(0, count),
-    count,
-    height: h,
-    width: w,
-  };
-}
-
-/** Reads the four standard MNIST-format files from `dir` (gz or raw): train-* and t10k-*. */
-export async function readIdxDataset(
-  dir: string,
-  options: { trainLimit?: number; testLimit?: number; classes?: number } = {},
-): Promise<{ train: ImageSplit; test: ImageSplit; inputShape: [number, number, number] }> {
-  const classes = options.classes ?? 10;
-  const train = await readIdxSplit(dir, 'train', options.trainLimit, classes);
-  const test = await readIdxSplit(dir, 't10k', options.testLimit, classes);
-  if (train.height !== test.height || train.width !== test.width) {
-    throw new CorruptFileError(
-      dir,
-      `training images are ${train.height}x${train.width}, test images ${test.height}x${test.width}.`,
-    );
-  }
-  return { train, test, inputShape: [train.height, train.width, 1] };
+  return parseRawIdx(raw, path);
 }

@@ -78,10 +78,11 @@ describe('bad container files', () => {
 
   it('checksum mismatch in the header and in a section', () => {
     const header = good.slice();
-    header[8] ^= 1;
+    header[8] = header[8]! ^ 1;
     expect(() => decodeModel(header)).toThrow(SectionChecksumError);
     const section = good.slice();
-    section[sectionOffset(good, 2) + 20] ^= 0x10;
+    const at = sectionOffset(good, 2) + 20;
+    section[at] = section[at]! ^ 0x10;
     expect(() => decodeModel(section)).toThrow(SectionChecksumError);
     expect(() => decodeModel(section)).toThrow(/section 2/);
   });

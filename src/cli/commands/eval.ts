@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { BackendRequest } from '../../engine/backend.js';
 import { backendRequests, initBackend } from '../../engine/backend.js';
 import { toLayersModel } from '../../convert/export.js';
-import { datasetNames, loadDataset } from '../../data/datasets.js';
+import { datasetNames, loadDataset } from '../../data/registry.js';
 import { loadSparse } from '../../format/load.js';
 import { evaluate } from '../../train/trainer.js';
 import { oneOf, positiveInt } from '../parse.js';

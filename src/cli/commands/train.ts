@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { backendRequests, type BackendRequest } from '../../engine/backend.js';
 import { runTraining, type TrainingRunConfig } from '../../train/experiment.js';
 import { learningRateSchedules, type LearningRateSchedule } from '../../train/trainer.js';
-import { EpochProgress } from '../progress.js';
+import { DataProgressBar, EpochProgress } from '../progress.js';
 import {
   fraction,
   nonNegativeInt,
@@ -14,7 +14,7 @@ import {
 } from '../parse.js';
 import { methodNames, type MethodName } from '../../algorithms/registry.js';
 import { distributionNames, type DistributionName } from '../../sparsity/distributions.js';
-import { datasetNames } from '../../data/datasets.js';
+import { datasetNames } from '../../data/registry.js';
 import { isModelName, modelNames } from '../../models/registry.js';
 
 export interface TrainFlags {
@@ -134,14 +134,14 @@ export function registerTrainCommand(program: Command): void {
     .action(async (flags: TrainFlags) => {
       const config = trainConfigFromFlags(flags);
       const progress = new EpochProgress();
+      const dataProgress = new DataProgressBar();
       const log = (line: string) => process.stderr.write(line + '\n');
       const result = await runTraining(config, {
         onLog: log,
-        onDownload: (p) => {
-          if (p.bytesTotal) log(`downloading ${((100 * p.bytesDone) / p.bytesTotal).toFixed(0)}%`);
-        },
+        onDownload: (p) => dataProgress.update(p),
         train: {
           onBatchEnd: (p) => {
+            dataProgress.end();
             if (p.batch === 1) progress.begin(p.epoch, p.epochs, p.batches);
             progress.update(p);
           },

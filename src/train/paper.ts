@@ -1,0 +1,270 @@
+// The paper's comparison end to end: the Keras baseline, the DSR model at the same budget, prune-after-training.
+import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { exportSparse, toLayersModel } from '../convert/export.js';
+import { modelToGraph } from '../convert/to-graph.js';
+import type { BackendRequest } from '../engine/backend.js';
+import { registerDynamicLayers } from '../layers/register.js';
+import { getModel, PAPER_CNN_WIDE_DEFAULT_WIDTH } from '../models/registry.js';
+import { describeMachine, type MachineInfo } from './machine.js';
+import { folderHandler, savedModelBytes } from './model-files.js';
+import {
+  multiplyAddsPerImage,
+  nonzeroTrainableParameters,
+  sparsityForBudget,
+} from './model-stats.js';
+import { runTraining, type TrainingRunConfig, type TrainingRunEvents } from './experiment.js';
+import type { SparsityRecord } from './hooks.js';
+import type { EpochMetrics, LearningRateSchedule } from './trainer.js';
+import { measureLatency } from './latency.js';
+
+/** The paper CNN's parameter count: the budget the dynamic model must fit (nonzeros). */
+export const PAPER_BUDGET = 122_570;
+
+/** What the paper reports (accuracies as fractions). */
+export const PAPER_NUMBERS = {
+  baseline: {
+    testAcc: 0.7042,
+    testLoss: 1.0866,
+    epochs: [] as { epoch: number; valAcc: number }[],
+  },
+  dsr: {
+    testAcc: 0.7701,
+    testLoss: null,
+    epochs: [
+      { epoch: 1, valAcc: 0.501 },
+      { epoch: 4, valAcc: 0.7315 },
+      { epoch: 5, valAcc: 0.7518 },
+      { epoch: 6, valAcc: 0.7518 },
+      { epoch: 10, valAcc: 0.7701 },
+    ],
+  },
+} as const;
+
+export interface PaperOptions {
+  readonly out: string;
+  readonly dataDir?: string;
+  /** 5,000 training images and 2 epochs, for a first look in a few minutes. */
+  readonly quick: boolean;
+  readonly backend: BackendRequest;
+  readonly seed: number;
+  /** Default 10 (2 with quick). */
+  readonly epochs?: number;
+  /** Default all (5,000 with quick). */
+  readonly trainLimit?: number;
+  /** Default all. */
+  readonly testLimit?: number;
+  /** paper-cnn-wide's width multiplier (default 3). */
+  readonly width?: number;
+  /** The dynamic model's learning-rate schedule (default cosine). */
+  readonly dsrLearningRateSchedule?: LearningRateSchedule;
+  /** Augment the dynamic and one-shot models' training images (default false, like the paper). */
+  readonly augment?: boolean;
+  /** One-shot: epochs of fine-tuning after pruning, taken out of the same epoch budget (default 1). */
+  readonly oneshotFinetuneEpochs?: number;
+}
+
+export interface PaperEvents extends TrainingRunEvents {
+  onModelBegin?(index: number, count: number, id: string, label: string, epochs: number): void;
+}
+
+export interface ModelSummary {
+  readonly id: string;
+  readonly label: string;
+  readonly model: string;
+  readonly method: string;
+  readonly testAcc: number;
+  readonly testLoss: number;
+  readonly nnz: number;
+  readonly totalParams: number;
+  readonly denseBytes: number;
+  readonly storedBytes: number;
+  readonly trainSeconds: number;
+  readonly maskUpdateSeconds: number;
+  readonly macsPerImage: number;
+  readonly denseMacsPerImage: number;
+  readonly inferMsPerImage: number;
+  readonly inferEngine: string;
+  readonly epochs: readonly EpochMetrics[];
+  readonly sparsityHistory: readonly SparsityRecord[];
+  readonly runDir: string;
+  readonly recipe: Readonly<Record<string, unknown>>;
+}
+
+export interface PaperSummary {
+  readonly createdAt: string;
+  readonly command: string;
+  readonly machine: MachineInfo;
+  readonly backend: string;
+  readonly quick: boolean;
+  readonly dataset: string;
+  readonly budget: number;
+  readonly models: readonly ModelSummary[];
+  readonly paper: typeof PAPER_NUMBERS;
+  readonly wallSeconds: number;
+}
+
+/** The sparsity at which paper-cnn-wide (width `width`) fits the paper CNN's nonzero budget. */
+export function budgetSparsity(width: number): number {
+  const model = getModel('paper-cnn-wide').build({
+    inputShape: [32, 32, 3],
+    numClasses: 10,
+    seed: 0,
+    width,
+  });
+  const sparse = model.layers
+    .filter((l) => l.getClassName() === 'Conv2D' || l.getClassName() === 'Dense')
+    .map((l) => ({ name: l.name, shape: l.getWeights()[0]!.shape }));
+  const kernels = sparse.reduce((a, l) => a + l.shape.reduce((x, y) => x * y, 1), 0);
+  const trainable = model.trainableWeights.reduce(
+    (a, w) => a + w.shape.reduce<number>((x, y) => x * (y ?? 1), 1),
+    0,
+  );
+  model.dispose();
+  return sparsityForBudget(sparse, trainable - kernels, PAPER_BUDGET);
+}
+
+async function loadRunModel(runDir: string): Promise<LayersModel> {
+  registerDynamicLayers();
+  return loadLayersModel(folderHandler(join(runDir, 'model')));
+}
+
+/**
+ * Trains the three models one after another, exports each as a CSR container, measures sizes,
+ * multiply-adds and inference latency, and returns the summary the report is made from.
+ */
+export async function runPaperComparison(
+  options: PaperOptions,
+  events: PaperEvents = {},
+): Promise<PaperSummary> {
+  const started = Date.now();
+  const epochs = options.epochs ?? (options.quick ? 2 : 10);
+  const trainLimit = options.trainLimit ?? (options.quick ? 5000 : undefined);
+  const width = options.width ?? PAPER_CNN_WIDE_DEFAULT_WIDTH;
+  const sparsity = budgetSparsity(width);
+  const finetune = Math.min(options.oneshotFinetuneEpochs ?? 1, epochs - 1);
+  const common = {
+    dataset: 'cifar10',
+    ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
+    batchSize: 32,
+    learningRate: 1e-3,
+    ...(trainLimit !== undefined ? { trainLimit } : {}),
+    ...(options.testLimit !== undefined ? { testLimit: options.testLimit } : {}),
+    backend: options.backend,
+    seed: options.seed,
+    resume: false,
+  } as const;
+  const plan: { id: string; label: string; config: TrainingRunConfig }[] = [
+    {
+      id: 'baseline',
+      label: 'Keras CNN (paper baseline, dense)',
+      config: {
+        ...common,
+        model: 'paper-cnn',
+        method: 'dense',
+        epochs,
+        augment: false,
+        out: join(options.out, 'runs', 'baseline'),
+      },
+    },
+    {
+      id: 'dsr',
+      label: `Dynamic pruning: ${width}x-wide CNN, DSR`,
+      config: {
+        ...common,
+        model: 'paper-cnn-wide',
+        width,
+        method: 'dsr',
+        sparsity,
+        epochs,
+        augment: options.augment ?? false,
+        learningRateSchedule: options.dsrLearningRateSchedule ?? 'cosine',
+        out: join(options.out, 'runs', 'dsr'),
+      },
+    },
+    {
+      id: 'oneshot',
+      label: `Prune after training: ${width}x-wide CNN, one-shot magnitude`,
+      config: {
+        ...common,
+        model: 'paper-cnn-wide',
+        width,
+        method: 'oneshot',
+        sparsity,
+        epochs: epochs - finetune,
+        finetuneEpochs: finetune,
+        augment: options.augment ?? false,
+        learningRateSchedule: options.dsrLearningRateSchedule ?? 'cosine',
+        out: join(options.out, 'runs', 'oneshot'),
+      },
+    },
+  ];
+
+  const models: ModelSummary[] = [];
+  let backendName = '';
+  for (const [index, { id, label, config }] of plan.entries()) {
+    events.onModelBegin?.(index + 1, plan.length, id, label, epochs);
+    const result = await runTraining(config, events);
+    backendName = result.backend;
+    const model = await loadRunModel(result.outDir);
+    const container = exportSparse(model, { values: 'fp32' });
+    await writeFile(join(result.outDir, 'model.dpr'), container);
+    const graph = modelToGraph(model);
+    const dense = toLayersModel(graph);
+    const scratch = await mkdtemp(join(tmpdir(), 'dynaprune-dense-'));
+    await dense.save(folderHandler(scratch));
+    const denseBytes = await savedModelBytes(scratch);
+    await rm(scratch, { recursive: true, force: true });
+    const macs = multiplyAddsPerImage(graph);
+    const latency = await measureLatency(graph, dense);
+    models.push({
+      id,
+      label,
+      model: config.model,
+      method: config.method ?? 'dense',
+      testAcc: result.final.acc,
+      testLoss: result.final.loss,
+      nnz: nonzeroTrainableParameters(model),
+      totalParams: model.trainableWeights.reduce(
+        (a, w) => a + w.shape.reduce<number>((x, y) => x * (y ?? 1), 1),
+        0,
+      ),
+      denseBytes,
+      storedBytes: container.length,
+      trainSeconds: result.trainSeconds,
+      maskUpdateSeconds: result.maskUpdateSeconds,
+      macsPerImage: macs.sparse,
+      denseMacsPerImage: macs.dense,
+      inferMsPerImage: latency.msPerImage,
+      inferEngine: latency.engine,
+      epochs: result.epochs,
+      sparsityHistory: result.sparsity,
+      runDir: result.outDir,
+      recipe: {
+        epochs: config.epochs + (config.finetuneEpochs ?? 0),
+        learningRate: config.learningRate,
+        learningRateSchedule: config.learningRateSchedule ?? 'constant',
+        augment: config.augment,
+        ...(config.sparsity !== undefined ? { sparsity: config.sparsity } : {}),
+        ...(config.width !== undefined ? { width: config.width } : {}),
+        ...(config.finetuneEpochs ? { finetuneEpochs: config.finetuneEpochs } : {}),
+      },
+    });
+    model.dispose();
+    dense.dispose();
+  }
+  return {
+    createdAt: new Date().toISOString(),
+    command: process.argv.slice(1).join(' '),
+    machine: describeMachine(),
+    backend: backendName,
+    quick: options.quick,
+    dataset: 'cifar10',
+    budget: PAPER_BUDGET,
+    models,
+    paper: PAPER_NUMBERS,
+    wallSeconds: (Date.now() - started) / 1000,
+  };
+}
