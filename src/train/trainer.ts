@@ -13,16 +13,13 @@ import {
 } from '@tensorflow/tfjs';
 import { InvalidArgumentError, NonFiniteLossError, ShapeMismatchError } from '../errors.js';
 import { Random } from '../util/random.js';
-import { fillBatch, type Augmentation, type ImageShape, type ImageSplit } from './batch.js';
-import {
-  hasCheckpoint,
-  loadCheckpoint,
-  saveCheckpoint,
-  type CheckpointState,
-} from './checkpoint.js';
+import { Augmenter, type AugmentOptions } from '../data/augment.js';
+import { makeBatch } from '../data/batch.js';
+import type { ImageShape, ImageSplit } from '../data/types.js';
+import type { CheckpointState } from './checkpoint.js';
 import type { SparsityRecord, TrainingHook } from './hooks.js';
 import { countCorrect, sparseCategoricalCrossentropy } from './loss.js';
-import { RunFolder } from './run-folder.js';
+import type { RunFolder } from './run-folder.js';
 
 export type LearningRateSchedule = 'constant' | 'cosine';
 export const learningRateSchedules: readonly LearningRateSchedule[] = ['constant', 'cosine'];
@@ -97,8 +94,8 @@ export interface TrainOptions {
    */
   readonly learningRateSchedule?: LearningRateSchedule;
   readonly seed: number;
-  /** Opt-in augmentation of training images. */
-  readonly augmentation?: Augmentation;
+  /** Opt-in augmentation of training images (random crop with padding, horizontal flip). */
+  readonly augmentation?: AugmentOptions;
   readonly hooks?: readonly TrainingHook[];
   readonly callbacks?: TrainCallbacks;
   /** When set, the loop writes metrics, sparsity records and checkpoints there. */
@@ -136,7 +133,9 @@ export function evaluate(
   let correct = 0;
   for (let start = 0; start < split.count; start += batchSize) {
     const size = Math.min(batchSize, split.count - start);
-    fillBatch(split, inputShape, order, start, size, x, y);
+    makeBatch(split, inputShape, order.subarray(start, start + size), {
+      into: { images: x, labels: y },
+    });
     const [loss, right] = tidy(() => {
       const xs = tensor4d(x.subarray(0, size * h * w * c), [size, h, w, c]);
       const ys = tensor1d(y.subarray(0, size), 'int32');
@@ -203,15 +202,24 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const optimizer: Optimizer = optimizers.adam(options.learningRate);
   const schedule = options.learningRateSchedule ?? 'constant';
   const variables = model.trainableWeights.map((v) => v.read() as Variable);
-  const run = options.runDir === undefined ? undefined : new RunFolder(options.runDir);
+  // Run folders and checkpoints use node:fs; loading them only when asked keeps the loop browser-safe.
+  const files =
+    options.runDir === undefined
+      ? undefined
+      : {
+          ...(await import('./checkpoint.js')),
+          RunFolder: (await import('./run-folder.js')).RunFolder,
+        };
+  const run: RunFolder | undefined =
+    files && options.runDir !== undefined ? new files.RunFolder(options.runDir) : undefined;
 
   let rng = new Random(options.seed);
   let step = 0;
   let startEpoch = 0;
   const history: EpochMetrics[] = [];
   const sparsity: SparsityRecord[] = [];
-  if (run && options.resume && (await hasCheckpoint(run.dir))) {
-    const state = await loadCheckpoint(run.dir, model, optimizer);
+  if (run && files && options.resume && (await files.hasCheckpoint(run.dir))) {
+    const state = await files.loadCheckpoint(run.dir, model, optimizer);
     rng = Random.fromState(state.rng);
     step = state.step;
     startEpoch = state.epochsDone;
@@ -245,7 +253,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const order = Int32Array.from({ length: trainCount }, (_, i) => i);
   const x = new Float32Array(batchSize * pixels);
   const y = new Int32Array(batchSize);
-  const augment = options.augmentation ? { options: options.augmentation, rng } : undefined;
+  const augmenter = options.augmentation ? new Augmenter(rng, options.augmentation) : undefined;
 
   for (let epoch = startEpoch; epoch < epochs; epoch++) {
     callbacks.onEpochBegin?.(epoch + 1, epochs);
@@ -261,7 +269,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     for (let b = 0; b < stepsPerEpoch; b++) {
       const start = b * batchSize;
       const size = Math.min(batchSize, trainCount - start);
-      fillBatch(options.train, inputShape, order, start, size, x, y, augment);
+      makeBatch(options.train, inputShape, order.subarray(start, start + size), {
+        into: { images: x, labels: y },
+        ...(augmenter ? { augment: augmenter } : {}),
+      });
       const xs = tensor4d(x.subarray(0, size * pixels), [size, h, w, c]);
       const ys = tensor1d(y.subarray(0, size), 'int32');
       if (schedule !== 'constant') {
@@ -354,7 +365,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         ),
         extra: { history, sparsity },
       };
-      await saveCheckpoint(run.dir, model, optimizer, state);
+      await files!.saveCheckpoint(run.dir, model, optimizer, state);
     }
   }
   optimizer.dispose();

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/engine/backend.js';
 import { InvalidArgumentError, NonFiniteLossError, ShapeMismatchError } from '../../src/errors.js';
-import type { ImageSplit } from '../../src/train/batch.js';
+import type { ImageSplit } from '../../src/data/types.js';
 import { train, type TrainOptions } from '../../src/train/trainer.js';
 
 /** A tiny CNN on 8x8x3 images: fast on every backend, with conv, pooling and dense layers. */

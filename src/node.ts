@@ -1,0 +1,43 @@
+// dynaprune/node: what needs a file system: dataset loaders, run folders, checkpoints, the experiment runners.
+export {
+  datasetNames,
+  datasets,
+  getDataset,
+  isDatasetName,
+  loadDataset,
+  type DatasetInfo,
+  type DatasetName,
+  type LoadDatasetOptions,
+} from './data/registry.js';
+export {
+  CIFAR10_CHECKSUMS,
+  CIFAR10_OFFICIAL_CHECKSUM,
+  CIFAR10_URL,
+  loadCifar10,
+  type Cifar10Options,
+} from './data/cifar10.js';
+export { CIFAR10_LABELS } from './data/cifar10-format.js';
+export { FASHION_MNIST_LABELS, loadFashionMnist, loadMnist } from './data/mnist.js';
+export { parseIdx, type IdxArray } from './data/idx.js';
+export type { Checksum } from './data/checksum.js';
+export { folderHandler, savedModelBytes } from './train/model-files.js';
+export {
+  hasCheckpoint,
+  loadCheckpoint,
+  saveCheckpoint,
+  type CheckpointState,
+} from './train/checkpoint.js';
+export {
+  runTraining,
+  type TrainingRunConfig,
+  type TrainingRunEvents,
+  type TrainingRunResult,
+} from './train/experiment.js';
+export {
+  runPaperComparison,
+  PAPER_BUDGET,
+  PAPER_NUMBERS,
+  type PaperOptions,
+  type PaperSummary,
+} from './train/paper.js';
+export { describeMachine, type MachineInfo } from './train/machine.js';
