@@ -249,3 +249,40 @@ export function sumLeadingAxes(x: usize, out: usize, rows: i32, cols: i32): void
     }
   }
 }
+
+/**
+ * One Adam step for n floats, out of place, in the operation order of tfjs's AdamOptimizer so results
+ * match it: m' = m·β1 + g·(1−β1); v' = v·β2 + g²·(1−β2); w' = (m'/c1) / (sqrt(v'/c2) + ε) · (−lr) + w,
+ * where c1 = 1 − β1^t and c2 = 1 − β2^t. The scalars arrive already rounded to float32.
+ */
+export function adamUpdate(
+  w: usize, m: usize, v: usize, g: usize,
+  outW: usize, outM: usize, outV: usize, n: i32,
+  negLr: f32, beta1: f32, oneMinusBeta1: f32, beta2: f32, oneMinusBeta2: f32,
+  epsilon: f32, c1: f32, c2: f32,
+): void {
+  const b1 = f32x4.splat(beta1), ob1 = f32x4.splat(oneMinusBeta1);
+  const b2 = f32x4.splat(beta2), ob2 = f32x4.splat(oneMinusBeta2);
+  const eps = f32x4.splat(epsilon), lr = f32x4.splat(negLr);
+  const k1 = f32x4.splat(c1), k2 = f32x4.splat(c2);
+  const vectorEnd = <usize>(n & ~3) << 2;
+  let i: usize = 0;
+  for (; i < vectorEnd; i += 16) {
+    const gi = v128.load(g + i);
+    const mi = f32x4.add(f32x4.mul(v128.load(m + i), b1), f32x4.mul(gi, ob1));
+    const vi = f32x4.add(f32x4.mul(v128.load(v + i), b2), f32x4.mul(f32x4.mul(gi, gi), ob2));
+    v128.store(outM + i, mi);
+    v128.store(outV + i, vi);
+    const step = f32x4.div(f32x4.div(mi, k1), f32x4.add(f32x4.sqrt(f32x4.div(vi, k2)), eps));
+    v128.store(outW + i, f32x4.add(f32x4.mul(step, lr), v128.load(w + i)));
+  }
+  for (; i < <usize>n << 2; i += 4) {
+    const gi = load<f32>(g + i);
+    const mi = load<f32>(m + i) * beta1 + gi * oneMinusBeta1;
+    const vi = load<f32>(v + i) * beta2 + gi * gi * oneMinusBeta2;
+    store<f32>(outM + i, mi);
+    store<f32>(outV + i, vi);
+    const step = mi / c1 / (Mathf.sqrt(vi / c2) + epsilon);
+    store<f32>(outW + i, step * negLr + load<f32>(w + i));
+  }
+}

@@ -66,6 +66,24 @@ export interface TrainingWasmExports {
     dw: number,
   ): void;
   sumLeadingAxes(x: number, out: number, rows: number, cols: number): void;
+  adamUpdate(
+    w: number,
+    m: number,
+    v: number,
+    g: number,
+    outW: number,
+    outM: number,
+    outV: number,
+    n: number,
+    negLr: number,
+    beta1: number,
+    oneMinusBeta1: number,
+    beta2: number,
+    oneMinusBeta2: number,
+    epsilon: number,
+    c1: number,
+    c2: number,
+  ): void;
 }
 
 /** Why the fast kernels are off, when they are. */
