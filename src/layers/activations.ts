@@ -16,8 +16,17 @@ export const activationNames: readonly ActivationName[] = [
   'softmax',
 ];
 
-/** Activations that tfjs's fused conv2d/matMul apply themselves (as tfjs-layers does). */
-const fusable: ReadonlySet<string> = new Set(['linear', 'relu', 'relu6', 'elu', 'sigmoid']);
+/**
+ * Activations tfjs-layers fuses into conv2d/matMul (its mapActivationToFusedKernel). Using the same set
+ * makes a dynamic layer at sparsity 0 compute bit for bit what its tfjs counterpart computes, on every
+ * backend (a fused bias add rounds differently from a separate one on XNNPACK).
+ */
+const fusable: ReadonlySet<string> = new Set(['linear', 'relu', 'elu']);
+
+/** Whether tfjs-layers would fuse `a` into the conv/matMul. */
+export function isFused(a: ActivationName): boolean {
+  return fusable.has(a);
+}
 
 export function checkActivation(name: string | undefined): ActivationName {
   const a = name ?? 'linear';
@@ -41,6 +50,10 @@ export function applyUnfusedActivation(x: Tensor, a: ActivationName): Tensor {
       return tanh(x);
     case 'softmax':
       return softmax(x);
+    case 'relu6':
+      return relu6(x);
+    case 'sigmoid':
+      return sigmoid(x);
     default:
       return x;
   }

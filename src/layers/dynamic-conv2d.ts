@@ -3,15 +3,16 @@ import type { serialization } from '@tensorflow/tfjs';
 import { fused, initializers, tidy, type Tensor } from '@tensorflow/tfjs';
 import { InvalidArgumentError } from '../errors.js';
 
-/** A tfjs weight initializer (tf.initializers.*), which tfjs's index exports only as a namespace. */
-type Initializer = ReturnType<typeof initializers.zeros>;
 import {
+  applyUnfusedActivation,
   checkActivation,
   fusedActivation,
-  applyUnfusedActivation,
   type ActivationName,
 } from './activations.js';
 import { MaskedLayer, type SparsityArgs } from './masked-layer.js';
+
+/** A tfjs weight initializer (tf.initializers.*), which tfjs's index exports only as a namespace. */
+type Initializer = ReturnType<typeof initializers.zeros>;
 
 type Pair = [number, number];
 

@@ -1,17 +1,19 @@
 // DynamicDense: tf.layers.dense whose kernel is multiplied by a binary mask with a settable sparsity.
 import type { serialization } from '@tensorflow/tfjs';
-import { fused, initializers, reshape, tidy, type Tensor } from '@tensorflow/tfjs';
+import { add, fused, initializers, reshape, tidy, type Tensor } from '@tensorflow/tfjs';
 import { InvalidArgumentError } from '../errors.js';
 
-/** A tfjs weight initializer (tf.initializers.*), which tfjs's index exports only as a namespace. */
-type Initializer = ReturnType<typeof initializers.zeros>;
 import {
+  applyUnfusedActivation,
   checkActivation,
   fusedActivation,
-  applyUnfusedActivation,
+  isFused,
   type ActivationName,
 } from './activations.js';
 import { MaskedLayer, type SparsityArgs } from './masked-layer.js';
+
+/** A tfjs weight initializer (tf.initializers.*), which tfjs's index exports only as a namespace. */
+type Initializer = ReturnType<typeof initializers.zeros>;
 
 /** The arguments of `tf.layers.dense` that DynamicDense supports, plus the sparsity arguments. */
 export interface DynamicDenseLayerArgs extends SparsityArgs {
@@ -89,13 +91,20 @@ export class DynamicDense extends MaskedLayer {
     return tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0] : inputs) as Tensor;
       const flat = x.rank > 2 ? reshape(x, [-1, x.shape[x.rank - 1]!]) : x;
-      // tfjs-layers' Dense uses the same fused matMul, so a dense mask reproduces it bit for bit.
-      let y = fused.matMul({
-        a: flat as never,
-        b: this.effectiveKernel() as never,
-        ...(this.bias ? { bias: this.bias.read() } : {}),
-        activation: fusedActivation(this.activation),
-      }) as Tensor;
+      // The same ops as tfjs-layers' Dense: fused matMul for fusable activations, else matMul, bias add,
+      // activation; so a dense mask reproduces it bit for bit.
+      let y: Tensor;
+      if (isFused(this.activation)) {
+        y = fused.matMul({
+          a: flat as never,
+          b: this.effectiveKernel() as never,
+          ...(this.bias ? { bias: this.bias.read() } : {}),
+          activation: fusedActivation(this.activation),
+        }) as Tensor;
+      } else {
+        y = fused.matMul({ a: flat as never, b: this.effectiveKernel() as never }) as Tensor;
+        if (this.bias) y = add(y, this.bias.read());
+      }
       if (x.rank > 2) y = reshape(y, [...x.shape.slice(0, -1), this.units]);
       return applyUnfusedActivation(y, this.activation);
     });

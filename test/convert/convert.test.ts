@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { graphToLayersModel } from '../../src/convert/from-graph.js';
 import { modelToGraph } from '../../src/convert/to-graph.js';
+import { initBackend } from '../../src/engine/backend.js';
 import { InvalidArgumentError } from '../../src/errors.js';
 
 function residualModel(): tf.LayersModel {
@@ -114,29 +115,32 @@ describe('exportSparse / toLayersModel', () => {
     await tf.setBackend('cpu');
   });
 
-  it('round-trips a dynamic model bit for bit in fp32 (BatchNorm unfolded) and stores its masks as CSR', async () => {
-    const { sparsify } = await import('../../src/sparsity/sparsify.js');
-    const { exportSparse, toLayersModel } = await import('../../src/convert/export.js');
-    const { describeModel } = await import('../../src/format/describe.js');
-    const { model } = await sparsify(residualModel(), {
-      sparsity: 0.7,
-      maskInit: 'random',
-      seed: 3,
+  for (const backend of ['cpu', 'wasm'] as const) {
+    it(`round-trips a dynamic model bit for bit in fp32 on ${backend} (BatchNorm unfolded), masks as CSR`, async () => {
+      await initBackend(backend);
+      const { sparsify } = await import('../../src/sparsity/sparsify.js');
+      const { exportSparse, toLayersModel } = await import('../../src/convert/export.js');
+      const { describeModel } = await import('../../src/format/describe.js');
+      const { model } = await sparsify(residualModel(), {
+        sparsity: 0.7,
+        maskInit: 'random',
+        seed: 3,
+      });
+      await randomizeBatchNorm(model);
+      const bytes = exportSparse(model, { foldBatchNorm: false });
+      const rebuilt = toLayersModel(bytes);
+      const x = tf.randomNormal([4, 9, 9, 3], 0, 1, 'float32', 12);
+      expect(Array.from((rebuilt.predict(x) as tf.Tensor).dataSync())).toEqual(
+        Array.from((model.predict(x) as tf.Tensor).dataSync()),
+      );
+      const report = describeModel(bytes);
+      expect(report.layers.filter((l) => l.storage === 'csr').map((l) => l.name)).toEqual([
+        'c1',
+        'c2',
+        'c3',
+        'fc',
+      ]);
+      for (const l of report.layers) expect(l.sparsity).toBeCloseTo(0.7, 1);
     });
-    await randomizeBatchNorm(model);
-    const bytes = exportSparse(model, { foldBatchNorm: false });
-    const rebuilt = toLayersModel(bytes);
-    const x = tf.randomNormal([4, 9, 9, 3], 0, 1, 'float32', 12);
-    expect(Array.from((rebuilt.predict(x) as tf.Tensor).dataSync())).toEqual(
-      Array.from((model.predict(x) as tf.Tensor).dataSync()),
-    );
-    const report = describeModel(bytes);
-    expect(report.layers.filter((l) => l.storage === 'csr').map((l) => l.name)).toEqual([
-      'c1',
-      'c2',
-      'c3',
-      'fc',
-    ]);
-    for (const l of report.layers) expect(l.sparsity).toBeCloseTo(0.7, 1);
-  });
+  }
 });

@@ -2,7 +2,9 @@
 import type { Command } from 'commander';
 import { loadLayersModel } from '@tensorflow/tfjs';
 import { join } from 'node:path';
-import { exportSparse } from '../../convert/export.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { exportSparse, toLayersModel } from '../../convert/export.js';
 import { initBackend } from '../../engine/backend.js';
 import { describeModel } from '../../format/describe.js';
 import { valuePrecisions, type ValuePrecision } from '../../format/layout.js';
@@ -41,7 +43,12 @@ export function registerExportCommand(program: Command): void {
           flags.out ?? join(runDir, values === 'fp32' ? 'model.dpr' : `model-${values}.dpr`);
         await writeFileAtomic(out, bytes);
         process.stdout.write(`wrote ${out} (${bytes.length} bytes)\n`);
-        printReport(describeModel(bytes, out), await savedModelBytes(join(runDir, 'model')));
+        // The yardstick is the plain dense tfjs model (no masks), as a user would ship it without dynaprune.
+        const scratch = await mkdtemp(join(tmpdir(), 'dynaprune-dense-'));
+        await toLayersModel(bytes).save(folderHandler(scratch));
+        const denseBytes = await savedModelBytes(scratch);
+        await rm(scratch, { recursive: true, force: true });
+        printReport(describeModel(bytes, out), denseBytes);
       },
     );
 }

@@ -1,7 +1,6 @@
 // `dynaprune inspect FILE`: per-layer storage of a container and its size against three yardsticks.
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
 import { describeModel, type ContainerReport } from '../../format/describe.js';
 import { savedModelBytes } from '../../train/model-files.js';
 
@@ -60,12 +59,9 @@ export function registerInspectCommand(program: Command): void {
     .action(async (file: string, flags: { tfjsModel?: string }) => {
       const bytes = new Uint8Array(await readFile(file));
       const report = describeModel(bytes, file);
-      let tfjsBytes: number | undefined;
-      try {
-        tfjsBytes = await savedModelBytes(flags.tfjsModel ?? join(dirname(file), 'model'));
-      } catch {
-        tfjsBytes = undefined;
-      }
-      printReport(report, tfjsBytes);
+      printReport(
+        report,
+        flags.tfjsModel === undefined ? undefined : await savedModelBytes(flags.tfjsModel),
+      );
     });
 }
