@@ -286,3 +286,98 @@ export function adamUpdate(
     store<f32>(outW + i, step * negLr + load<f32>(w + i));
   }
 }
+
+/**
+ * BatchNorm forward in training mode over rows × C (NHWC flattened), C % 4 == 0: batch mean and biased
+ * variance per channel (two passes, block-summed), then y = (x − mean) · invStd · gamma + beta, with
+ * invStd = 1 / sqrt(var + eps). Writes mean, var and invStd (C floats each) for the backward pass.
+ */
+export function batchNormForward(
+  x: usize, gamma: usize, beta: usize, y: usize,
+  mean: usize, variance: usize, invStd: usize, rows: i32, C: i32, epsilon: f32,
+): void {
+  const rowBytes = <usize>C << 2;
+  const scale = f32x4.splat(1 / <f32>rows);
+  sumRowsBlocked(x, mean, rows, C, 0, 0);
+  for (let c: usize = 0; c < rowBytes; c += 16) v128.store(mean + c, f32x4.mul(v128.load(mean + c), scale));
+  sumRowsBlocked(x, variance, rows, C, mean, 1);
+  const eps = f32x4.splat(epsilon);
+  for (let c: usize = 0; c < rowBytes; c += 16) {
+    const v = f32x4.mul(v128.load(variance + c), scale);
+    v128.store(variance + c, v);
+    v128.store(invStd + c, f32x4.div(f32x4.splat(1), f32x4.sqrt(f32x4.add(v, eps))));
+  }
+  for (let r = 0; r < rows; r++) {
+    const row = <usize>r * rowBytes;
+    for (let c: usize = 0; c < rowBytes; c += 16) {
+      const xhat = f32x4.mul(f32x4.sub(v128.load(x + row + c), v128.load(mean + c)), v128.load(invStd + c));
+      v128.store(y + row + c, f32x4.add(f32x4.mul(xhat, v128.load(gamma + c)), v128.load(beta + c)));
+    }
+  }
+}
+
+/**
+ * Column sums in blocks of 64 rows: out[c] = Σ x[r][c] (mode 0) or Σ (x[r][c] − center[c])² (mode 1).
+ */
+function sumRowsBlocked(x: usize, out: usize, rows: i32, C: i32, center: usize, mode: i32): void {
+  const rowBytes = <usize>C << 2;
+  memory.fill(out, 0, rowBytes);
+  for (let r0 = 0; r0 < rows; r0 += 64) {
+    const r1 = min(rows, r0 + 64);
+    for (let c: usize = 0; c < rowBytes; c += 16) {
+      let acc = f32x4.splat(0);
+      const mu = mode == 1 ? v128.load(center + c) : f32x4.splat(0);
+      let p = x + <usize>r0 * rowBytes + c;
+      for (let r = r0; r < r1; r++) {
+        const d = f32x4.sub(v128.load(p), mu);
+        acc = f32x4.add(acc, mode == 1 ? f32x4.mul(d, d) : d);
+        p += rowBytes;
+      }
+      v128.store(out + c, f32x4.add(v128.load(out + c), acc));
+    }
+  }
+}
+
+/**
+ * BatchNorm backward (training mode, batch statistics), C % 4 == 0. With xhat = (x − mean) · invStd and
+ * M = rows: dbeta = Σ dy, dgamma = Σ dy · xhat, dx = gamma · invStd / M · (M · dy − dbeta − xhat · dgamma).
+ */
+export function batchNormBackward(
+  dy: usize, x: usize, mean: usize, invStd: usize, gamma: usize,
+  dx: usize, dgamma: usize, dbeta: usize, rows: i32, C: i32,
+): void {
+  const rowBytes = <usize>C << 2;
+  memory.fill(dgamma, 0, rowBytes);
+  memory.fill(dbeta, 0, rowBytes);
+  for (let r0 = 0; r0 < rows; r0 += 64) {
+    const r1 = min(rows, r0 + 64);
+    for (let c: usize = 0; c < rowBytes; c += 16) {
+      let sb = f32x4.splat(0);
+      let sg = f32x4.splat(0);
+      const mu = v128.load(mean + c);
+      const inv = v128.load(invStd + c);
+      for (let r = r0; r < r1; r++) {
+        const at = <usize>r * rowBytes + c;
+        const g = v128.load(dy + at);
+        sb = f32x4.add(sb, g);
+        sg = f32x4.add(sg, f32x4.mul(g, f32x4.mul(f32x4.sub(v128.load(x + at), mu), inv)));
+      }
+      v128.store(dbeta + c, f32x4.add(v128.load(dbeta + c), sb));
+      v128.store(dgamma + c, f32x4.add(v128.load(dgamma + c), sg));
+    }
+  }
+  const m = f32x4.splat(<f32>rows);
+  const invM = f32x4.splat(1 / <f32>rows);
+  for (let r = 0; r < rows; r++) {
+    const row = <usize>r * rowBytes;
+    for (let c: usize = 0; c < rowBytes; c += 16) {
+      const inv = v128.load(invStd + c);
+      const xhat = f32x4.mul(f32x4.sub(v128.load(x + row + c), v128.load(mean + c)), inv);
+      const inner = f32x4.sub(
+        f32x4.sub(f32x4.mul(m, v128.load(dy + row + c)), v128.load(dbeta + c)),
+        f32x4.mul(xhat, v128.load(dgamma + c)),
+      );
+      v128.store(dx + row + c, f32x4.mul(f32x4.mul(f32x4.mul(v128.load(gamma + c), inv), invM), inner));
+    }
+  }
+}

@@ -236,7 +236,8 @@ export function modelToGraph(model: LayersModel, options: ToGraphOptions = {}): 
         });
         break;
       }
-      case 'BatchNormalization': {
+      case 'BatchNormalization':
+      case 'FastBatchNormalization': {
         const axis = config['axis'];
         if (axis !== -1 && axis !== 3 && axis !== 1) {
           throw new InvalidArgumentError(

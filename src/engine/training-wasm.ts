@@ -66,6 +66,30 @@ export interface TrainingWasmExports {
     dw: number,
   ): void;
   sumLeadingAxes(x: number, out: number, rows: number, cols: number): void;
+  batchNormForward(
+    x: number,
+    gamma: number,
+    beta: number,
+    y: number,
+    mean: number,
+    variance: number,
+    invStd: number,
+    rows: number,
+    c: number,
+    epsilon: number,
+  ): void;
+  batchNormBackward(
+    dy: number,
+    x: number,
+    mean: number,
+    invStd: number,
+    gamma: number,
+    dx: number,
+    dgamma: number,
+    dbeta: number,
+    rows: number,
+    c: number,
+  ): void;
   adamUpdate(
     w: number,
     m: number,

@@ -9,6 +9,7 @@ export {
   type SparsityArgs,
 } from './masked-layer.js';
 export { registerDynamicLayers } from './register.js';
+export { fastBatchNormalization, type FastBatchNormalizationArgs } from './batch-norm.js';
 
 import type { LayersModel } from '@tensorflow/tfjs';
 import { MaskedLayer } from './masked-layer.js';

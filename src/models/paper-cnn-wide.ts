@@ -7,6 +7,7 @@ import {
   type LayersModel,
   type SymbolicTensor,
 } from '@tensorflow/tfjs';
+import { fastBatchNormalization } from '../layers/batch-norm.js';
 import type { ModelBuildOptions } from './types.js';
 
 export interface PaperCnnWideOptions extends ModelBuildOptions {
@@ -39,7 +40,7 @@ export function buildPaperCnnWide(options: PaperCnnWideOptions): LayersModel {
       })
       .apply(x) as SymbolicTensor;
     if (batchNorm) {
-      x = layers.batchNormalization({ name: `bn${n}` }).apply(x) as SymbolicTensor;
+      x = fastBatchNormalization({ name: `bn${n}` }).apply(x) as SymbolicTensor;
       x = layers.reLU({ name: `relu${n}` }).apply(x) as SymbolicTensor;
     }
     if (n < 3)

@@ -8,6 +8,7 @@ import {
   type SymbolicTensor,
 } from '@tensorflow/tfjs';
 import { InvalidArgumentError } from '../errors.js';
+import { fastBatchNormalization } from '../layers/batch-norm.js';
 import type { ModelBuildOptions } from './types.js';
 
 export interface WideResNetOptions extends ModelBuildOptions {
@@ -53,7 +54,7 @@ export function buildWideResNet(options: WideResNetOptions): LayersModel {
       kernelInitializer: initializers.heNormal({ seed: seed * 1000 + ++seedIndex }),
     });
   const bnRelu = (name: string, x: SymbolicTensor): SymbolicTensor => {
-    const y = layers.batchNormalization({ name: `${name}_bn` }).apply(x) as SymbolicTensor;
+    const y = fastBatchNormalization({ name: `${name}_bn` }).apply(x) as SymbolicTensor;
     return layers.reLU({ name: `${name}_relu` }).apply(y) as SymbolicTensor;
   };
 
