@@ -18,6 +18,20 @@ import {
   type TrainResult,
 } from './trainer.js';
 
+/** The augmentations `--augment` offers. */
+export type AugmentKind = 'none' | 'flip' | 'crop-flip';
+export const augmentKinds: readonly AugmentKind[] = ['none', 'flip', 'crop-flip'];
+
+/** The augmenter settings of each kind. */
+export function augmentOptions(kind: Exclude<AugmentKind, 'none'>): {
+  cropPadding: number;
+  horizontalFlip: boolean;
+} {
+  return kind === 'flip'
+    ? { cropPadding: 0, horizontalFlip: true }
+    : { cropPadding: 4, horizontalFlip: true };
+}
+
 /** The number of trainable parameters (masks excluded). */
 export function trainableParameters(model: LayersModel): number {
   return model.trainableWeights.reduce(
@@ -45,8 +59,8 @@ export interface TrainingRunConfig {
   readonly out: string;
   /** Continue from the run folder's checkpoint. */
   readonly resume: boolean;
-  /** Random crop (padding 4) and horizontal flip. */
-  readonly augment: boolean;
+  /** Training-image augmentation: `none` (the paper), `flip` (horizontal flips), `crop-flip` (crop with padding 4, and flips). */
+  readonly augment: AugmentKind;
   /** The pruning method (default dense). */
   readonly method?: MethodName;
   /** Target sparsity of the sparse layers, in [0, 1). */
@@ -155,7 +169,7 @@ export async function runTraining(
     learningRate: config.learningRate,
     ...(config.learningRateSchedule ? { learningRateSchedule: config.learningRateSchedule } : {}),
     seed: config.seed,
-    ...(config.augment ? { augmentation: { cropPadding: 4, horizontalFlip: true } } : {}),
+    ...(config.augment !== 'none' ? { augmentation: augmentOptions(config.augment) } : {}),
     runDir: config.out,
     resume: config.resume,
     ...(events.train ? { callbacks: events.train } : {}),

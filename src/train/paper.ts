@@ -8,6 +8,7 @@ import { modelToGraph } from '../convert/to-graph.js';
 import type { BackendRequest } from '../engine/backend.js';
 import { registerDynamicLayers } from '../layers/register.js';
 import { getModel, PAPER_CNN_WIDE_DEFAULT_WIDTH } from '../models/registry.js';
+import type { DistributionName } from '../sparsity/distributions.js';
 import { describeMachine, type MachineInfo } from './machine.js';
 import { folderHandler, savedModelBytes } from './model-files.js';
 import {
@@ -15,7 +16,12 @@ import {
   nonzeroTrainableParameters,
   sparsityForBudget,
 } from './model-stats.js';
-import { runTraining, type TrainingRunConfig, type TrainingRunEvents } from './experiment.js';
+import {
+  runTraining,
+  type AugmentKind,
+  type TrainingRunConfig,
+  type TrainingRunEvents,
+} from './experiment.js';
 import type { SparsityRecord } from './hooks.js';
 import type { EpochMetrics, LearningRateSchedule } from './trainer.js';
 import { measureLatency } from './latency.js';
@@ -60,8 +66,10 @@ export interface PaperOptions {
   readonly width?: number;
   /** The dynamic model's learning-rate schedule (default cosine). */
   readonly dsrLearningRateSchedule?: LearningRateSchedule;
-  /** Augment the dynamic and one-shot models' training images (default false, like the paper). */
-  readonly augment?: boolean;
+  /** Augment the dynamic and one-shot models' training images (default none, like the paper). */
+  readonly augment?: AugmentKind;
+  /** How the sparse models share their nonzeros between layers (default uniform). */
+  readonly distribution?: DistributionName;
   /** One-shot: epochs of fine-tuning after pruning, taken out of the same epoch budget (default 1). */
   readonly oneshotFinetuneEpochs?: number;
 }
@@ -107,7 +115,7 @@ export interface PaperSummary {
 }
 
 /** The sparsity at which paper-cnn-wide (width `width`) fits the paper CNN's nonzero budget. */
-export function budgetSparsity(width: number): number {
+export function budgetSparsity(width: number, distribution: DistributionName = 'uniform'): number {
   const model = getModel('paper-cnn-wide').build({
     inputShape: [32, 32, 3],
     numClasses: 10,
@@ -123,7 +131,7 @@ export function budgetSparsity(width: number): number {
     0,
   );
   model.dispose();
-  return sparsityForBudget(sparse, trainable - kernels, PAPER_BUDGET);
+  return sparsityForBudget(sparse, trainable - kernels, PAPER_BUDGET, distribution);
 }
 
 async function loadRunModel(runDir: string): Promise<LayersModel> {
@@ -143,7 +151,8 @@ export async function runPaperComparison(
   const epochs = options.epochs ?? (options.quick ? 2 : 10);
   const trainLimit = options.trainLimit ?? (options.quick ? 5000 : undefined);
   const width = options.width ?? PAPER_CNN_WIDE_DEFAULT_WIDTH;
-  const sparsity = budgetSparsity(width);
+  const distribution = options.distribution ?? 'uniform';
+  const sparsity = budgetSparsity(width, distribution);
   const finetune = Math.min(options.oneshotFinetuneEpochs ?? 1, epochs - 1);
   const common = {
     dataset: 'cifar10',
@@ -165,7 +174,7 @@ export async function runPaperComparison(
         model: 'paper-cnn',
         method: 'dense',
         epochs,
-        augment: false,
+        augment: 'none',
         out: join(options.out, 'runs', 'baseline'),
       },
     },
@@ -178,8 +187,9 @@ export async function runPaperComparison(
         width,
         method: 'dsr',
         sparsity,
+        distribution,
         epochs,
-        augment: options.augment ?? false,
+        augment: options.augment ?? 'none',
         learningRateSchedule: options.dsrLearningRateSchedule ?? 'cosine',
         out: join(options.out, 'runs', 'dsr'),
       },
@@ -193,9 +203,10 @@ export async function runPaperComparison(
         width,
         method: 'oneshot',
         sparsity,
+        distribution,
         epochs: epochs - finetune,
         finetuneEpochs: finetune,
-        augment: options.augment ?? false,
+        augment: options.augment ?? 'none',
         learningRateSchedule: options.dsrLearningRateSchedule ?? 'cosine',
         out: join(options.out, 'runs', 'oneshot'),
       },
@@ -248,6 +259,7 @@ export async function runPaperComparison(
         learningRateSchedule: config.learningRateSchedule ?? 'constant',
         augment: config.augment,
         ...(config.sparsity !== undefined ? { sparsity: config.sparsity } : {}),
+        ...(config.distribution !== undefined ? { distribution: config.distribution } : {}),
         ...(config.width !== undefined ? { width: config.width } : {}),
         ...(config.finetuneEpochs ? { finetuneEpochs: config.finetuneEpochs } : {}),
       },

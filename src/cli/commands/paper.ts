@@ -2,7 +2,9 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
 import { backendRequests, type BackendRequest } from '../../engine/backend.js';
+import { augmentKinds, type AugmentKind } from '../../train/experiment.js';
 import { runPaperComparison } from '../../train/paper.js';
+import { distributionNames, type DistributionName } from '../../sparsity/distributions.js';
 import { learningRateSchedules, type LearningRateSchedule } from '../../train/trainer.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { EpochProgress } from '../progress.js';
@@ -18,8 +20,9 @@ interface PaperFlags {
   trainLimit?: string;
   testLimit?: string;
   width?: string;
-  augment?: boolean;
+  augment?: string | boolean;
   lrSchedule: string;
+  distribution: string;
 }
 
 const minutes = (s: number): string =>
@@ -43,7 +46,10 @@ export function registerPaperCommand(program: Command): void {
     .option('--train-limit <n>', 'use only the first N training images')
     .option('--test-limit <n>', 'use only the first N test images')
     .option('--width <x>', "the dynamic model's width multiplier (default 3)")
-    .option('--augment', "augment the sparse models' training images (the paper uses none)")
+    .option(
+      '--augment [kind]',
+      "augment the sparse models' training images: crop-flip (default kind) or flip; the paper uses none",
+    )
     .option(
       '--lr-schedule <name>',
       "the sparse models' learning-rate schedule (constant or cosine)",
@@ -70,7 +76,17 @@ export function registerPaperCommand(program: Command): void {
             ? { testLimit: positiveInt('--test-limit', flags.testLimit) }
             : {}),
           ...(flags.width !== undefined ? { width: positiveNumber('--width', flags.width) } : {}),
-          augment: flags.augment === true,
+          augment:
+            flags.augment === undefined || flags.augment === false
+              ? 'none'
+              : flags.augment === true
+                ? 'crop-flip'
+                : oneOf<AugmentKind>('augmentation', flags.augment, augmentKinds),
+          distribution: oneOf<DistributionName>(
+            'distribution',
+            flags.distribution,
+            distributionNames,
+          ),
           dsrLearningRateSchedule: oneOf<LearningRateSchedule>(
             'learning-rate schedule',
             flags.lrSchedule,

@@ -1,7 +1,12 @@
 // `dynaprune train`: trains one model on one dataset and writes a run folder.
 import type { Command } from 'commander';
 import { backendRequests, type BackendRequest } from '../../engine/backend.js';
-import { runTraining, type TrainingRunConfig } from '../../train/experiment.js';
+import {
+  augmentKinds,
+  runTraining,
+  type AugmentKind,
+  type TrainingRunConfig,
+} from '../../train/experiment.js';
 import { learningRateSchedules, type LearningRateSchedule } from '../../train/trainer.js';
 import { DataProgressBar, EpochProgress } from '../progress.js';
 import {
@@ -30,7 +35,7 @@ export interface TrainFlags {
   seed: string;
   out?: string;
   resume?: boolean;
-  augment?: boolean;
+  augment?: string | boolean;
   method: string;
   sparsity: string;
   distribution: string;
@@ -63,7 +68,12 @@ export function trainConfigFromFlags(flags: TrainFlags): TrainingRunConfig {
       flags.out ??
       `runs/${flags.model}-${flags.dataset}-${new Date().toISOString().replace(/[:.]/g, '-')}`,
     resume: flags.resume === true,
-    augment: flags.augment === true,
+    augment:
+      flags.augment === undefined || flags.augment === false
+        ? 'none'
+        : flags.augment === true
+          ? 'crop-flip'
+          : oneOf<AugmentKind>('augmentation', flags.augment, augmentKinds),
     method: oneOf<MethodName>('method', flags.method, methodNames),
     sparsity: sparsityValue('--sparsity', flags.sparsity),
     distribution: oneOf<DistributionName>('distribution', flags.distribution, distributionNames),
@@ -108,7 +118,10 @@ export function registerTrainCommand(program: Command): void {
     .option('--seed <n>', 'seed for weights, data order and masks', '1')
     .option('--out <dir>', 'run folder (default runs/<model>-<dataset>-<time>)')
     .option('--resume', "continue from the run folder's last checkpoint")
-    .option('--augment', 'random crop (padding 4) and horizontal flip of training images')
+    .option(
+      '--augment [kind]',
+      'augment training images: crop-flip (random crop, padding 4, and flips; the default kind) or flip',
+    )
     .option('--method <name>', `pruning method (${methodNames.join(', ')})`, 'dense')
     .option(
       '--sparsity <s>',
