@@ -381,3 +381,23 @@ export function batchNormBackward(
     }
   }
 }
+
+/** dst[b][c][r] = src[b][r][c] for `batches` row-major [rows, cols] matrices, in 16×16 tiles for the cache. */
+export function transposeLastTwo(src: usize, dst: usize, batches: i32, rows: i32, cols: i32): void {
+  const plane = <usize>(rows * cols) << 2;
+  for (let b = 0; b < batches; b++) {
+    const s = src + <usize>b * plane;
+    const d = dst + <usize>b * plane;
+    for (let r0 = 0; r0 < rows; r0 += 16) {
+      const r1 = min(rows, r0 + 16);
+      for (let c0 = 0; c0 < cols; c0 += 16) {
+        const c1 = min(cols, c0 + 16);
+        for (let r = r0; r < r1; r++) {
+          for (let c = c0; c < c1; c++) {
+            store<f32>(d + (<usize>(c * rows + r) << 2), load<f32>(s + (<usize>(r * cols + c) << 2)));
+          }
+        }
+      }
+    }
+  }
+}

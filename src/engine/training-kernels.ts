@@ -12,6 +12,7 @@ import { makeConv2dBackpropInput } from './kernels/conv2d-backprop-input.js';
 import { maxPoolGrad } from './kernels/max-pool-grad.js';
 import { makeMean, makeSum } from './kernels/sum.js';
 import { makeTile } from './kernels/tile.js';
+import { makeTranspose } from './kernels/transpose.js';
 import { prepareTrainingWasm, type TrainingWasmStatus } from './training-wasm.js';
 
 /**
@@ -92,6 +93,7 @@ export async function registerTrainingKernels(
       const stockSum = stockFunc('Sum');
       const stockMean = stockFunc('Mean');
       const stockTile = stockFunc('Tile');
+      const stockTranspose = stockFunc('Transpose');
       replaceKernel('Conv2DBackpropFilter', conv2dBackpropFilter as unknown as KernelFunc);
       replaceKernel('Conv2DBackpropInput', makeConv2dBackpropInput(stockInput));
       replaceKernel('MaxPoolGrad', maxPoolGrad as unknown as KernelFunc);
@@ -99,6 +101,7 @@ export async function registerTrainingKernels(
       replaceKernel('Sum', makeSum(stockSum));
       replaceKernel('Mean', makeMean(stockMean));
       replaceKernel('Tile', makeTile(stockTile));
+      replaceKernel('Transpose', makeTranspose(stockTranspose));
     }
     installed = set;
   }

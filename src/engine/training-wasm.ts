@@ -90,6 +90,7 @@ export interface TrainingWasmExports {
     rows: number,
     c: number,
   ): void;
+  transposeLastTwo(src: number, dst: number, batches: number, rows: number, cols: number): void;
   adamUpdate(
     w: number,
     m: number,

@@ -315,3 +315,43 @@ describe('Tile and Mean', () => {
     }
   });
 });
+
+describe('Transpose', () => {
+  it('swaps the last two axes like the cpu backend, and leaves other permutations to tfjs', async () => {
+    await initBackend('wasm');
+    await registerTrainingKernels('all');
+    const rng = new Random(6);
+    for (const [shape, perm] of [
+      [
+        [17, 33],
+        [1, 0],
+      ],
+      [
+        [3, 5, 40],
+        [0, 2, 1],
+      ],
+      [
+        [2, 3, 7, 9],
+        [0, 1, 3, 2],
+      ],
+      [
+        [4, 6, 5],
+        [2, 0, 1],
+      ],
+      [
+        [1, 1],
+        [1, 0],
+      ],
+    ] as [number[], number[]][]) {
+      const values = randomArray(
+        rng,
+        shape.reduce((a, b) => a * b, 1),
+      );
+      const t = (): Float32Array =>
+        tf.tidy(() => tf.transpose(tf.tensor(values, shape), perm).dataSync() as Float32Array);
+      expect(Array.from(await on('wasm', t)), `${shape} ${perm}`).toEqual(
+        Array.from(await on('cpu', t)),
+      );
+    }
+  });
+});
