@@ -401,3 +401,35 @@ export function transposeLastTwo(src: usize, dst: usize, batches: i32, rows: i32
     }
   }
 }
+
+/**
+ * col2im for the input gradient: dx[n][oh·SH + kh − PT][ow·SW + kw − PL][ci] += cols[(n, oh, ow)][(kh, kw, ci)]
+ * over all rows of `cols` ([N·OH·OW, KH·KW·CI], row-major), skipping out-of-range positions. CI % 4 == 0.
+ */
+export function col2im(
+  cols: usize, dx: usize, N: i32, H: i32, W: i32, CI: i32,
+  OH: i32, OW: i32, KH: i32, KW: i32, SH: i32, SW: i32, PT: i32, PL: i32,
+): void {
+  memory.fill(dx, 0, <usize>(N * H * W * CI) << 2);
+  const ciBytes = <usize>CI << 2;
+  let row = cols;
+  for (let n = 0; n < N; n++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let ow = 0; ow < OW; ow++) {
+        for (let kh = 0; kh < KH; kh++) {
+          const ih = oh * SH + kh - PT;
+          for (let kw = 0; kw < KW; kw++) {
+            const iw = ow * SW + kw - PL;
+            if (ih >= 0 && ih < H && iw >= 0 && iw < W) {
+              const out = dx + (<usize>(((n * H + ih) * W + iw) * CI) << 2);
+              for (let c: usize = 0; c < ciBytes; c += 16) {
+                v128.store(out + c, f32x4.add(v128.load(out + c), v128.load(row + c)));
+              }
+            }
+            row += ciBytes;
+          }
+        }
+      }
+    }
+  }
+}

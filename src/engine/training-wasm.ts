@@ -91,6 +91,22 @@ export interface TrainingWasmExports {
     c: number,
   ): void;
   transposeLastTwo(src: number, dst: number, batches: number, rows: number, cols: number): void;
+  col2im(
+    cols: number,
+    dx: number,
+    n: number,
+    h: number,
+    w: number,
+    ci: number,
+    oh: number,
+    ow: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    pt: number,
+    pl: number,
+  ): void;
   adamUpdate(
     w: number,
     m: number,

