@@ -49,3 +49,11 @@ export function fraction(flag: string, value: string): number {
   }
   return n;
 }
+
+export function nonNegativeNumber(flag: string, value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) {
+    throw new InvalidArgumentError(`${flag} expects a number >= 0, got "${value}".`);
+  }
+  return n;
+}

@@ -14,6 +14,7 @@ import { RunFolder } from './run-folder.js';
 import {
   train,
   type LearningRateSchedule,
+  type OptimizerName,
   type TrainCallbacks,
   type TrainResult,
 } from './trainer.js';
@@ -77,8 +78,14 @@ export interface TrainingRunConfig {
   readonly width?: number;
   /** One-shot only: epochs of fine-tuning with the mask fixed, after pruning. */
   readonly finetuneEpochs?: number;
-  /** `constant` (default) or `cosine` decay of the learning rate. */
+  /** `constant` (default), `cosine` or `step` (the WRN recipe) decay of the learning rate. */
   readonly learningRateSchedule?: LearningRateSchedule;
+  /** `adam` (default) or `sgd` with momentum. */
+  readonly optimizer?: OptimizerName;
+  /** SGD's momentum. */
+  readonly momentum?: number;
+  /** L2 weight decay on kernels. */
+  readonly weightDecay?: number;
 }
 
 export interface TrainingRunEvents {
@@ -168,6 +175,9 @@ export async function runTraining(
     batchSize: config.batchSize,
     learningRate: config.learningRate,
     ...(config.learningRateSchedule ? { learningRateSchedule: config.learningRateSchedule } : {}),
+    ...(config.optimizer ? { optimizer: config.optimizer } : {}),
+    ...(config.momentum !== undefined ? { momentum: config.momentum } : {}),
+    ...(config.weightDecay !== undefined ? { weightDecay: config.weightDecay } : {}),
     seed: config.seed,
     ...(config.augment !== 'none' ? { augmentation: augmentOptions(config.augment) } : {}),
     runDir: config.out,

@@ -15,6 +15,7 @@ const good = {
   sparsity: '0.9',
   distribution: 'uniform',
   lrSchedule: 'constant',
+  optimizer: 'adam',
 };
 
 describe('dynaprune train flags', () => {

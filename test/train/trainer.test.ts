@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/engine/backend.js';
 import { InvalidArgumentError, NonFiniteLossError, ShapeMismatchError } from '../../src/errors.js';
 import type { ImageSplit } from '../../src/data/types.js';
-import { train, type TrainOptions } from '../../src/train/trainer.js';
+import { learningRateAt, train, type TrainOptions } from '../../src/train/trainer.js';
 
 /** A tiny CNN on 8x8x3 images: fast on every backend, with conv, pooling and dense layers. */
 function tinyCnn(seed: number): tf.LayersModel {
@@ -141,5 +141,28 @@ describe('train()', () => {
     const huge = model.getWeights().map((w) => tf.fill(w.shape, Number.NaN));
     model.setWeights(huge);
     await expect(train(options(model))).rejects.toThrow(NonFiniteLossError);
+  });
+
+  it('trains with SGD and momentum; weight decay shrinks the kernels; the schedules give the documented rates', async () => {
+    const want = [0.1, 0.1, 0.02, 0.004, 0.0008, 0.0008];
+    [0, 29, 30, 60, 80, 99].forEach((t, i) =>
+      expect(learningRateAt('step', 0.1, t, 100)).toBeCloseTo(want[i]!, 12),
+    );
+    expect(learningRateAt('cosine', 1, 50, 100)).toBeCloseTo(0.5, 12);
+    const norm = (m: tf.LayersModel) =>
+      m.trainableWeights
+        .filter((w) => w.originalName.endsWith('kernel'))
+        .reduce((a, w) => a + tf.sum(tf.square(w.read())).dataSync()[0]!, 0);
+    const plain = tinyCnn(7);
+    const decayed = tinyCnn(7);
+    const r = await train(options(plain, { optimizer: 'sgd', learningRate: 0.05, epochs: 3 }));
+    await train(
+      options(decayed, { optimizer: 'sgd', learningRate: 0.05, epochs: 3, weightDecay: 0.05 }),
+    );
+    expect(r.epochs[2]!.trainLoss).toBeLessThan(r.epochs[0]!.trainLoss);
+    expect(norm(decayed)).toBeLessThan(norm(plain));
+    await expect(train(options(tinyCnn(8), { weightDecay: -1 }))).rejects.toThrow(
+      InvalidArgumentError,
+    );
   });
 });

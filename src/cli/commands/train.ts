@@ -7,11 +7,17 @@ import {
   type AugmentKind,
   type TrainingRunConfig,
 } from '../../train/experiment.js';
-import { learningRateSchedules, type LearningRateSchedule } from '../../train/trainer.js';
+import {
+  learningRateSchedules,
+  optimizerNames,
+  type LearningRateSchedule,
+  type OptimizerName,
+} from '../../train/trainer.js';
 import { DataProgressBar, EpochProgress } from '../progress.js';
 import {
   fraction,
   nonNegativeInt,
+  nonNegativeNumber,
   oneOf,
   positiveInt,
   positiveNumber,
@@ -45,6 +51,9 @@ export interface TrainFlags {
   width?: string;
   finetuneEpochs?: string;
   lrSchedule: string;
+  optimizer: string;
+  momentum?: string;
+  weightDecay?: string;
 }
 
 /** Parses the flags into a run configuration; every bad value throws a typed error. */
@@ -85,6 +94,11 @@ export function trainConfigFromFlags(flags: TrainFlags): TrainingRunConfig {
       ? { dropFraction: fraction('--drop-fraction', flags.dropFraction) }
       : {}),
     ...(flags.width !== undefined ? { width: positiveNumber('--width', flags.width) } : {}),
+    optimizer: oneOf<OptimizerName>('optimizer', flags.optimizer, optimizerNames),
+    ...(flags.momentum !== undefined ? { momentum: fraction('--momentum', flags.momentum) } : {}),
+    ...(flags.weightDecay !== undefined
+      ? { weightDecay: nonNegativeNumber('--weight-decay', flags.weightDecay) }
+      : {}),
     learningRateSchedule: oneOf<LearningRateSchedule>(
       'learning-rate schedule',
       flags.lrSchedule,
@@ -111,7 +125,18 @@ export function registerTrainCommand(program: Command): void {
     .option('--epochs <n>', 'training epochs', '10')
     .option('--batch-size <n>', 'images per optimizer step', '32')
     .option('--learning-rate <x>', "Adam's learning rate", '0.001')
-    .option('--lr-schedule <name>', 'constant (the paper) or cosine decay to 0', 'constant')
+    .option(
+      '--lr-schedule <name>',
+      'constant (the paper), cosine decay to 0, or step (x0.2 at 30/60/80%: the WRN recipe)',
+      'constant',
+    )
+    .option(
+      '--optimizer <name>',
+      `adam (the paper) or sgd with momentum (${optimizerNames.join(', ')})`,
+      'adam',
+    )
+    .option('--momentum <m>', 'SGD momentum (default 0.9)')
+    .option('--weight-decay <wd>', 'L2 weight decay on kernels (default 0; WRN uses 0.0005)')
     .option('--train-limit <n>', 'use only the first N training images (quick runs)')
     .option('--test-limit <n>', 'use only the first N test images (quick runs)')
     .option('--backend <name>', `tfjs backend (${backendRequests.join(', ')})`, 'auto')
