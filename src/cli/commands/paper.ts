@@ -55,6 +55,11 @@ export function registerPaperCommand(program: Command): void {
       "the sparse models' learning-rate schedule (constant or cosine)",
       'cosine',
     )
+    .option(
+      '--distribution <name>',
+      `per-layer share of the sparse models' nonzeros (${distributionNames.join(', ')})`,
+      'uniform',
+    )
     .action(async (flags: PaperFlags) => {
       const log = (line: string) => process.stderr.write(line + '\n');
       const progress = new EpochProgress();

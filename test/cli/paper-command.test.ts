@@ -1,0 +1,34 @@
+// `dynaprune paper --help` lists every flag the command reads, with its default.
+import { Command } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { registerPaperCommand } from '../../src/cli/commands/paper.js';
+
+describe('dynaprune paper flags', () => {
+  it('declares every option the action reads, with defaults for the required ones', () => {
+    const program = new Command();
+    registerPaperCommand(program);
+    const paper = program.commands.find((c) => c.name() === 'paper')!;
+    const options = Object.fromEntries(
+      paper.options.map((o) => [o.attributeName(), o.defaultValue as unknown]),
+    );
+    for (const name of [
+      'out',
+      'quick',
+      'dataDir',
+      'backend',
+      'seed',
+      'epochs',
+      'trainLimit',
+      'testLimit',
+      'width',
+      'augment',
+      'lrSchedule',
+      'distribution',
+    ]) {
+      expect(options, name).toHaveProperty(name);
+    }
+    expect(options['distribution']).toBe('uniform');
+    expect(options['lrSchedule']).toBe('cosine');
+    expect(options['backend']).toBe('auto');
+  });
+});
