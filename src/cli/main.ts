@@ -7,6 +7,7 @@ import { registerEvalCommand } from './commands/eval.js';
 import { registerExportCommand } from './commands/export.js';
 import { registerInspectCommand } from './commands/inspect.js';
 import { registerPaperCommand } from './commands/paper.js';
+import { registerReportCommand } from './commands/report.js';
 import { registerTrainCommand } from './commands/train.js';
 
 async function main(argv: readonly string[]): Promise<void> {
@@ -21,6 +22,7 @@ async function main(argv: readonly string[]): Promise<void> {
   registerExportCommand(program);
   registerInspectCommand(program);
   registerEvalCommand(program);
+  registerReportCommand(program);
   await program.parseAsync(argv as string[]);
 }
 

@@ -9,7 +9,7 @@ import type { BackendRequest } from '../engine/backend.js';
 import { registerDynamicLayers } from '../layers/register.js';
 import { getModel, PAPER_CNN_WIDE_DEFAULT_WIDTH } from '../models/registry.js';
 import type { DistributionName } from '../sparsity/distributions.js';
-import { describeMachine, type MachineInfo } from './machine.js';
+import { describeMachine } from './machine.js';
 import { folderHandler, savedModelBytes } from './model-files.js';
 import {
   multiplyAddsPerImage,
@@ -22,32 +22,15 @@ import {
   type TrainingRunConfig,
   type TrainingRunEvents,
 } from './experiment.js';
-import type { SparsityRecord } from './hooks.js';
-import type { EpochMetrics, LearningRateSchedule } from './trainer.js';
+import type { LearningRateSchedule } from './trainer.js';
+import { PAPER_NUMBERS, type ModelSummary, type PaperSummary } from '../report/summary.js';
 import { measureLatency } from './latency.js';
 
 /** The paper CNN's parameter count: the budget the dynamic model must fit (nonzeros). */
 export const PAPER_BUDGET = 122_570;
 
-/** What the paper reports (accuracies as fractions). */
-export const PAPER_NUMBERS = {
-  baseline: {
-    testAcc: 0.7042,
-    testLoss: 1.0866,
-    epochs: [] as { epoch: number; valAcc: number }[],
-  },
-  dsr: {
-    testAcc: 0.7701,
-    testLoss: null,
-    epochs: [
-      { epoch: 1, valAcc: 0.501 },
-      { epoch: 4, valAcc: 0.7315 },
-      { epoch: 5, valAcc: 0.7518 },
-      { epoch: 6, valAcc: 0.7518 },
-      { epoch: 10, valAcc: 0.7701 },
-    ],
-  },
-} as const;
+export { PAPER_NUMBERS };
+export type { ModelSummary, PaperSummary };
 
 export interface PaperOptions {
   readonly out: string;
@@ -76,42 +59,6 @@ export interface PaperOptions {
 
 export interface PaperEvents extends TrainingRunEvents {
   onModelBegin?(index: number, count: number, id: string, label: string, epochs: number): void;
-}
-
-export interface ModelSummary {
-  readonly id: string;
-  readonly label: string;
-  readonly model: string;
-  readonly method: string;
-  readonly testAcc: number;
-  readonly testLoss: number;
-  readonly nnz: number;
-  readonly totalParams: number;
-  readonly denseBytes: number;
-  readonly storedBytes: number;
-  readonly trainSeconds: number;
-  readonly maskUpdateSeconds: number;
-  readonly macsPerImage: number;
-  readonly denseMacsPerImage: number;
-  readonly inferMsPerImage: number;
-  readonly inferEngine: string;
-  readonly epochs: readonly EpochMetrics[];
-  readonly sparsityHistory: readonly SparsityRecord[];
-  readonly runDir: string;
-  readonly recipe: Readonly<Record<string, unknown>>;
-}
-
-export interface PaperSummary {
-  readonly createdAt: string;
-  readonly command: string;
-  readonly machine: MachineInfo;
-  readonly backend: string;
-  readonly quick: boolean;
-  readonly dataset: string;
-  readonly budget: number;
-  readonly models: readonly ModelSummary[];
-  readonly paper: typeof PAPER_NUMBERS;
-  readonly wallSeconds: number;
 }
 
 /** The sparsity at which paper-cnn-wide (width `width`) fits the paper CNN's nonzero budget. */

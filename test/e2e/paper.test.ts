@@ -4,7 +4,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { writeReport } from '../../src/report/report.js';
 import { runPaperComparison, type PaperSummary } from '../../src/train/paper.js';
+import { checkReportFiles } from '../report/check-report.js';
 
 const CIFAR = join(import.meta.dirname, '../../../shared/data/cifar10/cifar-10-binary.tar.gz');
 const haveCifar = existsSync(CIFAR);
@@ -16,33 +18,41 @@ describe('dynaprune paper, tiny configuration', () => {
     if (out) await rm(out, { recursive: true, force: true });
   });
 
-  it.skipIf(!haveCifar)('trains the three models and summarizes them', async () => {
-    out = await mkdtemp(join(tmpdir(), 'dynaprune-paper-'));
-    const summary: PaperSummary = await runPaperComparison({
-      out,
-      dataDir: CIFAR,
-      quick: true,
-      backend: 'wasm',
-      seed: 1,
-      epochs: 2,
-      trainLimit: 256,
-      testLimit: 200,
-      width: 1,
-    });
-    expect(summary.models.map((m) => m.id)).toEqual(['baseline', 'dsr', 'oneshot']);
-    for (const m of summary.models) {
-      expect(m.epochs).toHaveLength(2);
-      expect(m.testAcc).toBeGreaterThanOrEqual(0);
-      expect(m.storedBytes).toBeGreaterThan(0);
-      expect(m.denseBytes).toBeGreaterThan(m.storedBytes * 0.5);
-      expect(m.macsPerImage).toBeGreaterThan(0);
-      expect(m.inferMsPerImage).toBeGreaterThan(0);
-      expect(existsSync(join(m.runDir, 'model.dpr'))).toBe(true);
-    }
-    // The sparse models meet the paper CNN's nonzero budget.
-    for (const m of summary.models.slice(1)) expect(m.nnz).toBeLessThanOrEqual(122_570);
-    expect(summary.models[1]!.sparsityHistory[0]!['initial']).toBe(true);
-    const metrics = await readFile(join(out, 'runs', 'dsr', 'metrics.jsonl'), 'utf8');
-    expect(metrics.trim().split('\n')).toHaveLength(2);
-  });
+  it.skipIf(!haveCifar)(
+    'trains the three models, summarizes them and writes the report',
+    async () => {
+      out = await mkdtemp(join(tmpdir(), 'dynaprune-paper-'));
+      const summary: PaperSummary = await runPaperComparison({
+        out,
+        dataDir: CIFAR,
+        quick: true,
+        backend: 'wasm',
+        seed: 1,
+        epochs: 2,
+        trainLimit: 256,
+        testLimit: 200,
+        width: 1,
+      });
+      expect(summary.models.map((m) => m.id)).toEqual(['baseline', 'dsr', 'oneshot']);
+      for (const m of summary.models) {
+        expect(m.epochs).toHaveLength(2);
+        expect(m.testAcc).toBeGreaterThanOrEqual(0);
+        expect(m.storedBytes).toBeGreaterThan(0);
+        expect(m.denseBytes).toBeGreaterThan(m.storedBytes * 0.5);
+        expect(m.macsPerImage).toBeGreaterThan(0);
+        expect(m.inferMsPerImage).toBeGreaterThan(0);
+        expect(existsSync(join(m.runDir, 'model.dpr'))).toBe(true);
+      }
+      // The sparse models meet the paper CNN's nonzero budget.
+      for (const m of summary.models.slice(1)) expect(m.nnz).toBeLessThanOrEqual(122_570);
+      expect(summary.models[1]!.sparsityHistory[0]!['initial']).toBe(true);
+      const metrics = await readFile(join(out, 'runs', 'dsr', 'metrics.jsonl'), 'utf8');
+      expect(metrics.trim().split('\n')).toHaveLength(2);
+      await writeReport(out, summary);
+      await checkReportFiles(
+        out,
+        summary.models.map((m) => m.label),
+      );
+    },
+  );
 });

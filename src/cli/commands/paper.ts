@@ -6,7 +6,7 @@ import { augmentKinds, type AugmentKind } from '../../train/experiment.js';
 import { runPaperComparison } from '../../train/paper.js';
 import { distributionNames, type DistributionName } from '../../sparsity/distributions.js';
 import { learningRateSchedules, type LearningRateSchedule } from '../../train/trainer.js';
-import { writeFileAtomic } from '../../util/atomic-write.js';
+import { writeReport } from '../../report/report.js';
 import { EpochProgress } from '../progress.js';
 import { nonNegativeInt, oneOf, positiveInt, positiveNumber } from '../parse.js';
 
@@ -125,10 +125,8 @@ export function registerPaperCommand(program: Command): void {
           },
         },
       );
-      await writeFileAtomic(
-        join(flags.out, 'summary.json'),
-        JSON.stringify(summary, null, 2) + '\n',
-      );
+      log('\nwriting the report...');
+      const files = await writeReport(flags.out, summary);
       for (const m of summary.models) {
         process.stdout.write(
           `${m.id.padEnd(9)} test acc ${(100 * m.testAcc).toFixed(2)}%  loss ${m.testLoss.toFixed(4)}  nnz ${m.nnz}  ` +
@@ -136,7 +134,7 @@ export function registerPaperCommand(program: Command): void {
         );
       }
       process.stdout.write(
-        `wrote ${join(flags.out, 'summary.json')} in ${minutes(summary.wallSeconds)}\n`,
+        `wrote ${files.length} files to ${flags.out} (open ${join(flags.out, 'report.html')}) in ${minutes(summary.wallSeconds)}\n`,
       );
     });
 }

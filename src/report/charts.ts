@@ -1,0 +1,254 @@
+// Vega-Lite specifications of the report's charts, built from a summary: declarative, rendered elsewhere.
+import type { TopLevelSpec } from 'vega-lite';
+import type { PaperSummary } from './summary.js';
+
+const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
+const WIDTH = 420;
+const HEIGHT = 260;
+
+/** One colour per model, the same in every chart. */
+function colorScale(summary: PaperSummary): { domain: string[]; range: string[] } {
+  const palette = ['#4c78a8', '#e45756', '#54a24b', '#f58518', '#b279a2'];
+  return {
+    domain: summary.models.map((m) => m.label),
+    range: summary.models.map((_, i) => palette[i % palette.length]!),
+  };
+}
+
+/** The paper's reported points, under the label of the measured model they correspond to. */
+function paperPoints(
+  summary: PaperSummary,
+  metric: 'accuracy' | 'loss',
+): Record<string, unknown>[] {
+  const points: Record<string, unknown>[] = [];
+  const label = (id: string) => summary.models.find((m) => m.id === id)?.label;
+  const epochs = Math.max(...summary.models.map((m) => m.epochs.length));
+  const baseline = label('baseline');
+  const dsr = label('dsr');
+  if (metric === 'accuracy') {
+    if (baseline)
+      points.push({
+        model: baseline,
+        epoch: epochs,
+        value: 100 * summary.paper.baseline.testAcc,
+        source: 'paper (reported)',
+      });
+    if (dsr)
+      for (const p of summary.paper.dsr.epochs)
+        points.push({
+          model: dsr,
+          epoch: p.epoch,
+          value: 100 * p.valAcc,
+          source: 'paper (reported)',
+        });
+  } else if (baseline && summary.paper.baseline.testLoss !== null) {
+    points.push({
+      model: baseline,
+      epoch: epochs,
+      value: summary.paper.baseline.testLoss,
+      source: 'paper (reported)',
+    });
+  }
+  return points;
+}
+
+/**
+ * Training and validation curves per epoch (the paper's Figures 2–5 in one chart): colour = model,
+ * solid = validation (the test set, as in the paper), dashed = training; the paper's reported values as
+ * large hollow points.
+ */
+export function curvesChart(summary: PaperSummary, metric: 'accuracy' | 'loss'): TopLevelSpec {
+  const rows = summary.models.flatMap((m) =>
+    m.epochs.flatMap((e) => [
+      {
+        model: m.label,
+        epoch: e.epoch,
+        split: 'validation (test set)',
+        value: metric === 'accuracy' ? 100 * e.valAcc : e.valLoss,
+      },
+      {
+        model: m.label,
+        epoch: e.epoch,
+        split: 'training',
+        value: metric === 'accuracy' ? 100 * e.trainAcc : e.trainLoss,
+      },
+    ]),
+  );
+  const yTitle = metric === 'accuracy' ? 'Accuracy (%)' : 'Cross-entropy loss';
+  const color = {
+    field: 'model',
+    type: 'nominal' as const,
+    title: 'Model',
+    scale: colorScale(summary),
+    legend: {
+      symbolType: 'stroke',
+      symbolStrokeWidth: 3,
+      labelLimit: 800,
+      orient: 'bottom' as const,
+      direction: 'vertical' as const,
+    },
+  };
+  return {
+    $schema: SCHEMA,
+    title: {
+      text: metric === 'accuracy' ? 'Accuracy per epoch' : 'Loss per epoch',
+      subtitle: 'solid: validation (CIFAR-10 test set), dashed: training; hollow points: the paper',
+    },
+    width: WIDTH,
+    height: HEIGHT,
+    layer: [
+      {
+        data: { values: rows },
+        mark: { type: 'line', point: { size: 30 }, strokeWidth: 2 },
+        encoding: {
+          x: { field: 'epoch', type: 'quantitative', title: 'Epoch', axis: { tickMinStep: 1 } },
+          y: { field: 'value', type: 'quantitative', title: yTitle, scale: { zero: false } },
+          color,
+          strokeDash: {
+            field: 'split',
+            type: 'nominal',
+            title: 'Split',
+            scale: {
+              domain: ['validation (test set)', 'training'],
+              range: [
+                [1, 0],
+                [5, 4],
+              ],
+            },
+            // The subtitle explains solid and dashed; a legend of dash patterns renders poorly without colour.
+            legend: null,
+          },
+          tooltip: [
+            { field: 'model' },
+            { field: 'split' },
+            { field: 'epoch' },
+            { field: 'value', format: '.3f' },
+          ],
+        },
+      },
+      {
+        data: { values: paperPoints(summary, metric) },
+        mark: { type: 'point', size: 140, strokeWidth: 2.5, filled: false, shape: 'diamond' },
+        encoding: {
+          x: { field: 'epoch', type: 'quantitative' },
+          y: { field: 'value', type: 'quantitative' },
+          color,
+          tooltip: [
+            { field: 'source' },
+            { field: 'model' },
+            { field: 'epoch' },
+            { field: 'value', format: '.2f' },
+          ],
+        },
+      },
+    ],
+  };
+}
+
+/** Per-layer density over training for the dynamic model: how DSR moves weights between layers. */
+export function sparsityChart(summary: PaperSummary, modelId = 'dsr'): TopLevelSpec {
+  const model =
+    summary.models.find((m) => m.id === modelId) ??
+    summary.models.find((m) => m.sparsityHistory.length > 1);
+  const rows = (model?.sparsityHistory ?? []).flatMap((r) =>
+    r.layers.map((l) => ({
+      step: r.step,
+      layer: l.name,
+      density: 100 * (1 - l.sparsity),
+      nnz: l.nnz,
+    })),
+  );
+  return {
+    $schema: SCHEMA,
+    title: {
+      text: `Per-layer density during training${model ? ` (${model.label})` : ''}`,
+      subtitle:
+        'the share of each layer’s weights that are nonzero; DSR keeps the total fixed and moves it between layers',
+    },
+    width: WIDTH,
+    height: HEIGHT,
+    data: { values: rows },
+    mark: { type: 'line', interpolate: 'step-after', strokeWidth: 2, point: { size: 12 } },
+    encoding: {
+      x: { field: 'step', type: 'quantitative', title: 'Training step', axis: { format: '~s' } },
+      y: { field: 'density', type: 'quantitative', title: 'Nonzero weights in the layer (%)' },
+      color: { field: 'layer', type: 'nominal', title: 'Layer' },
+      tooltip: [
+        { field: 'layer' },
+        { field: 'step' },
+        { field: 'nnz' },
+        { field: 'density', format: '.2f' },
+      ],
+    },
+  };
+}
+
+/** The measured comparison that replaces the paper's Figure 6: one panel per metric, one bar per model. */
+export function comparisonChart(summary: PaperSummary): TopLevelSpec {
+  const metrics: { name: string; value: (m: PaperSummary['models'][number]) => number }[] = [
+    { name: 'Test accuracy (%)', value: (m) => 100 * m.testAcc },
+    {
+      name: 'Generalization gap (train − test accuracy, points)',
+      value: (m) => {
+        const last = m.epochs[m.epochs.length - 1];
+        return last ? 100 * (last.trainAcc - last.valAcc) : 0;
+      },
+    },
+    { name: 'Nonzero parameters (thousands)', value: (m) => m.nnz / 1000 },
+    { name: 'Stored size (KiB, CSR container)', value: (m) => m.storedBytes / 1024 },
+    { name: 'Multiply-adds per image (millions)', value: (m) => m.macsPerImage / 1e6 },
+    { name: 'Inference time per image (ms, batch 1)', value: (m) => m.inferMsPerImage },
+  ];
+  const rows = metrics.flatMap((metric) =>
+    summary.models.map((m) => ({ metric: metric.name, model: m.label, value: metric.value(m) })),
+  );
+  return {
+    $schema: SCHEMA,
+    title: { text: 'Measured comparison (in place of the paper’s Figure 6)', anchor: 'start' },
+    data: { values: rows },
+    facet: {
+      field: 'metric',
+      type: 'nominal',
+      title: null,
+      sort: metrics.map((m) => m.name),
+      header: { labelFontSize: 12, labelFontWeight: 'bold' },
+    },
+    columns: 3,
+    resolve: { scale: { y: 'independent' } },
+    spec: {
+      width: 190,
+      height: 150,
+      layer: [
+        {
+          mark: { type: 'bar' },
+          encoding: {
+            x: {
+              field: 'model',
+              type: 'nominal',
+              title: null,
+              axis: { labels: false, ticks: false },
+              sort: summary.models.map((m) => m.label),
+            },
+            y: { field: 'value', type: 'quantitative', title: null },
+            color: {
+              field: 'model',
+              type: 'nominal',
+              title: 'Model',
+              scale: colorScale(summary),
+              legend: { orient: 'bottom', columns: 1, labelLimit: 500 },
+            },
+            tooltip: [{ field: 'model' }, { field: 'metric' }, { field: 'value', format: '.3~f' }],
+          },
+        },
+        {
+          mark: { type: 'text', dy: -6, fontSize: 11 },
+          encoding: {
+            x: { field: 'model', type: 'nominal', sort: summary.models.map((m) => m.label) },
+            y: { field: 'value', type: 'quantitative' },
+            text: { field: 'value', type: 'quantitative', format: '.3~r' },
+          },
+        },
+      ],
+    },
+  };
+}

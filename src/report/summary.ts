@@ -1,0 +1,213 @@
+// The shape of summary.json (what `dynaprune paper` measured), and a validator for files read back.
+import { InvalidArgumentError } from '../errors.js';
+
+/** One epoch of a model's training, as in metrics.jsonl. Accuracies are fractions in [0, 1]. */
+export interface EpochSummary {
+  readonly epoch: number;
+  readonly trainLoss: number;
+  readonly trainAcc: number;
+  readonly valLoss: number;
+  readonly valAcc: number;
+  readonly seconds: number;
+}
+
+/** One mask update of a sparse model, as in sparsity.jsonl. */
+export interface SparsitySummary {
+  readonly step: number;
+  readonly epoch: number;
+  readonly globalSparsity: number;
+  readonly layers: readonly {
+    readonly name: string;
+    readonly size: number;
+    readonly nnz: number;
+    readonly sparsity: number;
+  }[];
+  /** Algorithm facts (DSR's `H`, `prunedCount`; `initial` on the first record). */
+  readonly [extra: string]: unknown;
+}
+
+export interface ModelSummary {
+  /** `baseline`, `dsr` or `oneshot`. */
+  readonly id: string;
+  readonly label: string;
+  /** The architecture's registry name. */
+  readonly model: string;
+  readonly method: string;
+  readonly testAcc: number;
+  readonly testLoss: number;
+  /** Nonzero trainable parameters: kernels at their nnz, biases, BatchNorm gamma and beta. */
+  readonly nnz: number;
+  /** All trainable parameters, zeros included. */
+  readonly totalParams: number;
+  /** The plain dense tfjs model (model.json + weights.bin), bytes. */
+  readonly denseBytes: number;
+  /** The CSR container (fp32, lossless), bytes. */
+  readonly storedBytes: number;
+  readonly trainSeconds: number;
+  readonly maskUpdateSeconds: number;
+  /** Multiply-adds per image with zeros skipped, and with every weight. */
+  readonly macsPerImage: number;
+  readonly denseMacsPerImage: number;
+  /** Median time of one batch-1 prediction, and what ran it. */
+  readonly inferMsPerImage: number;
+  readonly inferEngine: string;
+  readonly epochs: readonly EpochSummary[];
+  readonly sparsityHistory: readonly SparsitySummary[];
+  /** The model's run folder. */
+  readonly runDir: string;
+  /** How it was trained (epochs, learning rate and schedule, augmentation, sparsity...). */
+  readonly recipe: Readonly<Record<string, unknown>>;
+}
+
+/** What the paper reports, for the side-by-side tables and plots. */
+export interface PaperNumbers {
+  readonly baseline: {
+    readonly testAcc: number;
+    readonly testLoss: number | null;
+    readonly epochs: readonly { epoch: number; valAcc: number }[];
+  };
+  readonly dsr: {
+    readonly testAcc: number;
+    readonly testLoss: number | null;
+    readonly epochs: readonly { epoch: number; valAcc: number }[];
+  };
+}
+
+export interface PaperSummary {
+  readonly createdAt: string;
+  readonly command: string;
+  readonly machine: {
+    readonly cpus: number;
+    readonly cpuModel: string;
+    readonly memoryGiB: number;
+    readonly os: string;
+    readonly node: string;
+    readonly gpu: string;
+  };
+  readonly backend: string;
+  readonly quick: boolean;
+  readonly dataset: string;
+  /** The nonzero budget the sparse models must fit (the paper CNN's parameter count). */
+  readonly budget: number;
+  readonly models: readonly ModelSummary[];
+  readonly paper: PaperNumbers;
+  readonly wallSeconds: number;
+}
+
+/** The paper's own numbers (accuracies as fractions). */
+export const PAPER_NUMBERS: PaperNumbers = {
+  baseline: { testAcc: 0.7042, testLoss: 1.0866, epochs: [] },
+  dsr: {
+    testAcc: 0.7701,
+    testLoss: null,
+    epochs: [
+      { epoch: 1, valAcc: 0.501 },
+      { epoch: 4, valAcc: 0.7315 },
+      { epoch: 5, valAcc: 0.7518 },
+      { epoch: 6, valAcc: 0.7518 },
+      { epoch: 10, valAcc: 0.7701 },
+    ],
+  },
+};
+
+type Json = unknown;
+
+function fail(path: string, expected: string, found: Json): never {
+  throw new InvalidArgumentError(
+    `summary${path}: expected ${expected}, found ${JSON.stringify(found)?.slice(0, 60)}.`,
+  );
+}
+
+const isObject = (v: Json): v is Record<string, Json> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function number(v: Json, path: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) fail(path, 'a finite number', v);
+  return v;
+}
+
+function fraction(v: Json, path: string): number {
+  const n = number(v, path);
+  if (n < 0 || n > 1) fail(path, 'a fraction in [0, 1]', v);
+  return n;
+}
+
+function string(v: Json, path: string): string {
+  if (typeof v !== 'string') fail(path, 'a string', v);
+  return v;
+}
+
+function array(v: Json, path: string): Json[] {
+  if (!Array.isArray(v)) fail(path, 'an array', v);
+  return v;
+}
+
+function object(v: Json, path: string): Record<string, Json> {
+  if (!isObject(v)) fail(path, 'an object', v);
+  return v;
+}
+
+/**
+ * Checks that `json` (for example a parsed summary.json) has every field the report reads, with the
+ * right types; throws InvalidArgumentError naming the first bad field (for example `summary.models[1].nnz`).
+ */
+export function parseSummary(json: Json): PaperSummary {
+  const root = object(json, '');
+  string(root['createdAt'], '.createdAt');
+  string(root['command'], '.command');
+  string(root['backend'], '.backend');
+  string(root['dataset'], '.dataset');
+  if (typeof root['quick'] !== 'boolean') fail('.quick', 'a boolean', root['quick']);
+  number(root['budget'], '.budget');
+  number(root['wallSeconds'], '.wallSeconds');
+  const machine = object(root['machine'], '.machine');
+  number(machine['cpus'], '.machine.cpus');
+  string(machine['cpuModel'], '.machine.cpuModel');
+  const models = array(root['models'], '.models');
+  if (models.length === 0) fail('.models', 'at least one model', models);
+  models.forEach((m, i) => {
+    const p = `.models[${i}]`;
+    const model = object(m, p);
+    for (const key of ['id', 'label', 'model', 'method', 'inferEngine', 'runDir'])
+      string(model[key], `${p}.${key}`);
+    for (const key of ['testAcc']) fraction(model[key], `${p}.${key}`);
+    for (const key of [
+      'testLoss',
+      'nnz',
+      'totalParams',
+      'denseBytes',
+      'storedBytes',
+      'trainSeconds',
+      'maskUpdateSeconds',
+      'macsPerImage',
+      'denseMacsPerImage',
+      'inferMsPerImage',
+    ]) {
+      number(model[key], `${p}.${key}`);
+    }
+    array(model['epochs'], `${p}.epochs`).forEach((e, k) => {
+      const q = `${p}.epochs[${k}]`;
+      const epoch = object(e, q);
+      number(epoch['epoch'], `${q}.epoch`);
+      for (const key of ['trainAcc', 'valAcc']) fraction(epoch[key], `${q}.${key}`);
+      for (const key of ['trainLoss', 'valLoss', 'seconds']) number(epoch[key], `${q}.${key}`);
+    });
+    array(model['sparsityHistory'], `${p}.sparsityHistory`).forEach((r, k) => {
+      const q = `${p}.sparsityHistory[${k}]`;
+      const record = object(r, q);
+      number(record['step'], `${q}.step`);
+      fraction(record['globalSparsity'], `${q}.globalSparsity`);
+      array(record['layers'], `${q}.layers`).forEach((l, j) => {
+        const layer = object(l, `${q}.layers[${j}]`);
+        string(layer['name'], `${q}.layers[${j}].name`);
+        number(layer['nnz'], `${q}.layers[${j}].nnz`);
+        fraction(layer['sparsity'], `${q}.layers[${j}].sparsity`);
+      });
+    });
+    object(model['recipe'], `${p}.recipe`);
+  });
+  const paper = object(root['paper'], '.paper');
+  for (const key of ['baseline', 'dsr'])
+    fraction(object(paper[key], `.paper.${key}`)['testAcc'], `.paper.${key}.testAcc`);
+  return json as PaperSummary;
+}
