@@ -49,7 +49,10 @@ export interface PaperOptions {
   readonly width?: number;
   /** The dynamic model's learning-rate schedule (default cosine). */
   readonly dsrLearningRateSchedule?: LearningRateSchedule;
-  /** Augment the dynamic and one-shot models' training images (default none, like the paper). */
+  /**
+   * Augmentation of the dynamic and one-shot models' training images (default crop-flip; the baseline,
+   * the paper's reproduction, never augments).
+   */
   readonly augment?: AugmentKind;
   /** How the sparse models share their nonzeros between layers (default uniform). */
   readonly distribution?: DistributionName;
@@ -136,7 +139,7 @@ export async function runPaperComparison(
         sparsity,
         distribution,
         epochs,
-        augment: options.augment ?? 'none',
+        augment: options.augment ?? 'crop-flip',
         learningRateSchedule: options.dsrLearningRateSchedule ?? 'cosine',
         out: join(options.out, 'runs', 'dsr'),
       },
@@ -153,7 +156,7 @@ export async function runPaperComparison(
         distribution,
         epochs: epochs - finetune,
         finetuneEpochs: finetune,
-        augment: options.augment ?? 'none',
+        augment: options.augment ?? 'crop-flip',
         learningRateSchedule: options.dsrLearningRateSchedule ?? 'cosine',
         out: join(options.out, 'runs', 'oneshot'),
       },

@@ -30,5 +30,6 @@ describe('dynaprune paper flags', () => {
     expect(options['distribution']).toBe('uniform');
     expect(options['lrSchedule']).toBe('cosine');
     expect(options['backend']).toBe('auto');
+    expect(options['augment']).toBe('crop-flip');
   });
 });

@@ -20,7 +20,7 @@ interface PaperFlags {
   trainLimit?: string;
   testLimit?: string;
   width?: string;
-  augment?: string | boolean;
+  augment: string;
   lrSchedule: string;
   distribution: string;
 }
@@ -47,8 +47,9 @@ export function registerPaperCommand(program: Command): void {
     .option('--test-limit <n>', 'use only the first N test images')
     .option('--width <x>', "the dynamic model's width multiplier (default 3)")
     .option(
-      '--augment [kind]',
-      "augment the sparse models' training images: crop-flip (default kind) or flip; the paper uses none",
+      '--augment <kind>',
+      `augmentation of the sparse models' training images (${augmentKinds.join(', ')}); the baseline, like the paper, uses none`,
+      'crop-flip',
     )
     .option(
       '--lr-schedule <name>',
@@ -81,12 +82,7 @@ export function registerPaperCommand(program: Command): void {
             ? { testLimit: positiveInt('--test-limit', flags.testLimit) }
             : {}),
           ...(flags.width !== undefined ? { width: positiveNumber('--width', flags.width) } : {}),
-          augment:
-            flags.augment === undefined || flags.augment === false
-              ? 'none'
-              : flags.augment === true
-                ? 'crop-flip'
-                : oneOf<AugmentKind>('augmentation', flags.augment, augmentKinds),
+          augment: oneOf<AugmentKind>('augmentation', flags.augment, augmentKinds),
           distribution: oneOf<DistributionName>(
             'distribution',
             flags.distribution,

@@ -9,7 +9,9 @@ import { parseSummary } from '../../report/summary.js';
 export function registerReportCommand(program: Command): void {
   program
     .command('report')
-    .description("Rewrite the report (report.md, report.html, charts) of a 'dynaprune paper' folder from its summary.json.")
+    .description(
+      "Rewrite the report (report.md, report.html, charts) of a 'dynaprune paper' folder from its summary.json.",
+    )
     .argument('[dir]', 'the folder holding summary.json', 'runs/paper')
     .action(async (dir: string) => {
       const path = join(dir, 'summary.json');
@@ -17,7 +19,9 @@ export function registerReportCommand(program: Command): void {
       try {
         text = await readFile(path, 'utf8');
       } catch (error) {
-        throw new DataNotFoundError(`No ${path}; run 'dynaprune paper --out ${dir}' first.`, { cause: error });
+        throw new DataNotFoundError(`No ${path}; run 'dynaprune paper --out ${dir}' first.`, {
+          cause: error,
+        });
       }
       let json: unknown;
       try {
