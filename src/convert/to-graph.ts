@@ -1,6 +1,7 @@
 // Converts a tfjs layers model (dense or with dynamic layers) into the ModelGraph that the container stores.
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import { InvalidArgumentError } from '../errors.js';
+import { foldBatchNorms } from '../format/fold.js';
 import type {
   Activation,
   CsrMatrix,
@@ -149,12 +150,6 @@ export function modelToGraph(model: LayersModel, options: ToGraphOptions = {}): 
   // A skipped layer (dropout, linear activation) forwards its input's node name.
   const alias = new Map<string, string>();
   const resolve = (name: string): string => alias.get(name) ?? name;
-  const consumers = new Map<string, number>();
-  for (const layer of layers) {
-    for (const parent of layer.inboundNodes[0]?.inboundLayers ?? []) {
-      consumers.set(parent.name, (consumers.get(parent.name) ?? 0) + 1);
-    }
-  }
   const inputOf = (layer: LayerLike): string => {
     const parents = layer.inboundNodes[0]?.inboundLayers ?? [];
     if (parents.length !== 1) {
@@ -325,71 +320,5 @@ export function modelToGraph(model: LayersModel, options: ToGraphOptions = {}): 
     output,
     metadata: { modelName: model.name, ...(options.metadata ?? {}) },
   };
-  return options.foldBatchNorm === false ? graph : foldBatchNorms(graph, consumers);
-}
-
-/**
- * Folds y = gamma (x − mean) / sqrt(var + eps) + beta into the preceding conv/dense: each output unit's
- * weights scale by s = gamma / sqrt(var + eps) and its bias becomes s (b − mean) + beta. Only when the
- * layer's activation is linear and the BatchNorm is its only consumer; otherwise the node stays.
- */
-function foldBatchNorms(graph: ModelGraph, consumers: Map<string, number>): ModelGraph {
-  const renamed = new Map<string, string>();
-  const out: GraphNode[] = [];
-  for (const node of graph.nodes) {
-    if (node.op === 'batchNorm') {
-      const prev = out.find((n) => n.name === node.input);
-      if (
-        prev &&
-        (prev.op === 'conv2d' || prev.op === 'dense') &&
-        prev.activation === 'linear' &&
-        (consumers.get(prev.name) ?? 0) === 1
-      ) {
-        const units = prev.op === 'conv2d' ? prev.outChannels : prev.outFeatures;
-        const scale = new Float32Array(units);
-        const bias = new Float32Array(units);
-        for (let u = 0; u < units; u++) {
-          scale[u] = node.gamma[u]! / Math.sqrt(node.movingVariance[u]! + node.epsilon);
-          bias[u] = scale[u]! * ((prev.bias?.[u] ?? 0) - node.movingMean[u]!) + node.beta[u]!;
-        }
-        const weight = scaleRows(prev.weight, scale);
-        out[out.indexOf(prev)] = { ...prev, weight, bias };
-        renamed.set(node.name, prev.name);
-        continue;
-      }
-    }
-    out.push(renameInputs(node, renamed));
-  }
-  return { ...graph, nodes: out, output: renamed.get(graph.output) ?? graph.output };
-}
-
-function scaleRows(m: WeightMatrix, scale: Float32Array): WeightMatrix {
-  if (m.kind === 'dense') {
-    const values = new Float32Array(m.values.length);
-    for (let r = 0; r < m.rows; r++) {
-      for (let c = 0; c < m.cols; c++)
-        values[r * m.cols + c] = m.values[r * m.cols + c]! * scale[r]!;
-    }
-    return { ...m, values };
-  }
-  const values = new Float32Array(m.values.length);
-  for (let r = 0; r < m.rows; r++) {
-    for (let k = m.rowPtr[r]!; k < m.rowPtr[r + 1]!; k++) values[k] = m.values[k]! * scale[r]!;
-  }
-  return { ...m, values };
-}
-
-function renameInputs(node: GraphNode, renamed: Map<string, string>): GraphNode {
-  if (renamed.size === 0) return node;
-  if (node.op === 'add') {
-    return {
-      ...node,
-      inputs: [
-        renamed.get(node.inputs[0]) ?? node.inputs[0],
-        renamed.get(node.inputs[1]) ?? node.inputs[1],
-      ],
-    };
-  }
-  if (node.op === 'input') return node;
-  return { ...node, input: renamed.get(node.input) ?? node.input };
+  return options.foldBatchNorm === false ? graph : foldBatchNorms(graph);
 }

@@ -1,0 +1,235 @@
+// WebAssembly SIMD kernels of the standalone sparse runtime (src/runtime). Activations are channels-first
+// per image ([C, H, W], planes of H·W floats); TypeScript plans every buffer and passes byte offsets.
+//
+// The module owns no data and never allocates: the runtime creates the memory, lays out weights and
+// activations, and calls these functions with offsets and sizes it has checked.
+
+/**
+ * im2col for one image: cols[(ci·KH + kh)·KW + kw][p] = x[ci][oh·SH + kh − PT][ow·SW + kw − PL] (0 outside),
+ * p = oh·OW + ow, each row padded with zeros to `stride` floats (a multiple of 16). The row order is the
+ * container's column order, so CSR rows apply to it directly.
+ */
+export function im2col(
+  x: usize, cols: usize, CI: i32, H: i32, W: i32, OH: i32, OW: i32,
+  KH: i32, KW: i32, SH: i32, SW: i32, PT: i32, PL: i32, stride: i32,
+): void {
+  const rowBytes = <usize>stride << 2;
+  let row = cols;
+  for (let ci = 0; ci < CI; ci++) {
+    const plane = x + (<usize>(ci * H * W) << 2);
+    for (let kh = 0; kh < KH; kh++) {
+      for (let kw = 0; kw < KW; kw++) {
+        memory.fill(row, 0, rowBytes);
+        let p = row;
+        for (let oh = 0; oh < OH; oh++) {
+          const ih = oh * SH + kh - PT;
+          if (ih < 0 || ih >= H) {
+            p += <usize>OW << 2;
+            continue;
+          }
+          const src = plane + (<usize>(ih * W) << 2);
+          if (SW == 1) {
+            // Contiguous run: the valid ow range is [owStart, owEnd).
+            let owStart = max(0, PL - kw);
+            let owEnd = min(OW, W + PL - kw);
+            if (owEnd > owStart) {
+              memory.copy(p + (<usize>owStart << 2), src + (<usize>(owStart + kw - PL) << 2), <usize>(owEnd - owStart) << 2);
+            }
+          } else {
+            for (let ow = 0; ow < OW; ow++) {
+              const iw = ow * SW + kw - PL;
+              if (iw >= 0 && iw < W) store<f32>(p + (<usize>ow << 2), load<f32>(src + (<usize>iw << 2)));
+            }
+          }
+          p += <usize>OW << 2;
+        }
+        row += rowBytes;
+      }
+    }
+  }
+}
+
+/**
+ * Sparse × dense: out[o][p] = act(Σ_k values[k] · cols[colIdx[k]][p] + bias[o]) for p < P, with the CSR
+ * rows of W. `cols` rows are `stride` floats apart (a multiple of 16); `out` rows are `outStride` apart.
+ * Pixels go 16 at a time in four SIMD accumulators that stay in registers across a whole row of W.
+ * colIdx holds u32 column numbers; `relu` is 0 or 1.
+ */
+export function spmm(
+  rowPtr: usize, colIdx: usize, values: usize, rows: i32,
+  cols: usize, stride: i32, P: i32, bias: usize, hasBias: i32, relu: i32, out: usize, outStride: i32,
+): void {
+  const rowBytes = <usize>stride << 2;
+  const zero = f32x4.splat(0);
+  for (let o = 0; o < rows; o++) {
+    const start = load<u32>(rowPtr + (<usize>o << 2));
+    const end = load<u32>(rowPtr + (<usize>(o + 1) << 2));
+    const b = f32x4.splat(hasBias ? load<f32>(bias + (<usize>o << 2)) : 0);
+    const dst = out + (<usize>(o * outStride) << 2);
+    for (let p = 0; p < P; p += 16) {
+      let a0 = b, a1 = b, a2 = b, a3 = b;
+      const chunk = cols + (<usize>p << 2);
+      for (let k = start; k < end; k++) {
+        const w = f32x4.splat(load<f32>(values + (<usize>k << 2)));
+        const src = chunk + <usize>load<u32>(colIdx + (<usize>k << 2)) * rowBytes;
+        a0 = f32x4.add(a0, f32x4.mul(w, v128.load(src)));
+        a1 = f32x4.add(a1, f32x4.mul(w, v128.load(src, 16)));
+        a2 = f32x4.add(a2, f32x4.mul(w, v128.load(src, 32)));
+        a3 = f32x4.add(a3, f32x4.mul(w, v128.load(src, 48)));
+      }
+      if (relu) {
+        a0 = f32x4.max(a0, zero);
+        a1 = f32x4.max(a1, zero);
+        a2 = f32x4.max(a2, zero);
+        a3 = f32x4.max(a3, zero);
+      }
+      storeChunk(dst + (<usize>p << 2), a0, a1, a2, a3, P - p);
+    }
+  }
+}
+
+/**
+ * Dense × dense: out[o][p] = act(Σ_k W[o][k] · cols[k][p] + bias[o]), W row-major [rows, K]. Two rows of W
+ * and 16 pixels per block (eight accumulators): each loaded column vector serves both rows.
+ */
+export function gemm(
+  w: usize, rows: i32, K: i32,
+  cols: usize, stride: i32, P: i32, bias: usize, hasBias: i32, relu: i32, out: usize, outStride: i32,
+): void {
+  const rowBytes = <usize>stride << 2;
+  const zero = f32x4.splat(0);
+  for (let o = 0; o < rows; o += 2) {
+    const two = o + 1 < rows;
+    const w0 = w + (<usize>(o * K) << 2);
+    const w1 = two ? w0 + (<usize>K << 2) : w0;
+    const b0 = f32x4.splat(hasBias ? load<f32>(bias + (<usize>o << 2)) : 0);
+    const b1 = f32x4.splat(hasBias && two ? load<f32>(bias + (<usize>(o + 1) << 2)) : 0);
+    for (let p = 0; p < P; p += 16) {
+      let a0 = b0, a1 = b0, a2 = b0, a3 = b0;
+      let c0 = b1, c1 = b1, c2 = b1, c3 = b1;
+      let src = cols + (<usize>p << 2);
+      for (let k = 0; k < K; k++) {
+        const x0 = v128.load(src), x1 = v128.load(src, 16), x2 = v128.load(src, 32), x3 = v128.load(src, 48);
+        const s = f32x4.splat(load<f32>(w0 + (<usize>k << 2)));
+        const t = f32x4.splat(load<f32>(w1 + (<usize>k << 2)));
+        a0 = f32x4.add(a0, f32x4.mul(s, x0));
+        a1 = f32x4.add(a1, f32x4.mul(s, x1));
+        a2 = f32x4.add(a2, f32x4.mul(s, x2));
+        a3 = f32x4.add(a3, f32x4.mul(s, x3));
+        c0 = f32x4.add(c0, f32x4.mul(t, x0));
+        c1 = f32x4.add(c1, f32x4.mul(t, x1));
+        c2 = f32x4.add(c2, f32x4.mul(t, x2));
+        c3 = f32x4.add(c3, f32x4.mul(t, x3));
+        src += rowBytes;
+      }
+      if (relu) {
+        a0 = f32x4.max(a0, zero); a1 = f32x4.max(a1, zero); a2 = f32x4.max(a2, zero); a3 = f32x4.max(a3, zero);
+        c0 = f32x4.max(c0, zero); c1 = f32x4.max(c1, zero); c2 = f32x4.max(c2, zero); c3 = f32x4.max(c3, zero);
+      }
+      storeChunk(out + (<usize>(o * outStride + p) << 2), a0, a1, a2, a3, P - p);
+      if (two) storeChunk(out + (<usize>((o + 1) * outStride + p) << 2), c0, c1, c2, c3, P - p);
+    }
+  }
+}
+
+/** Stores up to 16 floats of four vectors (fewer at the end of a row). */
+@inline
+function storeChunk(q: usize, a0: v128, a1: v128, a2: v128, a3: v128, n: i32): void {
+  if (n >= 16) {
+    v128.store(q, a0);
+    v128.store(q, a1, 16);
+    v128.store(q, a2, 32);
+    v128.store(q, a3, 48);
+    return;
+  }
+  for (let i = 0; i < n; i++) {
+    const v = i < 4 ? a0 : i < 8 ? a1 : i < 12 ? a2 : a3;
+    const lane = i & 3;
+    const f = lane == 0 ? f32x4.extract_lane(v, 0) : lane == 1 ? f32x4.extract_lane(v, 1) : lane == 2 ? f32x4.extract_lane(v, 2) : f32x4.extract_lane(v, 3);
+    store<f32>(q + (<usize>i << 2), f);
+  }
+}
+
+/**
+ * Fully connected on a batch held feature-major (x[k][b], B images side by side, `stride` floats per
+ * feature row): out[o][b] = act(Σ_k W[o][k] x[k][b] + bias[o]) with W in CSR. Used for dense layers,
+ * where the batch is the SIMD axis (batch 1 uses one lane).
+ */
+export function spmmRows(
+  rowPtr: usize, colIdx: usize, values: usize, rows: i32,
+  x: usize, stride: i32, B: i32, bias: usize, hasBias: i32, relu: i32, out: usize,
+): void {
+  spmm(rowPtr, colIdx, values, rows, x, stride, B, bias, hasBias, relu, out, stride);
+}
+
+/** Max or average pooling of C planes [H, W] → [OH, OW]; average counts in-bounds positions only. */
+export function pool(
+  x: usize, out: usize, C: i32, H: i32, W: i32, OH: i32, OW: i32,
+  PH: i32, PW: i32, SH: i32, SW: i32, PT: i32, PL: i32, isMax: i32,
+): void {
+  for (let c = 0; c < C; c++) {
+    const plane = x + (<usize>(c * H * W) << 2);
+    const dst = out + (<usize>(c * OH * OW) << 2);
+    for (let oh = 0; oh < OH; oh++) {
+      const h0 = max(0, oh * SH - PT), h1 = min(H, oh * SH - PT + PH);
+      for (let ow = 0; ow < OW; ow++) {
+        const w0 = max(0, ow * SW - PL), w1 = min(W, ow * SW - PL + PW);
+        let acc: f32 = isMax ? -Infinity : 0;
+        for (let h = h0; h < h1; h++) {
+          for (let w = w0; w < w1; w++) {
+            const v = load<f32>(plane + (<usize>(h * W + w) << 2));
+            acc = isMax ? (v > acc ? v : acc) : acc + v;
+          }
+        }
+        if (!isMax) acc /= <f32>((h1 - h0) * (w1 - w0));
+        store<f32>(dst + (<usize>(oh * OW + ow) << 2), acc);
+      }
+    }
+  }
+}
+
+/** y[c][i] = act(x[c][i] · scale[c] + shift[c]) over C planes of `size` floats (inference BatchNorm). */
+export function channelAffine(x: usize, out: usize, C: i32, size: i32, scale: usize, shift: usize, relu: i32): void {
+  const zero = f32x4.splat(0);
+  for (let c = 0; c < C; c++) {
+    const s = f32x4.splat(load<f32>(scale + (<usize>c << 2)));
+    const t = f32x4.splat(load<f32>(shift + (<usize>c << 2)));
+    const src = x + (<usize>(c * size) << 2);
+    const dst = out + (<usize>(c * size) << 2);
+    let i = 0;
+    for (; i + 4 <= size; i += 4) {
+      let v = f32x4.add(f32x4.mul(v128.load(src + (<usize>i << 2)), s), t);
+      if (relu) v = f32x4.max(v, zero);
+      v128.store(dst + (<usize>i << 2), v);
+    }
+    for (; i < size; i++) {
+      let v = load<f32>(src + (<usize>i << 2)) * f32x4.extract_lane(s, 0) + f32x4.extract_lane(t, 0);
+      if (relu && v < 0) v = 0;
+      store<f32>(dst + (<usize>i << 2), v);
+    }
+  }
+}
+
+/** out[i] = a[i] + b[i] (then ReLU if asked), n floats. */
+export function addArrays(a: usize, b: usize, out: usize, n: i32, relu: i32): void {
+  const zero = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    let v = f32x4.add(v128.load(a + (<usize>i << 2)), v128.load(b + (<usize>i << 2)));
+    if (relu) v = f32x4.max(v, zero);
+    v128.store(out + (<usize>i << 2), v);
+  }
+  for (; i < n; i++) {
+    let v = load<f32>(a + (<usize>i << 2)) + load<f32>(b + (<usize>i << 2));
+    if (relu && v < 0) v = 0;
+    store<f32>(out + (<usize>i << 2), v);
+  }
+}
+
+/** In-place ReLU on n floats. */
+export function reluInPlace(x: usize, n: i32): void {
+  const zero = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(x + (<usize>i << 2), f32x4.max(v128.load(x + (<usize>i << 2)), zero));
+  for (; i < n; i++) if (load<f32>(x + (<usize>i << 2)) < 0) store<f32>(x + (<usize>i << 2), 0);
+}

@@ -1,0 +1,23 @@
+// dynaprune/runtime: standalone sparse inference from a CSR container. Never imports tfjs.
+import { loadSparse, type ContainerSource } from '../format/load.js';
+import type { Network } from './network.js';
+import { createNetwork, type NetworkOptions } from './network.js';
+
+export { createNetwork, Network, type NetworkOptions, type RuntimeEngine } from './network.js';
+export { kernelState, simdSupported, type KernelState } from './kernels.js';
+export { runReference, type Batch } from './reference.js';
+export type { ContainerSource } from '../format/load.js';
+export type { ModelGraph } from '../format/graph.js';
+export * from '../format/errors.js';
+
+/**
+ * Loads a container (file path in Node, URL, ArrayBuffer, Uint8Array or fetch Response) and prepares it
+ * for inference: `const net = await loadNetwork('model.dpr'); const probs = net.predict(images, batch)`.
+ * A bad container throws the container's typed errors.
+ */
+export async function loadNetwork(
+  source: ContainerSource,
+  options: NetworkOptions = {},
+): Promise<Network> {
+  return createNetwork(await loadSparse(source), options);
+}

@@ -1,0 +1,136 @@
+// Loads the runtime's WebAssembly SIMD kernels through explicit states, with SIMD detection and a clear fallback.
+import { wasmBase64 } from './generated/runtime-kernels-wasm.js';
+
+/** The functions exported by assembly/runtime/index.ts (byte offsets and sizes). */
+export interface RuntimeKernels {
+  im2col(
+    x: number,
+    cols: number,
+    ci: number,
+    h: number,
+    w: number,
+    oh: number,
+    ow: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    pt: number,
+    pl: number,
+    stride: number,
+  ): void;
+  spmm(
+    rowPtr: number,
+    colIdx: number,
+    values: number,
+    rows: number,
+    cols: number,
+    stride: number,
+    p: number,
+    bias: number,
+    hasBias: number,
+    relu: number,
+    out: number,
+    outStride: number,
+  ): void;
+  gemm(
+    w: number,
+    rows: number,
+    k: number,
+    cols: number,
+    stride: number,
+    p: number,
+    bias: number,
+    hasBias: number,
+    relu: number,
+    out: number,
+    outStride: number,
+  ): void;
+  pool(
+    x: number,
+    out: number,
+    c: number,
+    h: number,
+    w: number,
+    oh: number,
+    ow: number,
+    ph: number,
+    pw: number,
+    sh: number,
+    sw: number,
+    pt: number,
+    pl: number,
+    isMax: number,
+  ): void;
+  channelAffine(
+    x: number,
+    out: number,
+    c: number,
+    size: number,
+    scale: number,
+    shift: number,
+    relu: number,
+  ): void;
+  addArrays(a: number, b: number, out: number, n: number, relu: number): void;
+  reluInPlace(x: number, n: number): void;
+}
+
+/** Where the kernels are: not started, starting, ready, or failed (with why). */
+export type KernelState =
+  | { readonly state: 'not-started' }
+  | { readonly state: 'starting' }
+  | { readonly state: 'ready' }
+  | { readonly state: 'failed'; readonly reason: string };
+
+// The smallest module using a SIMD instruction (v128.const, then drop): validates only with SIMD support.
+const SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 10, 23, 1, 21, 0, 253, 12, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 26, 11,
+]);
+
+/** Whether this JavaScript engine runs WebAssembly SIMD. */
+export function simdSupported(): boolean {
+  try {
+    return typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE);
+  } catch {
+    return false;
+  }
+}
+
+let state: KernelState = { state: 'not-started' };
+let compiled: Promise<WebAssembly.Module> | undefined;
+
+export function kernelState(): KernelState {
+  return state;
+}
+
+function decodeBase64(text: string): Uint8Array {
+  if (typeof atob === 'function') {
+    const bin = atob(text);
+    const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    return bytes;
+  }
+  return Uint8Array.from(Buffer.from(text, 'base64'));
+}
+
+/**
+ * Instantiates the kernels on `memory`. Rejects (and records the failed state) when WebAssembly or its
+ * SIMD extension is missing; callers fall back to the reference ops.
+ */
+export async function instantiateKernels(memory: WebAssembly.Memory): Promise<RuntimeKernels> {
+  if (!simdSupported()) {
+    state = { state: 'failed', reason: 'this JavaScript engine lacks WebAssembly SIMD' };
+    throw new Error(state.reason);
+  }
+  state = { state: 'starting' };
+  try {
+    compiled ??= WebAssembly.compile(decodeBase64(wasmBase64) as Uint8Array<ArrayBuffer>);
+    const instance = await WebAssembly.instantiate(await compiled, { env: { memory } });
+    state = { state: 'ready' };
+    return instance.exports as unknown as RuntimeKernels;
+  } catch (error) {
+    state = { state: 'failed', reason: `the runtime kernels failed to load: ${String(error)}` };
+    throw error;
+  }
+}
