@@ -48,7 +48,7 @@ const vector = (rng: Random, n: number) =>
 
 /** Checks a graph's runtime output against the reference ops and against tfjs (cpu) with the same weights. */
 async function check(graph: ModelGraph, batch: number, rng: Random, label: string): Promise<void> {
-  const shape = (graph.nodes[0] as { shape: number[] }).shape;
+  const shape = (graph.nodes[0] as unknown as { shape: number[] }).shape;
   const input = Float32Array.from(
     { length: batch * shape.reduce((a, b) => a * b, 1) },
     () => rng.nextFloat() * 2 - 1,
