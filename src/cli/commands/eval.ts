@@ -1,12 +1,39 @@
-// `dynaprune eval FILE`: test accuracy and loss of a container on a dataset.
+// `dynaprune eval FILE`: test accuracy and loss of a container, with the sparse runtime or with dense tfjs.
 import type { Command } from 'commander';
+import { tensor4d, tidy, type Tensor } from '@tensorflow/tfjs';
 import type { BackendRequest } from '../../engine/backend.js';
 import { backendRequests, initBackend } from '../../engine/backend.js';
 import { toLayersModel } from '../../convert/export.js';
 import { datasetNames, loadDataset } from '../../data/registry.js';
 import { loadSparse } from '../../format/load.js';
-import { evaluate } from '../../train/trainer.js';
+import { createNetwork } from '../../runtime/index.js';
 import { oneOf, positiveInt } from '../parse.js';
+
+type EvalEngine = 'runtime' | 'tfjs';
+
+interface Scores {
+  readonly acc: number;
+  readonly loss: number;
+  readonly probabilities: Float32Array;
+  readonly seconds: number;
+}
+
+function score(
+  probabilities: Float32Array,
+  labels: Uint8Array,
+  classes: number,
+): { acc: number; loss: number } {
+  let correct = 0;
+  let loss = 0;
+  for (let i = 0; i < labels.length; i++) {
+    const row = probabilities.subarray(i * classes, (i + 1) * classes);
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (row[c]! > row[best]!) best = c;
+    if (best === labels[i]) correct++;
+    loss -= Math.log(Math.min(Math.max(row[labels[i]!]!, 1e-7), 1 - 1e-7));
+  }
+  return { acc: correct / labels.length, loss: loss / labels.length };
+}
 
 export function registerEvalCommand(program: Command): void {
   program
@@ -16,17 +43,31 @@ export function registerEvalCommand(program: Command): void {
     .option('--dataset <name>', `dataset (${datasetNames().join(', ')})`, 'cifar10')
     .option('--data-dir <path>', 'local copy of the dataset')
     .option('--test-limit <n>', 'evaluate only the first N test images')
-    .option('--backend <name>', `tfjs backend (${backendRequests.join(', ')})`, 'auto')
+    .option(
+      '--engine <name>',
+      'runtime (dynaprune/runtime, sparse kernels) or tfjs (the dense model on a tfjs backend)',
+      'runtime',
+    )
+    .option(
+      '--backend <name>',
+      `tfjs backend for --engine tfjs (${backendRequests.join(', ')})`,
+      'auto',
+    )
+    .option('--compare', 'run both engines and report how closely they agree')
     .action(
       async (
         file: string,
-        flags: { dataset: string; dataDir?: string; testLimit?: string; backend: string },
+        flags: {
+          dataset: string;
+          dataDir?: string;
+          testLimit?: string;
+          engine: string;
+          backend: string;
+          compare?: boolean;
+        },
       ) => {
         const dataset = oneOf('dataset', flags.dataset, datasetNames());
-        const backend = await initBackend(
-          oneOf<BackendRequest>('backend', flags.backend, backendRequests),
-        );
-        process.stderr.write(backend.description + '\n');
+        const wanted = oneOf<EvalEngine>('engine', flags.engine, ['runtime', 'tfjs']);
         const graph = await loadSparse(file);
         const data = await loadDataset(dataset, {
           ...(flags.dataDir !== undefined ? { dataDir: flags.dataDir } : {}),
@@ -35,11 +76,86 @@ export function registerEvalCommand(program: Command): void {
             ? { testLimit: positiveInt('--test-limit', flags.testLimit) }
             : {}),
         });
-        const model = toLayersModel(graph);
-        const result = evaluate(model, data.test, data.inputShape);
-        process.stdout.write(
-          `${file}: test accuracy ${(100 * result.acc).toFixed(2)}%, test loss ${result.loss.toFixed(4)} on ${data.test.count} images\n`,
-        );
+        const { count } = data.test;
+        const [h, w, c] = data.inputShape;
+        const images = Float32Array.from(data.test.images, (v) => v / 255);
+        const classes = data.numClasses;
+        const run = async (engine: EvalEngine): Promise<Scores> => {
+          const started = performance.now();
+          let probabilities: Float32Array;
+          if (engine === 'runtime') {
+            const net = await createNetwork(graph);
+            process.stderr.write(`runtime engine: ${net.engine}\n`);
+            probabilities = new Float32Array(count * classes);
+            for (let s = 0; s < count; s += 256) {
+              const n = Math.min(256, count - s);
+              probabilities.set(
+                net.predict(images.subarray(s * h * w * c, (s + n) * h * w * c), n),
+                s * classes,
+              );
+            }
+          } else {
+            const backend = await initBackend(
+              oneOf<BackendRequest>('backend', flags.backend, backendRequests),
+            );
+            process.stderr.write(backend.description + '\n');
+            const model = toLayersModel(graph);
+            probabilities = new Float32Array(count * classes);
+            for (let s = 0; s < count; s += 256) {
+              const n = Math.min(256, count - s);
+              const part = tidy(() =>
+                (
+                  model.predict(
+                    tensor4d(images.subarray(s * h * w * c, (s + n) * h * w * c), [n, h, w, c]),
+                  ) as Tensor
+                ).dataSync(),
+              );
+              probabilities.set(part, s * classes);
+            }
+            model.dispose();
+          }
+          return {
+            ...score(probabilities, data.test.labels, classes),
+            probabilities,
+            seconds: (performance.now() - started) / 1000,
+          };
+        };
+        const engines: EvalEngine[] = flags.compare ? ['runtime', 'tfjs'] : [wanted];
+        const results = new Map<EvalEngine, Scores>();
+        for (const engine of engines) {
+          const r = await run(engine);
+          results.set(engine, r);
+          process.stdout.write(
+            `${file} [${engine}]: test accuracy ${(100 * r.acc).toFixed(2)}%, test loss ${r.loss.toFixed(4)} on ${count} images ` +
+              `(${r.seconds.toFixed(1)} s)\n`,
+          );
+        }
+        if (flags.compare) {
+          const a = results.get('runtime')!.probabilities;
+          const b = results.get('tfjs')!.probabilities;
+          let same = 0;
+          let worst = 0;
+          for (let i = 0; i < count; i++) {
+            let am = 0;
+            let bm = 0;
+            let scale = 0;
+            let diff = 0;
+            for (let k = 0; k < classes; k++) {
+              const x = a[i * classes + k]!;
+              const y = b[i * classes + k]!;
+              if (x > a[i * classes + am]!) am = k;
+              if (y > b[i * classes + bm]!) bm = k;
+              scale = Math.max(scale, Math.abs(y));
+              diff = Math.max(diff, Math.abs(x - y));
+            }
+            if (am === bm) same++;
+            worst = Math.max(worst, diff / scale);
+          }
+          process.stdout.write(
+            `agreement: same class on ${same}/${count} images (${((100 * same) / count).toFixed(2)}%), ` +
+              `largest relative difference of the outputs ${worst.toExponential(2)}\n`,
+          );
+        }
       },
     );
 }
