@@ -43,6 +43,7 @@ function resultsRows(summary: PaperSummary): string[][] {
       kib(m.denseBytes),
       (m.macsPerImage / 1e6).toFixed(2),
       m.inferMsPerImage.toFixed(3),
+      m.denseInferMsPerImage === undefined ? '—' : m.denseInferMsPerImage.toFixed(3),
       `${(m.trainSeconds / 60).toFixed(1)} min`,
     ];
   });
@@ -60,7 +61,8 @@ const HEADER = [
   'stored (CSR)',
   'dense tfjs',
   'M multiply-adds / image',
-  'ms / image',
+  'ms / image (runtime)',
+  'ms / image (tfjs dense)',
   'training time',
 ];
 
@@ -107,7 +109,11 @@ function markdown(summary: PaperSummary, charts: readonly string[]): string {
     );
   lines.push('');
   lines.push(
-    `Inference time: median of batch-1 predictions, ${summary.models[0]?.inferEngine ?? ''}. Multiply-adds skip zero weights.`,
+    `Inference time: median of batch-1 predictions on one thread, with ${summary.models[0]?.inferEngine ?? ''}` +
+      (summary.models[0]?.denseInferEngine
+        ? `, and for comparison the same weights dense on ${summary.models[0].denseInferEngine}`
+        : '') +
+      '. Multiply-adds skip zero weights.',
   );
   lines.push('');
   for (const chart of charts) lines.push(`![${chart}](${chart}.png)`, '');

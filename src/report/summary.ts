@@ -48,9 +48,12 @@ export interface ModelSummary {
   /** Multiply-adds per image with zeros skipped, and with every weight. */
   readonly macsPerImage: number;
   readonly denseMacsPerImage: number;
-  /** Median time of one batch-1 prediction, and what ran it. */
+  /** Median time of one batch-1 prediction with dynaprune's runtime, and which engine ran it. */
   readonly inferMsPerImage: number;
   readonly inferEngine: string;
+  /** The same for the dense weights on tfjs, the yardstick (absent from older summaries). */
+  readonly denseInferMsPerImage?: number;
+  readonly denseInferEngine?: string;
   readonly epochs: readonly EpochSummary[];
   readonly sparsityHistory: readonly SparsitySummary[];
   /** The model's run folder. */
@@ -185,6 +188,10 @@ export function parseSummary(json: Json): PaperSummary {
     ]) {
       number(model[key], `${p}.${key}`);
     }
+    if (model['denseInferMsPerImage'] !== undefined)
+      number(model['denseInferMsPerImage'], `${p}.denseInferMsPerImage`);
+    if (model['denseInferEngine'] !== undefined)
+      string(model['denseInferEngine'], `${p}.denseInferEngine`);
     array(model['epochs'], `${p}.epochs`).forEach((e, k) => {
       const q = `${p}.epochs[${k}]`;
       const epoch = object(e, q);

@@ -1,11 +1,15 @@
 // Inference latency per image at batch 1, for the reports (benchmarks in bench/ do the careful comparisons).
 import { getBackend, tidy, zeros, type LayersModel, type Tensor } from '@tensorflow/tfjs';
 import type { ModelGraph } from '../format/graph.js';
+import { createNetwork } from '../runtime/index.js';
 
 export interface Latency {
+  /** Median ms of a batch-1 prediction with dynaprune's sparse runtime, and which of its engines ran. */
   readonly msPerImage: number;
-  /** What ran the model. */
   readonly engine: string;
+  /** The same, with the dense model on the current tfjs backend: the yardstick. */
+  readonly denseMsPerImage: number;
+  readonly denseEngine: string;
 }
 
 const median = (xs: number[]): number => {
@@ -13,21 +17,8 @@ const median = (xs: number[]): number => {
   return s[s.length >> 1]!;
 };
 
-/**
- * Median milliseconds of one batch-1 prediction over `runs` runs after a warm-up, with the dense tfjs
- * model on the current backend. `graph` is the model as stored, for engines that run it directly.
- */
-export async function measureLatency(
-  graph: ModelGraph,
-  dense: LayersModel,
-  runs = 50,
-): Promise<Latency> {
-  void graph;
-  const input = dense.inputs[0]!.shape.slice(1) as number[];
-  const x = zeros([1, ...input]);
-  const once = (): void => {
-    tidy(() => (dense.predict(x) as Tensor).dataSync());
-  };
+/** Median milliseconds of `once` over `runs` calls after five warm-up calls. */
+function timeMedian(once: () => void, runs: number): number {
   for (let i = 0; i < 5; i++) once();
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -35,6 +26,32 @@ export async function measureLatency(
     once();
     times.push(performance.now() - t0);
   }
+  return median(times);
+}
+
+/**
+ * Batch-1 latency of `graph` (the model as stored) on dynaprune's runtime, and of `dense` (the same
+ * weights as a plain tfjs model) on the current tfjs backend, measured one after the other.
+ */
+export async function measureLatency(
+  graph: ModelGraph,
+  dense: LayersModel,
+  runs = 50,
+): Promise<Latency> {
+  const shape = dense.inputs[0]!.shape.slice(1) as number[];
+  const net = await createNetwork(graph);
+  const input = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  const msPerImage = timeMedian(() => void net.predict(input, 1), runs);
+  const x = zeros([1, ...shape]);
+  const denseMsPerImage = timeMedian(
+    () => void tidy(() => (dense.predict(x) as Tensor).dataSync()),
+    runs,
+  );
   x.dispose();
-  return { msPerImage: median(times), engine: `tfjs-${getBackend()} (dense weights)` };
+  return {
+    msPerImage,
+    engine: `dynaprune runtime (${net.engine})`,
+    denseMsPerImage,
+    denseEngine: `tfjs-${getBackend()} (dense weights)`,
+  };
 }

@@ -200,6 +200,8 @@ export async function runPaperComparison(
       denseMacsPerImage: macs.dense,
       inferMsPerImage: latency.msPerImage,
       inferEngine: latency.engine,
+      denseInferMsPerImage: latency.denseMsPerImage,
+      denseInferEngine: latency.denseEngine,
       epochs: result.epochs,
       sparsityHistory: result.sparsity,
       runDir: result.outDir,

@@ -41,6 +41,8 @@ describe('dynaprune paper, tiny configuration', () => {
         expect(m.denseBytes).toBeGreaterThan(m.storedBytes * 0.5);
         expect(m.macsPerImage).toBeGreaterThan(0);
         expect(m.inferMsPerImage).toBeGreaterThan(0);
+        expect(m.denseInferMsPerImage).toBeGreaterThan(0);
+        expect(m.inferEngine).toContain('dynaprune runtime');
         expect(existsSync(join(m.runDir, 'model.dpr'))).toBe(true);
       }
       // The sparse models meet the paper CNN's nonzero budget.

@@ -31,6 +31,8 @@ function model(id: string, label: string, acc: number[]): ModelSummary {
     denseMacsPerImage: 36e6,
     inferMsPerImage: 0.4,
     inferEngine: 'test engine',
+    denseInferMsPerImage: 1.25,
+    denseInferEngine: 'dense test engine',
     epochs: acc.map((a, i) => ({
       epoch: i + 1,
       trainLoss: 1.5 - 0.2 * i,
@@ -104,6 +106,10 @@ describe('writeReport', () => {
     expect(md).toContain('+0.99 pts');
     expect(md).toContain('70.42%');
     expect(md).toContain('1.0866');
+    // Both latencies: the runtime's and the dense tfjs yardstick's.
+    expect(md).toContain('0.400');
+    expect(md).toContain('1.250');
+    expect(md).toContain('dense test engine');
   });
 
   it('validates summaries, naming the bad field', () => {
@@ -112,6 +118,12 @@ describe('writeReport', () => {
     bad.models[1].nnz = 'many';
     expect(() => parseSummary(bad)).toThrow(InvalidArgumentError);
     expect(() => parseSummary(bad)).toThrow('summary.models[1].nnz');
+    const badDense = JSON.parse(JSON.stringify(summary));
+    badDense.models[0].denseInferMsPerImage = 'slow';
+    expect(() => parseSummary(badDense)).toThrow('summary.models[0].denseInferMsPerImage');
+    const older = JSON.parse(JSON.stringify(summary));
+    delete older.models[0].denseInferMsPerImage;
+    expect(parseSummary(older).models[0]!.denseInferMsPerImage).toBeUndefined();
     const badAcc = JSON.parse(JSON.stringify(summary));
     badAcc.models[0].epochs[2].valAcc = 70;
     expect(() => parseSummary(badAcc)).toThrow(
