@@ -16,13 +16,11 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { graphToLayersModel } from '../src/convert/from-graph.js';
-import { modelToGraph } from '../src/convert/to-graph.js';
 import { initBackend } from '../src/engine/backend.js';
 import type { ModelGraph } from '../src/format/graph.js';
-import { getModel } from '../src/models/registry.js';
 import { createNetwork } from '../src/runtime/index.js';
-import { sparsify } from '../src/sparsity/sparsify.js';
 import { multiplyAddsPerImage } from '../src/train/model-stats.js';
+import { median, sparseGraph, timeMedian as time } from './lib/sparse-graph.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes('--quick');
@@ -37,39 +35,6 @@ interface Case {
   readonly batch: number;
   readonly graph: ModelGraph;
   readonly idealSpeedup: number;
-}
-
-async function buildGraph(name: string, sparsity: number): Promise<ModelGraph> {
-  const spec = getModel(name);
-  const dense = spec.build({ inputShape: [32, 32, 3], numClasses: 10, seed: 1 });
-  const { model } = await sparsify(dense, {
-    sparsity,
-    maskInit: 'random',
-    seed: 7,
-    ...(spec.keepDense ? { exclude: (l: { name: string }) => spec.keepDense!(l.name) } : {}),
-  });
-  // BatchNorm is folded where it follows a linear conv; both engines run the same folded graph.
-  const graph = modelToGraph(model);
-  dense.dispose();
-  model.dispose();
-  return graph;
-}
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-
-/** Median milliseconds of `runs` calls after `warmup` calls. */
-function time(run: () => void, runs: number, warmup: number): number {
-  for (let i = 0; i < warmup; i++) run();
-  const samples: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    run();
-    samples.push(performance.now() - t0);
-  }
-  return median(samples);
 }
 
 async function measure(c: Case, engine: Engine): Promise<number> {
@@ -109,7 +74,7 @@ async function main(): Promise<void> {
   const cases: Case[] = [];
   for (const model of ['paper-cnn-wide', 'wrn-16-2']) {
     for (const sparsity of [0.9, 0]) {
-      const graph = await buildGraph(model, sparsity);
+      const graph = await sparseGraph(model, sparsity);
       const macs = multiplyAddsPerImage(graph);
       for (const batch of [1, 32])
         cases.push({ model, sparsity, batch, graph, idealSpeedup: macs.dense / macs.sparse });
