@@ -59,6 +59,10 @@ export function spmm(
   rowPtr: usize, colIdx: usize, values: usize, rows: i32,
   cols: usize, stride: i32, P: i32, bias: usize, hasBias: i32, relu: i32, out: usize, outStride: i32,
 ): void {
+  if (P <= 4) {
+    spmmNarrow(rowPtr, colIdx, values, rows, cols, stride, P, bias, hasBias, relu, out, outStride);
+    return;
+  }
   const rowBytes = <usize>stride << 2;
   const zero = f32x4.splat(0);
   for (let o = 0; o < rows; o++) {
@@ -89,6 +93,41 @@ export function spmm(
 }
 
 /**
+ * spmm for at most 4 pixels (or batch lanes): one SIMD accumulator per row instead of four, so a batch-1
+ * fully connected layer does one multiply-add per nonzero, not sixteen. Two independent partial sums hide
+ * the add latency.
+ */
+function spmmNarrow(
+  rowPtr: usize, colIdx: usize, values: usize, rows: i32,
+  cols: usize, stride: i32, P: i32, bias: usize, hasBias: i32, relu: i32, out: usize, outStride: i32,
+): void {
+  const rowBytes = <usize>stride << 2;
+  const zero = f32x4.splat(0);
+  for (let o = 0; o < rows; o++) {
+    const start = load<u32>(rowPtr + (<usize>o << 2));
+    const end = load<u32>(rowPtr + (<usize>(o + 1) << 2));
+    let a = f32x4.splat(hasBias ? load<f32>(bias + (<usize>o << 2)) : 0);
+    let c = zero;
+    let k = start;
+    for (; k + 1 < end; k += 2) {
+      const w0 = f32x4.splat(load<f32>(values + (<usize>k << 2)));
+      const w1 = f32x4.splat(load<f32>(values + (<usize>k << 2), 4));
+      const i0 = <usize>load<u32>(colIdx + (<usize>k << 2));
+      const i1 = <usize>load<u32>(colIdx + (<usize>k << 2), 4);
+      a = f32x4.add(a, f32x4.mul(w0, v128.load(cols + i0 * rowBytes)));
+      c = f32x4.add(c, f32x4.mul(w1, v128.load(cols + i1 * rowBytes)));
+    }
+    if (k < end) {
+      const w = f32x4.splat(load<f32>(values + (<usize>k << 2)));
+      a = f32x4.add(a, f32x4.mul(w, v128.load(cols + <usize>load<u32>(colIdx + (<usize>k << 2)) * rowBytes)));
+    }
+    a = f32x4.add(a, c);
+    if (relu) a = f32x4.max(a, zero);
+    storeChunk(out + (<usize>(o * outStride) << 2), a, zero, zero, zero, P);
+  }
+}
+
+/**
  * Dense × dense: out[o][p] = act(Σ_k W[o][k] · cols[k][p] + bias[o]), W row-major [rows, K]. Two rows of W
  * and 16 pixels per block (eight accumulators): each loaded column vector serves both rows.
  */
@@ -96,6 +135,10 @@ export function gemm(
   w: usize, rows: i32, K: i32,
   cols: usize, stride: i32, P: i32, bias: usize, hasBias: i32, relu: i32, out: usize, outStride: i32,
 ): void {
+  if (P <= 4) {
+    gemmNarrow(w, rows, K, cols, stride, P, bias, hasBias, relu, out, outStride);
+    return;
+  }
   const rowBytes = <usize>stride << 2;
   const zero = f32x4.splat(0);
   for (let o = 0; o < rows; o += 2) {
@@ -129,6 +172,50 @@ export function gemm(
       storeChunk(out + (<usize>(o * outStride + p) << 2), a0, a1, a2, a3, P - p);
       if (two) storeChunk(out + (<usize>((o + 1) * outStride + p) << 2), c0, c1, c2, c3, P - p);
     }
+  }
+}
+
+/**
+ * gemm for at most 4 pixels (or batch lanes): four rows of W at a time, one accumulator each, so every
+ * loaded column vector serves four rows and no lanes beyond the fourth are computed.
+ */
+function gemmNarrow(
+  w: usize, rows: i32, K: i32,
+  cols: usize, stride: i32, P: i32, bias: usize, hasBias: i32, relu: i32, out: usize, outStride: i32,
+): void {
+  const rowBytes = <usize>stride << 2;
+  const kBytes = <usize>K << 2;
+  const zero = f32x4.splat(0);
+  for (let o = 0; o < rows; o += 4) {
+    const n = min(4, rows - o);
+    // Rows past the end repeat the last row's weights; their results are not stored.
+    const w0 = w + <usize>o * kBytes;
+    const w1 = n > 1 ? w0 + kBytes : w0;
+    const w2 = n > 2 ? w0 + 2 * kBytes : w0;
+    const w3 = n > 3 ? w0 + 3 * kBytes : w0;
+    let a0 = f32x4.splat(hasBias ? load<f32>(bias + (<usize>o << 2)) : 0);
+    let a1 = f32x4.splat(hasBias && n > 1 ? load<f32>(bias + (<usize>(o + 1) << 2)) : 0);
+    let a2 = f32x4.splat(hasBias && n > 2 ? load<f32>(bias + (<usize>(o + 2) << 2)) : 0);
+    let a3 = f32x4.splat(hasBias && n > 3 ? load<f32>(bias + (<usize>(o + 3) << 2)) : 0);
+    let src = cols;
+    for (let k = 0; k < K; k++) {
+      const x = v128.load(src);
+      const kb = <usize>k << 2;
+      a0 = f32x4.add(a0, f32x4.mul(f32x4.splat(load<f32>(w0 + kb)), x));
+      a1 = f32x4.add(a1, f32x4.mul(f32x4.splat(load<f32>(w1 + kb)), x));
+      a2 = f32x4.add(a2, f32x4.mul(f32x4.splat(load<f32>(w2 + kb)), x));
+      a3 = f32x4.add(a3, f32x4.mul(f32x4.splat(load<f32>(w3 + kb)), x));
+      src += rowBytes;
+    }
+    if (relu) {
+      a0 = f32x4.max(a0, zero); a1 = f32x4.max(a1, zero); a2 = f32x4.max(a2, zero); a3 = f32x4.max(a3, zero);
+    }
+    const dst = out + (<usize>(o * outStride) << 2);
+    const rowOut = <usize>outStride << 2;
+    storeChunk(dst, a0, zero, zero, zero, P);
+    if (n > 1) storeChunk(dst + rowOut, a1, zero, zero, zero, P);
+    if (n > 2) storeChunk(dst + 2 * rowOut, a2, zero, zero, zero, P);
+    if (n > 3) storeChunk(dst + 3 * rowOut, a3, zero, zero, zero, P);
   }
 }
 
@@ -167,6 +254,10 @@ export function pool(
   x: usize, out: usize, C: i32, H: i32, W: i32, OH: i32, OW: i32,
   PH: i32, PW: i32, SH: i32, SW: i32, PT: i32, PL: i32, isMax: i32,
 ): void {
+  if (isMax && PH == 2 && PW == 2 && SH == 2 && SW == 2 && PT == 0 && PL == 0 && 2 * OH <= H && 2 * OW <= W) {
+    maxPool2x2(x, out, C, H, W, OH, OW);
+    return;
+  }
   for (let c = 0; c < C; c++) {
     const plane = x + (<usize>(c * H * W) << 2);
     const dst = out + (<usize>(c * OH * OW) << 2);
@@ -183,6 +274,38 @@ export function pool(
         }
         if (!isMax) acc /= <f32>((h1 - h0) * (w1 - w0));
         store<f32>(dst + (<usize>(oh * OW + ow) << 2), acc);
+      }
+    }
+  }
+}
+
+/**
+ * 2×2 max pooling with stride 2 whose windows all lie inside the input (valid padding, or same padding
+ * on even sizes): four outputs per step from two vectors of each input row, de-interleaved by shuffles.
+ * The caller guarantees 2·OH ≤ H and 2·OW ≤ W, so every read stays inside the plane.
+ */
+function maxPool2x2(x: usize, out: usize, C: i32, H: i32, W: i32, OH: i32, OW: i32): void {
+  for (let c = 0; c < C; c++) {
+    const plane = x + (<usize>(c * H * W) << 2);
+    const dst = out + (<usize>(c * OH * OW) << 2);
+    for (let oh = 0; oh < OH; oh++) {
+      const r0 = plane + (<usize>(2 * oh * W) << 2);
+      const r1 = r0 + (<usize>W << 2);
+      const d = dst + (<usize>(oh * OW) << 2);
+      let ow = 0;
+      for (; ow + 4 <= OW; ow += 4) {
+        const at = <usize>(2 * ow) << 2;
+        const lo = f32x4.max(v128.load(r0 + at), v128.load(r1 + at));
+        const hi = f32x4.max(v128.load(r0 + at, 16), v128.load(r1 + at, 16));
+        const even = v128.shuffle<f32>(lo, hi, 0, 2, 4, 6);
+        const odd = v128.shuffle<f32>(lo, hi, 1, 3, 5, 7);
+        v128.store(d + (<usize>ow << 2), f32x4.max(even, odd));
+      }
+      for (; ow < OW; ow++) {
+        const at = <usize>(2 * ow) << 2;
+        const m0 = max(load<f32>(r0 + at), load<f32>(r0 + at, 4));
+        const m1 = max(load<f32>(r1 + at), load<f32>(r1 + at, 4));
+        store<f32>(d + (<usize>ow << 2), max(m0, m1));
       }
     }
   }

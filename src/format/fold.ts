@@ -7,11 +7,7 @@ import type { GraphNode, ModelGraph, WeightMatrix } from './graph.js';
  * layer's activation is linear and the BatchNorm is its only consumer; otherwise the node stays.
  */
 export function foldBatchNorms(graph: ModelGraph): ModelGraph {
-  const consumers = new Map<string, number>();
-  for (const node of graph.nodes) {
-    const inputs = node.op === 'add' ? node.inputs : node.op === 'input' ? [] : [node.input];
-    for (const name of inputs) consumers.set(name, (consumers.get(name) ?? 0) + 1);
-  }
+  const consumers = countConsumers(graph);
   const renamed = new Map<string, string>();
   const out: GraphNode[] = [];
   for (const node of graph.nodes) {
@@ -39,6 +35,44 @@ export function foldBatchNorms(graph: ModelGraph): ModelGraph {
     out.push(renameInputs(node, renamed));
   }
   return { ...graph, nodes: out, output: renamed.get(graph.output) ?? graph.output };
+}
+
+/**
+ * Fuses a ReLU node into the conv or dense layer before it (activation linear → relu), when the ReLU is
+ * that layer's only consumer and the layer is not the graph's output: one pass over the output, not three.
+ */
+export function fuseRelus(graph: ModelGraph): ModelGraph {
+  const consumers = countConsumers(graph);
+  const renamed = new Map<string, string>();
+  const out: GraphNode[] = [];
+  for (const node of graph.nodes) {
+    if (node.op === 'relu') {
+      const prev = out.find((n) => n.name === node.input);
+      if (
+        prev &&
+        (prev.op === 'conv2d' || prev.op === 'dense') &&
+        prev.activation === 'linear' &&
+        prev.name !== graph.output &&
+        (consumers.get(prev.name) ?? 0) === 1
+      ) {
+        out[out.indexOf(prev)] = { ...prev, activation: 'relu' };
+        renamed.set(node.name, prev.name);
+        continue;
+      }
+    }
+    out.push(renameInputs(node, renamed));
+  }
+  return { ...graph, nodes: out, output: renamed.get(graph.output) ?? graph.output };
+}
+
+/** How many nodes read each node's output. */
+function countConsumers(graph: ModelGraph): Map<string, number> {
+  const consumers = new Map<string, number>();
+  for (const node of graph.nodes) {
+    const inputs = node.op === 'add' ? node.inputs : node.op === 'input' ? [] : [node.input];
+    for (const name of inputs) consumers.set(name, (consumers.get(name) ?? 0) + 1);
+  }
+  return consumers;
 }
 
 function scaleRows(m: WeightMatrix, scale: Float32Array): WeightMatrix {

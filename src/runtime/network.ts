@@ -1,6 +1,6 @@
 // A loaded model ready to predict: a plan of WebAssembly kernel calls over planned buffers, or the reference ops.
 import { InvalidArgumentError, ShapeMismatchError } from '../errors.js';
-import { foldBatchNorms } from '../format/fold.js';
+import { foldBatchNorms, fuseRelus } from '../format/fold.js';
 import type { GraphNode, ModelGraph, WeightMatrix } from '../format/graph.js';
 import { samePadBefore, validateGraph } from '../format/validate.js';
 import { instantiateKernels, simdSupported, type RuntimeKernels } from './kernels.js';
@@ -127,10 +127,26 @@ function upload(
   };
 }
 
-/** One planned operation. Image stages run once per image; feature stages once per batch. */
-type Step =
-  | { readonly stage: 'image'; run(image: number, batch: number): void }
-  | { readonly stage: 'features'; run(batch: number): void };
+/** One planned operation on one image (conv, pooling, ...), for the node it computes. */
+interface ImageStep {
+  readonly node: string;
+  run(image: number, batch: number): void;
+}
+
+/** One planned operation on the whole batch, feature-major (dense layers and what follows them). */
+interface FeatureStep {
+  readonly node: string;
+  run(batch: number, stride: number): void;
+}
+
+/** Runs a batch; with `profile`, also adds each node's milliseconds to it. */
+type Runner = (input: Float32Array, batch: number, profile?: Map<string, number>) => Float32Array;
+
+/** Where a prediction's time went: per node of the planned graph (after folding and fusion). */
+export interface Profile {
+  readonly totalMs: number;
+  readonly nodes: readonly { readonly name: string; readonly op: string; readonly ms: number }[];
+}
 
 /**
  * A model loaded for inference. `predict` takes a batch in the graph's layout (NHWC images or
@@ -141,13 +157,13 @@ export class Network {
   readonly engine: RuntimeEngine;
   readonly inputShape: readonly number[];
   readonly outputShape: readonly number[];
-  private readonly runner: (input: Float32Array, batch: number) => Float32Array;
+  private readonly runner: Runner;
 
   constructor(
     graph: ModelGraph,
     engine: RuntimeEngine,
     shapes: Map<string, readonly number[]>,
-    runner: (input: Float32Array, batch: number) => Float32Array,
+    runner: Runner,
   ) {
     this.graph = graph;
     this.engine = engine;
@@ -158,6 +174,27 @@ export class Network {
 
   /** Runs `batch` examples; `input.length` must be batch × the input size. */
   predict(input: Float32Array, batch = 1): Float32Array {
+    this.check(input, batch);
+    return this.runner(input, batch);
+  }
+
+  /**
+   * Runs `batch` examples like `predict` and reports the milliseconds spent in each node of the planned
+   * graph (BatchNorm folded, ReLU fused: `graph` shows it). The reference engine reports the total only.
+   */
+  profile(input: Float32Array, batch = 1): Profile {
+    this.check(input, batch);
+    const times = new Map<string, number>();
+    const started = performance.now();
+    this.runner(input, batch, times);
+    const totalMs = performance.now() - started;
+    const nodes = this.graph.nodes
+      .filter((n) => times.has(n.name))
+      .map((n) => ({ name: n.name, op: n.op, ms: times.get(n.name)! }));
+    return { totalMs, nodes };
+  }
+
+  private check(input: Float32Array, batch: number): void {
     if (!Number.isInteger(batch) || batch < 1)
       throw new InvalidArgumentError(`batch must be a positive integer, got ${batch}.`);
     const per = this.inputShape.reduce((a, b) => a * b, 1);
@@ -166,7 +203,6 @@ export class Network {
         `predict expects ${batch} × [${this.inputShape.join(', ')}] = ${batch * per} floats, got ${input?.length ?? 'no array'}.`,
       );
     }
-    return this.runner(input, batch);
   }
 }
 
@@ -181,11 +217,11 @@ async function wasmRunner(
   graph: ModelGraph,
   shapes: Map<string, readonly number[]>,
   denseThreshold: number,
-): Promise<(input: Float32Array, batch: number) => Float32Array> {
+): Promise<Runner> {
   const memory = new WebAssembly.Memory({ initial: 16 });
   const k: RuntimeKernels = await instantiateKernels(memory);
   const arena = new Arena(memory);
-  const steps: Step[] = [];
+  const steps: ImageStep[] = [];
   /** Image tensors: one [C, H, W] buffer per node. Feature tensors: [F][capacity] buffers, batch on lanes. */
   const imageBuffers = new Map<string, number>();
   const featureNodes: { name: string; rows: number }[] = [];
@@ -233,7 +269,7 @@ async function wasmRunner(
           const relu = node.activation === 'relu' ? 1 : 0;
           const softmax = node.activation === 'softmax';
           steps.push({
-            stage: 'image',
+            node: node.name,
             run: () => {
               k.im2col(
                 src,
@@ -294,7 +330,7 @@ async function wasmRunner(
           const pl = node.padding === 'same' ? samePadBefore(inp.w, pw, sw) : 0;
           const isMax = node.op === 'maxPool' ? 1 : 0;
           steps.push({
-            stage: 'image',
+            node: node.name,
             run: () =>
               k.pool(src, at, out.c, inp.h, inp.w, out.h, out.w, ph, pw, sh, sw, pt, pl, isMax),
           });
@@ -307,14 +343,14 @@ async function wasmRunner(
           arena.f32().set(scale, sAt / 4);
           arena.f32().set(shift, tAt / 4);
           steps.push({
-            stage: 'image',
+            node: node.name,
             run: () => k.channelAffine(src, at, out.c, out.plane, sAt, tAt, 0),
           });
           break;
         }
         case 'relu':
           steps.push({
-            stage: 'image',
+            node: node.name,
             run: () => {
               arena.f32().copyWithin(at / 4, src / 4, src / 4 + out.size);
               k.reluInPlace(at, out.size);
@@ -323,7 +359,7 @@ async function wasmRunner(
           break;
         case 'softmax':
           steps.push({
-            stage: 'image',
+            node: node.name,
             run: () => {
               const f = arena.f32();
               f.copyWithin(at / 4, src / 4, src / 4 + out.size);
@@ -333,7 +369,7 @@ async function wasmRunner(
           break;
         case 'add': {
           const other = imageBuffers.get(node.inputs[1])!;
-          steps.push({ stage: 'image', run: () => k.addArrays(src, other, at, out.size, 0) });
+          steps.push({ node: node.name, run: () => k.addArrays(src, other, at, out.size, 0) });
           break;
         }
         default:
@@ -348,7 +384,8 @@ async function wasmRunner(
   }
 
   // Feature stage: closures read buffer offsets at run time, since they move when capacity grows.
-  const featureSteps: ((batch: number, stride: number) => void)[] = [];
+  const featureSteps: FeatureStep[] = [];
+  const addFeatureStep = (node: string, run: FeatureStep['run']) => featureSteps.push({ node, run });
   const uploads = new Map<string, UploadedWeight>();
   const affines = new Map<string, { scale: number; shift: number }>();
   for (const node of graph.nodes as readonly GraphNode[]) {
@@ -363,7 +400,7 @@ async function wasmRunner(
         const gap = node.op === 'globalAvgPool';
         // Per image: CHW planes → feature rows (NHWC order for flatten, channel means for GAP), lane b.
         steps.push({
-          stage: 'image',
+          node: node.name,
           run: (image) => {
             const f = arena.f32();
             const dst = featureBuffers.get(name)! / 4;
@@ -389,7 +426,7 @@ async function wasmRunner(
         uploads.set(name, upload(arena, node.weight, node.bias, denseThreshold));
         const relu = node.activation === 'relu' ? 1 : 0;
         const softmax = node.activation === 'softmax';
-        featureSteps.push((batch, stride) => {
+        addFeatureStep(name, (batch, stride) => {
           const w = uploads.get(name)!;
           const x = featureBuffers.get(node.input)!;
           const out = featureBuffers.get(name)!;
@@ -414,7 +451,7 @@ async function wasmRunner(
         break;
       }
       case 'relu':
-        featureSteps.push((batch, stride) => {
+        addFeatureStep(name, (batch, stride) => {
           const f = arena.f32();
           const src = featureBuffers.get(node.input)! / 4;
           const dst = featureBuffers.get(name)!;
@@ -423,7 +460,7 @@ async function wasmRunner(
         });
         break;
       case 'softmax':
-        featureSteps.push((batch, stride) => {
+        addFeatureStep(name, (batch, stride) => {
           const f = arena.f32();
           const src = featureBuffers.get(node.input)! / 4;
           const dst = featureBuffers.get(name)! / 4;
@@ -438,7 +475,7 @@ async function wasmRunner(
         arena.f32().set(scale, sAt / 4);
         arena.f32().set(shift, tAt / 4);
         affines.set(name, { scale: sAt, shift: tAt });
-        featureSteps.push((_batch, stride) =>
+        addFeatureStep(name, (_batch, stride) =>
           k.channelAffine(
             featureBuffers.get(node.input)!,
             featureBuffers.get(name)!,
@@ -452,7 +489,7 @@ async function wasmRunner(
         break;
       }
       case 'add':
-        featureSteps.push((_batch, stride) =>
+        addFeatureStep(name, (_batch, stride) =>
           k.addArrays(
             featureBuffers.get(node.inputs[0])!,
             featureBuffers.get(node.inputs[1])!,
@@ -487,7 +524,12 @@ async function wasmRunner(
   const outputShape = shapes.get(outputName)!;
   const outputSize = outputShape.reduce((a, b) => a * b, 1);
 
-  return (input: Float32Array, batch: number) => {
+  const timed = (profile: Map<string, number>, node: string, run: () => void): void => {
+    const t0 = performance.now();
+    run();
+    profile.set(node, (profile.get(node) ?? 0) + performance.now() - t0);
+  };
+  return (input: Float32Array, batch: number, profile?: Map<string, number>) => {
     ensureCapacity(batch);
     const result = new Float32Array(batch * outputSize);
     if (inputAt !== undefined) {
@@ -498,7 +540,10 @@ async function wasmRunner(
         const src = b * size;
         for (let p = 0; p < plane; p++)
           for (let ch = 0; ch < c; ch++) f[base + ch * plane + p] = input[src + p * c + ch]!;
-        for (const step of steps) if (step.stage === 'image') step.run(b, batch);
+        for (const step of steps) {
+          if (profile) timed(profile, step.node, () => step.run(b, batch));
+          else step.run(b, batch);
+        }
         if (isImage(outputName)) {
           const out = chw(outputName);
           const at = imageBuffers.get(outputName)! / 4;
@@ -516,7 +561,10 @@ async function wasmRunner(
       for (let b = 0; b < batch; b++)
         for (let r = 0; r < rows; r++) f[at + r * stride + b] = input[b * rows + r]!;
     }
-    for (const run of featureSteps) run(batch, stride);
+    for (const step of featureSteps) {
+      if (profile) timed(profile, step.node, () => step.run(batch, stride));
+      else step.run(batch, stride);
+    }
     if (!isImage(outputName)) {
       const f = arena.f32();
       const at = featureBuffers.get(outputName)! / 4;
@@ -592,7 +640,7 @@ export async function createNetwork(
   validateGraph(graph, (message, problem) =>
     problem === 'shape' ? new ShapeMismatchError(message) : new InvalidArgumentError(message),
   );
-  const prepared = options.foldBatchNorm === false ? graph : foldBatchNorms(graph);
+  const prepared = fuseRelus(options.foldBatchNorm === false ? graph : foldBatchNorms(graph));
   const shapes = validateGraph(prepared, (message) => new InvalidArgumentError(message));
   const wanted = options.engine ?? 'auto';
   if (wanted === 'reference')

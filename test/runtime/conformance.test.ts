@@ -155,7 +155,7 @@ describe('runtime conformance (wasm SIMD kernels vs reference ops vs dense tfjs)
             output: 'fc',
             metadata: {},
           };
-          for (const batch of [1, 5, 17])
+          for (const batch of [1, 3, 5, 17])
             await check(
               graph,
               batch,
@@ -173,6 +173,7 @@ describe('runtime conformance (wasm SIMD kernels vs reference ops vs dense tfjs)
       [9, 2],
       [8, 3],
       [7, 2],
+      [10, 2],
     ] as const) {
       for (const padding of ['same', 'valid'] as Padding[]) {
         const graph: ModelGraph = {
