@@ -52,7 +52,8 @@ export function im2col(
 /**
  * Sparse × dense: out[o][p] = act(Σ_k values[k] · cols[colIdx[k]][p] + bias[o]) for p < P, with the CSR
  * rows of W. `cols` rows are `stride` floats apart (a multiple of 16); `out` rows are `outStride` apart.
- * Pixels go 16 at a time in four SIMD accumulators that stay in registers across a whole row of W.
+ * Pixels go 32 at a time in eight SIMD accumulators (16 in four at the end of a row) that stay in registers
+ * across a whole row of W.
  * colIdx holds u32 column numbers; `relu` is 0 or 1.
  */
 export function spmm(
@@ -70,7 +71,32 @@ export function spmm(
     const end = load<u32>(rowPtr + (<usize>(o + 1) << 2));
     const b = f32x4.splat(hasBias ? load<f32>(bias + (<usize>o << 2)) : 0);
     const dst = out + (<usize>(o * outStride) << 2);
-    for (let p = 0; p < P; p += 16) {
+    let p = 0;
+    // 32 pixels at a time while the im2col rows (padded to `stride`) have them: each weight and column
+    // index loaded serves eight vectors.
+    for (; p < P && p + 32 <= stride; p += 32) {
+      let a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b, a6 = b, a7 = b;
+      const chunk = cols + (<usize>p << 2);
+      for (let k = start; k < end; k++) {
+        const w = f32x4.splat(load<f32>(values + (<usize>k << 2)));
+        const src = chunk + <usize>load<u32>(colIdx + (<usize>k << 2)) * rowBytes;
+        a0 = f32x4.add(a0, f32x4.mul(w, v128.load(src)));
+        a1 = f32x4.add(a1, f32x4.mul(w, v128.load(src, 16)));
+        a2 = f32x4.add(a2, f32x4.mul(w, v128.load(src, 32)));
+        a3 = f32x4.add(a3, f32x4.mul(w, v128.load(src, 48)));
+        a4 = f32x4.add(a4, f32x4.mul(w, v128.load(src, 64)));
+        a5 = f32x4.add(a5, f32x4.mul(w, v128.load(src, 80)));
+        a6 = f32x4.add(a6, f32x4.mul(w, v128.load(src, 96)));
+        a7 = f32x4.add(a7, f32x4.mul(w, v128.load(src, 112)));
+      }
+      if (relu) {
+        a0 = f32x4.max(a0, zero); a1 = f32x4.max(a1, zero); a2 = f32x4.max(a2, zero); a3 = f32x4.max(a3, zero);
+        a4 = f32x4.max(a4, zero); a5 = f32x4.max(a5, zero); a6 = f32x4.max(a6, zero); a7 = f32x4.max(a7, zero);
+      }
+      storeChunk(dst + (<usize>p << 2), a0, a1, a2, a3, P - p);
+      if (P - p > 16) storeChunk(dst + (<usize>(p + 16) << 2), a4, a5, a6, a7, P - p - 16);
+    }
+    for (; p < P; p += 16) {
       let a0 = b, a1 = b, a2 = b, a3 = b;
       const chunk = cols + (<usize>p << 2);
       for (let k = start; k < end; k++) {
