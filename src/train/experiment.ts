@@ -1,5 +1,7 @@
 // One training run end to end: backend, data, model, training, run folder. What `dynaprune train` calls.
 import type { LayersModel } from '@tensorflow/tfjs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { getMethod, SparseTrainer, type MethodName } from '../algorithms/index.js';
 import { StaticMask } from '../algorithms/static.js';
 import { initBackend, type BackendRequest } from '../engine/backend.js';
@@ -11,8 +13,10 @@ import { getModel } from '../models/registry.js';
 import { describeMachine } from './machine.js';
 import { folderHandler, savedModelBytes } from './model-files.js';
 import { RunFolder } from './run-folder.js';
+import type { SparsityRecord } from './hooks.js';
 import {
   train,
+  type EpochMetrics,
   type LearningRateSchedule,
   type OptimizerName,
   type TrainCallbacks,
@@ -232,4 +236,80 @@ export async function runTraining(
   });
   model.dispose();
   return { ...final, outDir: config.out, backend: backend.backend, denseBytes };
+}
+
+/**
+ * Fields of config.json that do not change what a run computes: where it ran and was written, where the
+ * data came from, and what runTraining adds (command, start time, backend, machine, parameter count).
+ */
+const INCIDENTAL_FIELDS = new Set([
+  'out',
+  'resume',
+  'dataDir',
+  'backend',
+  'command',
+  'startedAt',
+  'backendDescription',
+  'machine',
+  'parameters',
+]);
+
+/** The fields of a config that define a run's result, in a canonical order, for comparison. */
+function runDefinition(config: Readonly<Record<string, unknown>>): string {
+  const keys = Object.keys(config).filter(
+    (k) => !INCIDENTAL_FIELDS.has(k) && config[k] !== undefined,
+  );
+  return JSON.stringify(keys.sort().map((k) => [k, config[k]]));
+}
+
+/**
+ * The result of a run that already finished in `config.out` with the same definition (model, data,
+ * epochs, method, seed... everything but the folder, the data's location and the backend), read back
+ * from its files; undefined when there is none. Lets a long comparison continue after an interruption,
+ * or use a model trained by another process, without training it again.
+ */
+export async function loadFinishedRun(
+  config: TrainingRunConfig,
+): Promise<TrainingRunResult | undefined> {
+  const read = async (name: string): Promise<string | undefined> => {
+    try {
+      return await readFile(join(config.out, name), 'utf8');
+    } catch {
+      return undefined;
+    }
+  };
+  const [configText, resultText, metricsText, sparsityText] = await Promise.all([
+    read('config.json'),
+    read('result.json'),
+    read('metrics.jsonl'),
+    read('sparsity.jsonl'),
+  ]);
+  if (configText === undefined || resultText === undefined || metricsText === undefined)
+    return undefined;
+  const stored = JSON.parse(configText) as Record<string, unknown>;
+  if (runDefinition(stored) !== runDefinition({ ...config })) return undefined;
+  const result = JSON.parse(resultText) as {
+    testAcc: number;
+    testLoss: number;
+    trainSeconds: number;
+    maskUpdateSeconds: number;
+    steps: number;
+    denseBytes: number;
+  };
+  const lines = (text: string | undefined) =>
+    (text ?? '')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as unknown);
+  return {
+    epochs: lines(metricsText) as EpochMetrics[],
+    sparsity: lines(sparsityText) as SparsityRecord[],
+    steps: result.steps,
+    trainSeconds: result.trainSeconds,
+    maskUpdateSeconds: result.maskUpdateSeconds,
+    final: { loss: result.testLoss, acc: result.testAcc },
+    outDir: config.out,
+    backend: typeof stored['backend'] === 'string' ? stored['backend'] : 'unknown',
+    denseBytes: result.denseBytes,
+  };
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportSparse, toLayersModel } from '../convert/export.js';
 import { modelToGraph } from '../convert/to-graph.js';
-import type { BackendRequest } from '../engine/backend.js';
+import { initBackend, type BackendRequest } from '../engine/backend.js';
 import { registerDynamicLayers } from '../layers/register.js';
 import { getModel, PAPER_CNN_WIDE_DEFAULT_WIDTH } from '../models/registry.js';
 import type { DistributionName } from '../sparsity/distributions.js';
@@ -16,7 +16,9 @@ import {
   nonzeroTrainableParameters,
   sparsityForBudget,
 } from './model-stats.js';
+import { InvalidArgumentError } from '../errors.js';
 import {
+  loadFinishedRun,
   runTraining,
   type AugmentKind,
   type TrainingRunConfig,
@@ -58,7 +60,17 @@ export interface PaperOptions {
   readonly distribution?: DistributionName;
   /** One-shot: epochs of fine-tuning after pruning, taken out of the same epoch budget (default 1). */
   readonly oneshotFinetuneEpochs?: number;
+  /**
+   * Reuse a model's run folder when it holds a finished run with the same definition, instead of
+   * training it again (after an interruption, or when another process trained it with `only`).
+   */
+  readonly reuse?: boolean;
+  /** Train and report only these models (ids: baseline, dsr, oneshot); default all three. */
+  readonly only?: readonly PaperModelId[];
 }
+
+export const paperModelIds = ['baseline', 'dsr', 'oneshot'] as const;
+export type PaperModelId = (typeof paperModelIds)[number];
 
 export interface PaperEvents extends TrainingRunEvents {
   onModelBegin?(index: number, count: number, id: string, label: string, epochs: number): void;
@@ -115,7 +127,7 @@ export async function runPaperComparison(
     seed: options.seed,
     resume: false,
   } as const;
-  const plan: { id: string; label: string; config: TrainingRunConfig }[] = [
+  const fullPlan: { id: PaperModelId; label: string; config: TrainingRunConfig }[] = [
     {
       id: 'baseline',
       label: 'Keras CNN (paper baseline, dense)',
@@ -163,11 +175,19 @@ export async function runPaperComparison(
     },
   ];
 
+  const plan = fullPlan.filter((p) => options.only === undefined || options.only.includes(p.id));
+  if (plan.length === 0) throw new InvalidArgumentError('`only` names none of the three models.');
   const models: ModelSummary[] = [];
   let backendName = '';
   for (const [index, { id, label, config }] of plan.entries()) {
     events.onModelBegin?.(index + 1, plan.length, id, label, epochs);
-    const result = await runTraining(config, events);
+    const finished = options.reuse ? await loadFinishedRun(config) : undefined;
+    if (finished) {
+      // The model is still loaded, exported and timed here: that needs the backend runTraining would pick.
+      await initBackend(config.backend);
+      events.onLog?.(`reusing the finished run in ${config.out}`);
+    }
+    const result = finished ?? (await runTraining(config, events));
     backendName = result.backend;
     const model = await loadRunModel(result.outDir);
     const container = exportSparse(model, { values: 'fp32' });

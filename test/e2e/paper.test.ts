@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeReport } from '../../src/report/report.js';
-import { runPaperComparison, type PaperSummary } from '../../src/train/paper.js';
+import { runPaperComparison, type PaperOptions, type PaperSummary } from '../../src/train/paper.js';
 import { checkReportFiles } from '../report/check-report.js';
 
 const CIFAR = join(import.meta.dirname, '../../../shared/data/cifar10/cifar-10-binary.tar.gz');
@@ -22,7 +22,7 @@ describe('dynaprune paper, tiny configuration', () => {
     'trains the three models, summarizes them and writes the report',
     async () => {
       out = await mkdtemp(join(tmpdir(), 'dynaprune-paper-'));
-      const summary: PaperSummary = await runPaperComparison({
+      const options: PaperOptions = {
         out,
         dataDir: CIFAR,
         quick: true,
@@ -32,7 +32,8 @@ describe('dynaprune paper, tiny configuration', () => {
         trainLimit: 256,
         testLimit: 200,
         width: 1,
-      });
+      };
+      const summary: PaperSummary = await runPaperComparison(options);
       expect(summary.models.map((m) => m.id)).toEqual(['baseline', 'dsr', 'oneshot']);
       for (const m of summary.models) {
         expect(m.epochs).toHaveLength(2);
@@ -55,6 +56,32 @@ describe('dynaprune paper, tiny configuration', () => {
         out,
         summary.models.map((m) => m.label),
       );
+
+      // Run again with reuse: the finished runs are read back, not trained again, and summarize the same.
+      const logs: string[] = [];
+      let trainedBatches = 0;
+      const again = await runPaperComparison(
+        { ...options, reuse: true, only: ['dsr', 'oneshot'] },
+        { onLog: (line) => logs.push(line), train: { onBatchEnd: () => void trainedBatches++ } },
+      );
+      expect(trainedBatches).toBe(0);
+      expect(logs.filter((l) => l.startsWith('reusing the finished run'))).toHaveLength(2);
+      expect(again.models.map((m) => m.id)).toEqual(['dsr', 'oneshot']);
+      for (const [i, m] of again.models.entries()) {
+        const first = summary.models[i + 1]!;
+        expect(m.testAcc).toBe(first.testAcc);
+        expect(m.epochs).toEqual(first.epochs);
+        expect(m.sparsityHistory).toEqual(first.sparsityHistory);
+        expect(m.nnz).toBe(first.nnz);
+        expect(m.storedBytes).toBe(first.storedBytes);
+      }
+      // A different definition (here the seed) is not reused: it trains.
+      const other = await runPaperComparison(
+        { ...options, seed: 2, reuse: true, only: ['baseline'] },
+        { train: { onBatchEnd: () => void trainedBatches++ } },
+      );
+      expect(trainedBatches).toBeGreaterThan(0);
+      expect(other.models.map((m) => m.id)).toEqual(['baseline']);
     },
   );
 });

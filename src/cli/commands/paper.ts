@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { join } from 'node:path';
 import { backendRequests, type BackendRequest } from '../../engine/backend.js';
 import { augmentKinds, type AugmentKind } from '../../train/experiment.js';
-import { runPaperComparison } from '../../train/paper.js';
+import { paperModelIds, runPaperComparison, type PaperModelId } from '../../train/paper.js';
 import { distributionNames, type DistributionName } from '../../sparsity/distributions.js';
 import { learningRateSchedules, type LearningRateSchedule } from '../../train/trainer.js';
 import { writeReport } from '../../report/report.js';
@@ -23,6 +23,8 @@ interface PaperFlags {
   augment: string;
   lrSchedule: string;
   distribution: string;
+  reuse?: boolean;
+  only?: string;
 }
 
 const minutes = (s: number): string =>
@@ -61,6 +63,14 @@ export function registerPaperCommand(program: Command): void {
       `per-layer share of the sparse models' nonzeros (${distributionNames.join(', ')})`,
       'uniform',
     )
+    .option(
+      '--reuse',
+      'reuse run folders that hold a finished run with the same settings instead of training again',
+    )
+    .option(
+      '--only <ids>',
+      `train and report only these models, comma-separated (${paperModelIds.join(', ')})`,
+    )
     .action(async (flags: PaperFlags) => {
       const log = (line: string) => process.stderr.write(line + '\n');
       const progress = new EpochProgress();
@@ -93,6 +103,14 @@ export function registerPaperCommand(program: Command): void {
             flags.lrSchedule,
             learningRateSchedules,
           ),
+          reuse: flags.reuse === true,
+          ...(flags.only !== undefined
+            ? {
+                only: flags.only
+                  .split(',')
+                  .map((id) => oneOf<PaperModelId>('model id', id.trim(), paperModelIds)),
+              }
+            : {}),
         },
         {
           onLog: log,
