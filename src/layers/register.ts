@@ -6,8 +6,10 @@ import { registerFastBatchNormalization } from './batch-norm.js';
 
 /**
  * Makes `tf.loadLayersModel` and `tf.models.modelFromJSON` know DynamicConv2D, DynamicDense and
- * FastBatchNormalization. Nothing
- * registers on import (DESIGN.md); call this once before loading. Calling it again is harmless.
+ * FastBatchNormalization. Call it once before loading; calling it again is harmless.
+ *
+ * STYLE.md asks both for `registerClass` on the line after each class and for nothing to register on
+ * import. The two conflict; we keep the second (see docs/DECISIONS.md): the calls live here, together.
  */
 export function registerDynamicLayers(): void {
   serialization.registerClass(DynamicConv2D);
