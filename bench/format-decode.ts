@@ -9,10 +9,7 @@
 //
 // Run: npx tsx bench/format-decode.ts [--quick] [--container FILE ...]. Writes
 // bench/results/format-decode.json; the last line is JSON with the slowest fp32 decode rate.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import * as tf from '@tensorflow/tfjs';
@@ -22,8 +19,8 @@ import { encodeModel } from '../src/format/encode.js';
 import type { ModelGraph, WeightMatrix } from '../src/format/graph.js';
 import { indexCodings, valuePrecisions } from '../src/format/layout.js';
 import { sparseGraph, timeMedian } from './lib/sparse-graph.js';
+import { describeMachine, writeBenchResult } from './lib/results.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
 const { values: flags } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
@@ -124,21 +121,12 @@ async function main(): Promise<void> {
   const result = {
     benchmark: 'format-decode',
     date: new Date().toISOString(),
-    machine: {
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model ?? 'unknown',
-      gpu: 'none',
-      node: process.version,
-    },
+    machine: describeMachine(),
     runs,
     rows,
     minFp32DecodeMBps: Math.min(...fp32.map((r) => r.containerMBps)),
   };
-  mkdirSync(join(here, 'results'), { recursive: true });
-  writeFileSync(
-    join(here, 'results', 'format-decode.json'),
-    JSON.stringify(result, null, 2) + '\n',
-  );
+  writeBenchResult('format-decode', result);
   const lines = [
     `Container decode, median of ${runs} runs, ${result.machine.cpuModel} (${result.machine.cpus} cores, no GPU)`,
     '',

@@ -11,18 +11,14 @@
 // Run: npm run bench:infer [-- --quick]. Writes bench/results/infer-latency.json and prints a table; the
 // last line is JSON with minSpeedupVsTfjsWasmBatch1 (the smaller of the two 90% models' batch-1 speedups).
 import * as tf from '@tensorflow/tfjs';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { graphToLayersModel } from '../src/convert/from-graph.js';
 import { initBackend } from '../src/engine/backend.js';
 import type { ModelGraph } from '../src/format/graph.js';
 import { createNetwork } from '../src/runtime/index.js';
 import { multiplyAddsPerImage } from '../src/train/model-stats.js';
 import { median, sparseGraph, timeMedian as time } from './lib/sparse-graph.js';
+import { describeMachine, writeBenchResult } from './lib/results.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes('--quick');
 const rounds = quick ? 2 : 5;
 
@@ -116,23 +112,13 @@ async function main(): Promise<void> {
   const result = {
     benchmark: 'infer-latency',
     date: new Date().toISOString(),
-    machine: {
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model ?? 'unknown',
-      gpu: 'none',
-      node: process.version,
-      threads: 1,
-    },
+    machine: { ...describeMachine(), threads: 1 },
     rounds,
     rows,
     minSpeedupVsTfjsWasmBatch1: Math.min(...sparseBatch1.map((r) => r.speedupVsTfjsWasm)),
     worstDenseSlowdownVsTfjsWasm: Math.max(...denseRows.map((r) => 1 / r.speedupVsTfjsWasm)),
   };
-  mkdirSync(join(here, 'results'), { recursive: true });
-  writeFileSync(
-    join(here, 'results', 'infer-latency.json'),
-    JSON.stringify(result, null, 2) + '\n',
-  );
+  writeBenchResult('infer-latency', result);
   const f = (v: number | null, d = 2) => (v === null ? '—' : v.toFixed(d));
   const lines = [
     `Inference latency, median ms, ${rounds} round(s), 1 thread, ${result.machine.cpuModel} (${result.machine.cpus} cores, no GPU)`,

@@ -12,10 +12,9 @@
 // Run: npm run bench:train [-- --quick] [-- --rounds N]
 // Writes bench/results/train-throughput.json and prints a Markdown table.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { describeMachine, writeBenchResult } from './lib/results.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -156,12 +155,7 @@ async function main(): Promise<void> {
     batchSize: BATCH,
     threads: 1,
     date: new Date().toISOString(),
-    machine: {
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model ?? 'unknown',
-      gpu: 'none',
-      node: process.version,
-    },
+    machine: describeMachine(),
     rounds,
     imagesPerSecond: Object.fromEntries(
       engines.map((e) => [e, samples[e].length ? median(samples[e]) : null]),
@@ -173,11 +167,7 @@ async function main(): Promise<void> {
       dynapruneVsPytorch: pairedRatio('wasm-dynaprune', 'pytorch'),
     },
   };
-  mkdirSync(join(here, 'results'), { recursive: true });
-  writeFileSync(
-    join(here, 'results', 'train-throughput.json'),
-    JSON.stringify(result, null, 2) + '\n',
-  );
+  writeBenchResult('train-throughput', result);
   const fmt = (v: number | null | undefined, d = 1) => (v == null ? 'n/a' : v.toFixed(d));
   const ips = result.imagesPerSecond as Record<Engine, number | null>;
   const lines = [

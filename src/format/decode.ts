@@ -145,8 +145,8 @@ function readValues(
     if (littleEndianHost) out.set(new Float32Array(aligned.buffer));
     else for (let i = 0; i < count; i++) out[i] = view.getFloat32(i * 4, true);
   } else if (precision === 'fp16') {
-    r.need(count * 2, `${where} values`);
-    for (let i = 0; i < count; i++) out[i] = fromHalf(r.u16(`${where} values`));
+    const raw = r.take(count * 2, `${where} values`);
+    for (let i = 0; i < count; i++) out[i] = fromHalf(raw[2 * i]! | (raw[2 * i + 1]! << 8));
   } else {
     const rows = rowStarts.length - 1;
     r.need(rows * 4 + count, `${where} int8 scales and values`);

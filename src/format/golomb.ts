@@ -1,5 +1,5 @@
 // Golomb coding of the gaps between nonzero positions: near the entropy bound for random masks.
-import type { BitReader, BitWriter } from './bits.js';
+import { reverseBits, type BitReader, type BitWriter } from './bits.js';
 
 /**
  * The Golomb parameter m minimizing the expected code length for gaps with mean `meanGap` (≥ 1), assuming
@@ -35,37 +35,42 @@ function writeMsbFirst(out: BitWriter, value: number, count: number): void {
   for (let i = count - 1; i >= 0; i--) out.writeBit((value >>> i) & 1);
 }
 
-function readMsbFirst(input: BitReader, count: number): number {
-  let value = 0;
-  for (let i = 0; i < count; i++) {
-    const bit = input.readBit();
-    if (bit < 0) return -1;
-    value = (value << 1) | bit;
-  }
-  return value >>> 0;
-}
-
 /**
  * Reads one Golomb-coded value, or -1 if the bits run out or the quotient exceeds `maxQuotient` (which
- * bounds the work a corrupt stream can cause).
+ * bounds the work a corrupt stream can cause). Works 24 bits at a time: the unary quotient is a run of
+ * one-bits counted with clz32, the truncated-binary remainder is bit-reversed by table.
  */
 export function readGolomb(input: BitReader, m: number, maxQuotient: number): number {
   let q = 0;
   for (;;) {
-    const bit = input.readBit();
-    if (bit < 0) return -1;
-    if (bit === 0) break;
-    if (++q > maxQuotient) return -1;
+    const window = input.peek24();
+    // Trailing one-bits of the window = trailing zero-bits of its complement (at most 24: bit 24 of ~window is set).
+    const inverted = ~window;
+    const ones = 31 - Math.clz32(inverted & -inverted);
+    if (ones < 24) {
+      if (input.remaining < ones + 1) return -1;
+      input.skip(ones + 1);
+      q += ones;
+      break;
+    }
+    if (input.remaining < 24) return -1;
+    input.skip(24);
+    q += 24;
+    if (q > maxQuotient) return -1;
   }
+  if (q > maxQuotient) return -1;
   if (m === 1) return q;
-  const b = Math.ceil(Math.log2(m));
-  const cutoff = 2 ** b - m;
-  let r = readMsbFirst(input, b - 1);
-  if (r < 0) return -1;
-  if (r >= cutoff) {
-    const bit = input.readBit();
-    if (bit < 0) return -1;
-    r = ((r << 1) | bit) - cutoff;
+  const b = 32 - Math.clz32(m - 1); // ceil(log2 m), m ≥ 2
+  const cutoff = (1 << b) - m; // b ≤ 24
+  const window = input.peek24();
+  let r = reverseBits(window, b - 1);
+  if (r < cutoff) {
+    if (input.remaining < b - 1) return -1;
+    input.skip(b - 1);
+    return q * m + r;
   }
+  if (input.remaining < b) return -1;
+  input.skip(b);
+  r = ((r << 1) | ((window >>> (b - 1)) & 1)) - cutoff;
   return q * m + r;
 }

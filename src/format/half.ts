@@ -38,6 +38,19 @@ export function toHalf(value: number): number {
 
 /** float16 bits → number. */
 export function fromHalf(bits: number): number {
+  return (halfTable ??= buildHalfTable())[bits & 0xffff]!;
+}
+
+/** All 65,536 float16 values as float32 (exact: every float16 is a float32), built on first use. */
+let halfTable: Float32Array | undefined;
+
+function buildHalfTable(): Float32Array {
+  const table = new Float32Array(65536);
+  for (let bits = 0; bits < 65536; bits++) table[bits] = halfToNumber(bits);
+  return table;
+}
+
+function halfToNumber(bits: number): number {
   const sign = bits & 0x8000 ? -1 : 1;
   const exponent = (bits >>> 10) & 0x1f;
   const mantissa = bits & 0x3ff;

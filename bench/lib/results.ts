@@ -1,0 +1,16 @@
+// Where benchmarks write their JSON: bench/results/NAME.json (git-ignored), with the machine recorded.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export { describeMachine } from '../../src/train/machine.js';
+
+const resultsDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'results');
+
+/** Writes `result` as bench/results/`name`.json and returns the path. */
+export function writeBenchResult(name: string, result: unknown): string {
+  mkdirSync(resultsDir, { recursive: true });
+  const path = join(resultsDir, `${name}.json`);
+  writeFileSync(path, JSON.stringify(result, null, 2) + '\n');
+  return path;
+}
