@@ -3,7 +3,13 @@ import { loadSparse, type ContainerSource } from '../format/load.js';
 import type { Network } from './network.js';
 import { createNetwork, type NetworkOptions } from './network.js';
 
-export { createNetwork, Network, type NetworkOptions, type Profile, type RuntimeEngine } from './network.js';
+export {
+  createNetwork,
+  Network,
+  type NetworkOptions,
+  type Profile,
+  type RuntimeEngine,
+} from './network.js';
 export { kernelState, simdSupported, type KernelState } from './kernels.js';
 export { runReference, type Batch } from './reference.js';
 export type { ContainerSource } from '../format/load.js';

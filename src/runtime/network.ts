@@ -385,7 +385,8 @@ async function wasmRunner(
 
   // Feature stage: closures read buffer offsets at run time, since they move when capacity grows.
   const featureSteps: FeatureStep[] = [];
-  const addFeatureStep = (node: string, run: FeatureStep['run']) => featureSteps.push({ node, run });
+  const addFeatureStep = (node: string, run: FeatureStep['run']) =>
+    featureSteps.push({ node, run });
   const uploads = new Map<string, UploadedWeight>();
   const affines = new Map<string, { scale: number; shift: number }>();
   for (const node of graph.nodes as readonly GraphNode[]) {
