@@ -40,7 +40,10 @@ export function buildPaperCnnWide(options: PaperCnnWideOptions): LayersModel {
       })
       .apply(x) as SymbolicTensor;
     if (batchNorm) {
-      x = fastBatchNormalization({ name: `bn${n}` }).apply(x) as SymbolicTensor;
+      x = fastBatchNormalization({
+        name: `bn${n}`,
+        ...(options.batchNormMomentum !== undefined ? { momentum: options.batchNormMomentum } : {}),
+      }).apply(x) as SymbolicTensor;
       x = layers.reLU({ name: `relu${n}` }).apply(x) as SymbolicTensor;
     }
     if (n < 3)

@@ -54,7 +54,10 @@ export function buildWideResNet(options: WideResNetOptions): LayersModel {
       kernelInitializer: initializers.heNormal({ seed: seed * 1000 + ++seedIndex }),
     });
   const bnRelu = (name: string, x: SymbolicTensor): SymbolicTensor => {
-    const y = fastBatchNormalization({ name: `${name}_bn` }).apply(x) as SymbolicTensor;
+    const y = fastBatchNormalization({
+      name: `${name}_bn`,
+      ...(options.batchNormMomentum !== undefined ? { momentum: options.batchNormMomentum } : {}),
+    }).apply(x) as SymbolicTensor;
     return layers.reLU({ name: `${name}_relu` }).apply(y) as SymbolicTensor;
   };
 

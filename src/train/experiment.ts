@@ -80,6 +80,8 @@ export interface TrainingRunConfig {
   readonly dropFraction?: number;
   /** Width multiplier for models that have one. */
   readonly width?: number;
+  /** BatchNorm moving-average momentum for models with BatchNorm (default 0.99). */
+  readonly batchNormMomentum?: number;
   /** One-shot only: epochs of fine-tuning with the mask fixed, after pruning. */
   readonly finetuneEpochs?: number;
   /** `constant` (default), `cosine` or `step` (the WRN recipe) decay of the learning rate. */
@@ -130,6 +132,9 @@ export async function runTraining(
     numClasses: data.numClasses,
     seed: config.seed,
     ...(config.width !== undefined ? { width: config.width } : {}),
+    ...(config.batchNormMomentum !== undefined
+      ? { batchNormMomentum: config.batchNormMomentum }
+      : {}),
   });
   const method = getMethod(config.method ?? 'dense');
   const sparsity = config.sparsity ?? 0;

@@ -127,6 +127,8 @@ export async function runPaperComparison(
     seed: options.seed,
     resume: false,
   } as const;
+  // Quick runs are ~300 steps: BatchNorm's moving statistics need a faster average to settle (types.ts).
+  const quickBatchNorm = options.quick ? { batchNormMomentum: 0.9 } : {};
   const fullPlan: { id: PaperModelId; label: string; config: TrainingRunConfig }[] = [
     {
       id: 'baseline',
@@ -147,6 +149,7 @@ export async function runPaperComparison(
         ...common,
         model: 'paper-cnn-wide',
         width,
+        ...quickBatchNorm,
         method: 'dsr',
         sparsity,
         distribution,
@@ -163,6 +166,7 @@ export async function runPaperComparison(
         ...common,
         model: 'paper-cnn-wide',
         width,
+        ...quickBatchNorm,
         method: 'oneshot',
         sparsity,
         distribution,
@@ -233,6 +237,9 @@ export async function runPaperComparison(
         ...(config.sparsity !== undefined ? { sparsity: config.sparsity } : {}),
         ...(config.distribution !== undefined ? { distribution: config.distribution } : {}),
         ...(config.width !== undefined ? { width: config.width } : {}),
+        ...(config.batchNormMomentum !== undefined
+          ? { batchNormMomentum: config.batchNormMomentum }
+          : {}),
         ...(config.finetuneEpochs ? { finetuneEpochs: config.finetuneEpochs } : {}),
       },
     });

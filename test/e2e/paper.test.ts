@@ -49,6 +49,10 @@ describe('dynaprune paper, tiny configuration', () => {
       // The sparse models meet the paper CNN's nonzero budget.
       for (const m of summary.models.slice(1)) expect(m.nnz).toBeLessThanOrEqual(122_570);
       expect(summary.models[1]!.sparsityHistory[0]!['initial']).toBe(true);
+      // Quick runs use BatchNorm momentum 0.9 for the models with BatchNorm, recorded in their config.
+      const dsrConfig = JSON.parse(await readFile(join(out, 'runs', 'dsr', 'config.json'), 'utf8'));
+      expect(dsrConfig.batchNormMomentum).toBe(0.9);
+      expect(summary.models[1]!.recipe['batchNormMomentum']).toBe(0.9);
       const metrics = await readFile(join(out, 'runs', 'dsr', 'metrics.jsonl'), 'utf8');
       expect(metrics.trim().split('\n')).toHaveLength(2);
       await writeReport(out, summary);

@@ -49,6 +49,7 @@ export interface TrainFlags {
   rewirePeriod?: string;
   dropFraction?: string;
   width?: string;
+  bnMomentum?: string;
   finetuneEpochs?: string;
   lrSchedule: string;
   optimizer: string;
@@ -94,6 +95,9 @@ export function trainConfigFromFlags(flags: TrainFlags): TrainingRunConfig {
       ? { dropFraction: fraction('--drop-fraction', flags.dropFraction) }
       : {}),
     ...(flags.width !== undefined ? { width: positiveNumber('--width', flags.width) } : {}),
+    ...(flags.bnMomentum !== undefined
+      ? { batchNormMomentum: fraction('--bn-momentum', flags.bnMomentum) }
+      : {}),
     optimizer: oneOf<OptimizerName>('optimizer', flags.optimizer, optimizerNames),
     ...(flags.momentum !== undefined ? { momentum: fraction('--momentum', flags.momentum) } : {}),
     ...(flags.weightDecay !== undefined
@@ -168,6 +172,10 @@ export function registerTrainCommand(program: Command): void {
       'SET/RigL: fraction of active weights dropped per update (default 0.3)',
     )
     .option('--width <x>', 'width multiplier for paper-cnn-wide (default 3)')
+    .option(
+      '--bn-momentum <m>',
+      'BatchNorm moving-average momentum (default 0.99; 0.9 suits runs of a few hundred steps)',
+    )
     .option('--finetune-epochs <n>', 'oneshot: epochs of fine-tuning after pruning (default 0)')
     .action(async (flags: TrainFlags) => {
       const config = trainConfigFromFlags(flags);
