@@ -67,9 +67,15 @@ const HEADER = [
 ];
 
 function recipeLine(m: ModelSummary): string {
-  return Object.entries(m.recipe)
+  const recipe = Object.entries(m.recipe)
     .map(([k, v]) => `${k} ${typeof v === 'number' ? Number(v.toPrecision(6)) : String(v)}`)
     .join(', ');
+  const r = m.batchNormRecalibration;
+  return r
+    ? `${recipe}; after training, BatchNorm statistics re-estimated on ${r.images.toLocaleString('en-US')} ` +
+        `clean training images (test accuracy ${pct(r.testAccBefore)} before, ${pct(m.testAcc)} after; ` +
+        `the per-epoch curves use the moving statistics of training)`
+    : recipe;
 }
 
 function markdown(summary: PaperSummary, charts: readonly string[]): string {

@@ -58,6 +58,15 @@ export interface ModelSummary {
   readonly sparsityHistory: readonly SparsitySummary[];
   /** The model's run folder. */
   readonly runDir: string;
+  /**
+   * When BatchNorm statistics were re-estimated after training (on clean training images): how many
+   * images, and the test accuracy and loss before it. testAcc and testLoss are after it.
+   */
+  readonly batchNormRecalibration?: {
+    readonly images: number;
+    readonly testAccBefore: number;
+    readonly testLossBefore: number;
+  };
   /** How it was trained (epochs, learning rate and schedule, augmentation, sparsity...). */
   readonly recipe: Readonly<Record<string, unknown>>;
 }
@@ -212,6 +221,13 @@ export function parseSummary(json: Json): PaperSummary {
       });
     });
     object(model['recipe'], `${p}.recipe`);
+    if (model['batchNormRecalibration'] !== undefined) {
+      const q = `${p}.batchNormRecalibration`;
+      const r = object(model['batchNormRecalibration'], q);
+      number(r['images'], `${q}.images`);
+      fraction(r['testAccBefore'], `${q}.testAccBefore`);
+      number(r['testLossBefore'], `${q}.testLossBefore`);
+    }
   });
   const paper = object(root['paper'], '.paper');
   for (const key of ['baseline', 'dsr'])

@@ -53,6 +53,16 @@ describe('dynaprune paper, tiny configuration', () => {
       const dsrConfig = JSON.parse(await readFile(join(out, 'runs', 'dsr', 'config.json'), 'utf8'));
       expect(dsrConfig.batchNormMomentum).toBe(0.9);
       expect(summary.models[1]!.recipe['batchNormMomentum']).toBe(0.9);
+      // BatchNorm statistics re-estimated after training for the models that have BatchNorm, and recorded.
+      expect(summary.models[0]!.batchNormRecalibration).toBeUndefined();
+      for (const m of summary.models.slice(1)) {
+        expect(m.batchNormRecalibration?.images).toBe(256);
+        const saved = JSON.parse(
+          await readFile(join(m.runDir, 'batchnorm-recalibration.json'), 'utf8'),
+        );
+        expect(saved.testAcc).toBe(m.testAcc);
+        expect(saved.testAccBefore).toBe(m.batchNormRecalibration!.testAccBefore);
+      }
       const metrics = await readFile(join(out, 'runs', 'dsr', 'metrics.jsonl'), 'utf8');
       expect(metrics.trim().split('\n')).toHaveLength(2);
       await writeReport(out, summary);

@@ -31,6 +31,9 @@ function model(id: string, label: string, acc: number[]): ModelSummary {
     denseMacsPerImage: 36e6,
     inferMsPerImage: 0.4,
     inferEngine: 'test engine',
+    ...(id === 'dsr'
+      ? { batchNormRecalibration: { images: 10000, testAccBefore: 0.7321, testLossBefore: 0.9 } }
+      : {}),
     denseInferMsPerImage: 1.25,
     denseInferEngine: 'dense test engine',
     epochs: acc.map((a, i) => ({
@@ -110,6 +113,8 @@ describe('writeReport', () => {
     expect(md).toContain('0.400');
     expect(md).toContain('1.250');
     expect(md).toContain('dense test engine');
+    expect(md).toContain('BatchNorm statistics re-estimated on 10,000 clean training images');
+    expect(md).toContain('test accuracy 73.21% before, 78.00% after');
   });
 
   it('validates summaries, naming the bad field', () => {
@@ -121,6 +126,11 @@ describe('writeReport', () => {
     const badDense = JSON.parse(JSON.stringify(summary));
     badDense.models[0].denseInferMsPerImage = 'slow';
     expect(() => parseSummary(badDense)).toThrow('summary.models[0].denseInferMsPerImage');
+    const badRecalibration = JSON.parse(JSON.stringify(summary));
+    badRecalibration.models[1].batchNormRecalibration.testAccBefore = 1.5;
+    expect(() => parseSummary(badRecalibration)).toThrow(
+      'summary.models[1].batchNormRecalibration.testAccBefore',
+    );
     const older = JSON.parse(JSON.stringify(summary));
     delete older.models[0].denseInferMsPerImage;
     expect(parseSummary(older).models[0]!.denseInferMsPerImage).toBeUndefined();

@@ -24,6 +24,7 @@ interface PaperFlags {
   lrSchedule: string;
   distribution: string;
   reuse?: boolean;
+  bnRecalibration: string;
   only?: string;
 }
 
@@ -62,6 +63,11 @@ export function registerPaperCommand(program: Command): void {
       '--distribution <name>',
       `per-layer share of the sparse models' nonzeros (${distributionNames.join(', ')})`,
       'uniform',
+    )
+    .option(
+      '--bn-recalibration <n>',
+      'after training, re-estimate BatchNorm statistics from N clean training images (0: off)',
+      '10000',
     )
     .option(
       '--reuse',
@@ -104,6 +110,7 @@ export function registerPaperCommand(program: Command): void {
             learningRateSchedules,
           ),
           reuse: flags.reuse === true,
+          batchNormRecalibration: nonNegativeInt('--bn-recalibration', flags.bnRecalibration),
           ...(flags.only !== undefined
             ? {
                 only: flags.only

@@ -1,0 +1,60 @@
+// Re-estimating BatchNorm's moving statistics after training, from clean (unaugmented) training images.
+import { tensor4d, tidy, type LayersModel } from '@tensorflow/tfjs';
+import { InvalidArgumentError } from '../errors.js';
+import { makeBatch } from '../data/batch.js';
+import type { ImageShape, ImageSplit } from '../data/types.js';
+
+/** The fields of tfjs-layers' BatchNormalization (and FastBatchNormalization) that this touches. */
+interface BatchNormLike {
+  momentum: number;
+}
+
+const isBatchNorm = (layer: { getClassName(): string }): boolean =>
+  layer.getClassName().endsWith('BatchNormalization');
+
+/** Whether `model` has BatchNorm layers, whose statistics `recalibrateBatchNorm` can re-estimate. */
+export function hasBatchNorm(model: LayersModel): boolean {
+  return model.layers.some(isBatchNorm);
+}
+
+/**
+ * Replaces every BatchNorm layer's moving mean and variance with their average over the first `images`
+ * images of `split`, without augmentation: batches run in training mode, and each layer's momentum is set
+ * to k/(k+1) for the k-th batch, so the moving averages become plain averages of the batch statistics
+ * (the method of PyTorch's `swa_utils.update_bn`). Trainable weights do not change.
+ *
+ * Why: the moving averages are an exponential average (momentum 0.99) over the last ~100 training steps
+ * of augmented images while the weights were still moving, which can sit far from the statistics of clean
+ * images under the final weights. Uses training data only; the test set is never seen. Leaves no tensors.
+ */
+export function recalibrateBatchNorm(
+  model: LayersModel,
+  split: ImageSplit,
+  inputShape: ImageShape,
+  options: { readonly images: number; readonly batchSize?: number },
+): void {
+  const batchSize = options.batchSize ?? 100;
+  const count = Math.min(options.images, split.count);
+  if (!Number.isInteger(count) || count < 1)
+    throw new InvalidArgumentError(`recalibrateBatchNorm needs at least one image, got ${count}.`);
+  const layers = model.layers.filter(isBatchNorm) as unknown as BatchNormLike[];
+  const saved = layers.map((l) => l.momentum);
+  const [h, w, c] = inputShape;
+  const x = new Float32Array(batchSize * h * w * c);
+  const y = new Int32Array(batchSize);
+  try {
+    for (let start = 0, k = 0; start < count; start += batchSize, k++) {
+      const size = Math.min(batchSize, count - start);
+      const order = Int32Array.from({ length: size }, (_, i) => start + i);
+      makeBatch(split, inputShape, order, { into: { images: x, labels: y } });
+      for (const layer of layers) layer.momentum = k / (k + 1);
+      tidy(() => {
+        model.apply(tensor4d(x.subarray(0, size * h * w * c), [size, h, w, c]), {
+          training: true,
+        });
+      });
+    }
+  } finally {
+    layers.forEach((l, i) => (l.momentum = saved[i]!));
+  }
+}
