@@ -66,6 +66,15 @@ const HEADER = [
   'training time',
 ];
 
+/** Training time summed over the models, and this command's own wall time (less when runs were reused). */
+function timeLine(summary: PaperSummary): string {
+  const training = summary.models.reduce((a, m) => a + m.trainSeconds, 0) / 60;
+  return (
+    `Training took ${training.toFixed(0)} minutes in all; this command ran for ` +
+    `${(summary.wallSeconds / 60).toFixed(0)} minutes.`
+  );
+}
+
 function recipeLine(m: ModelSummary): string {
   const recipe = Object.entries(m.recipe)
     .map(([k, v]) => `${k} ${typeof v === 'number' ? Number(v.toPrecision(6)) : String(v)}`)
@@ -86,7 +95,7 @@ function markdown(summary: PaperSummary, charts: readonly string[]): string {
   lines.push('');
   lines.push(
     `Measured ${summary.createdAt.slice(0, 10)} on ${summary.machine.cpus} CPU cores (${summary.machine.cpuModel}, no GPU), ` +
-      `Node ${summary.machine.node}, tfjs backend \`${summary.backend}\`, in ${(summary.wallSeconds / 60).toFixed(0)} minutes.`,
+      `Node ${summary.machine.node}, tfjs backend \`${summary.backend}\`. ${timeLine(summary)}`,
   );
   lines.push('');
   lines.push('```sh');
@@ -157,7 +166,7 @@ figure { margin: 1.5em 0; } .note { background: #fff8e1; padding: 0.6em; }
 </style></head><body>
 <h1>Dynamic pruning of a CIFAR-10 CNN: the paper's comparison, measured${summary.quick ? ' (quick run)' : ''}</h1>
 <p>Measured ${escapeHtml(summary.createdAt.slice(0, 10))} on ${summary.machine.cpus} CPU cores (${escapeHtml(summary.machine.cpuModel)}, no GPU),
-Node ${escapeHtml(summary.machine.node)}, tfjs backend <code>${escapeHtml(summary.backend)}</code>, in ${(summary.wallSeconds / 60).toFixed(0)} minutes.</p>
+Node ${escapeHtml(summary.machine.node)}, tfjs backend <code>${escapeHtml(summary.backend)}</code>. ${escapeHtml(timeLine(summary))}</p>
 <pre>${escapeHtml(summary.command.replace(/^.*?dynaprune/, 'npx dynaprune'))}</pre>
 ${summary.quick ? '<p class="note">This is a <code>--quick</code> run (5,000 training images, 2 epochs): a preview, not the comparison.</p>' : ''}
 <p>The sparse models must fit the paper CNN's budget of ${summary.budget.toLocaleString('en-US')} nonzero trainable parameters.</p>
