@@ -13,8 +13,10 @@ import { getModel } from '../models/registry.js';
 import { describeMachine } from './machine.js';
 import { folderHandler, savedModelBytes } from './model-files.js';
 import { RunFolder } from './run-folder.js';
+import { hasBatchNorm, recalibrateBatchNorm } from './batch-norm-stats.js';
 import type { SparsityRecord } from './hooks.js';
 import {
+  evaluate,
   train,
   type EpochMetrics,
   type LearningRateSchedule,
@@ -82,6 +84,11 @@ export interface TrainingRunConfig {
   readonly width?: number;
   /** BatchNorm moving-average momentum for models with BatchNorm (default 0.99). */
   readonly batchNormMomentum?: number;
+  /**
+   * After training, re-estimate BatchNorm statistics from this many clean training images
+   * (`recalibrateBatchNorm`; default 0, off). result.json keeps the test accuracy before it.
+   */
+  readonly batchNormRecalibration?: number;
   /** One-shot only: epochs of fine-tuning with the mask fixed, after pruning. */
   readonly finetuneEpochs?: number;
   /** `constant` (default), `cosine` or `step` (the WRN recipe) decay of the learning rate. */
@@ -222,6 +229,17 @@ export async function runTraining(
     };
     await run.writeMetrics(final.epochs);
   }
+  let recalibration: { images: number; testAccBefore: number; testLossBefore: number } | undefined;
+  if ((config.batchNormRecalibration ?? 0) > 0 && hasBatchNorm(model)) {
+    const images = Math.min(config.batchNormRecalibration!, data.train.count);
+    recalibrateBatchNorm(model, data.train, data.inputShape, { images });
+    recalibration = { images, testAccBefore: final.final.acc, testLossBefore: final.final.loss };
+    final = { ...final, final: evaluate(model, data.test, data.inputShape) };
+    log(
+      `BatchNorm statistics re-estimated on ${images} clean training images: test accuracy ` +
+        `${(100 * recalibration.testAccBefore).toFixed(2)}% -> ${(100 * final.final.acc).toFixed(2)}%`,
+    );
+  }
   await model.save(folderHandler(run.modelDir));
   const denseBytes = await savedModelBytes(run.modelDir);
   const last = pruner?.snapshot(final.steps, final.epochs.length);
@@ -237,6 +255,7 @@ export async function runTraining(
       ? { nnz: last.layers.reduce((a, l) => a + l.nnz, 0), globalSparsity: last.globalSparsity }
       : {}),
     denseBytes,
+    ...(recalibration ? { batchNormRecalibration: recalibration } : {}),
     finishedAt: new Date().toISOString(),
   });
   model.dispose();

@@ -36,6 +36,19 @@ describe('dynaprune train flags', () => {
     });
   });
 
+  it('parses the BatchNorm flags and rejects bad values, naming the flag', () => {
+    expect(
+      trainConfigFromFlags({ ...good, bnMomentum: '0.9', bnRecalibration: '5000' }),
+    ).toMatchObject({
+      batchNormMomentum: 0.9,
+      batchNormRecalibration: 5000,
+    });
+    expect(() => trainConfigFromFlags({ ...good, bnMomentum: '1.5' })).toThrow('--bn-momentum');
+    expect(() => trainConfigFromFlags({ ...good, bnRecalibration: '-3' })).toThrow(
+      '--bn-recalibration',
+    );
+  });
+
   it('lists the valid models, datasets and backends for unknown names', () => {
     expect(() => trainConfigFromFlags({ ...good, model: 'resnet50' })).toThrow(UnknownNameError);
     expect(() => trainConfigFromFlags({ ...good, model: 'resnet50' })).toThrow(

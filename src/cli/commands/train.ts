@@ -50,6 +50,7 @@ export interface TrainFlags {
   dropFraction?: string;
   width?: string;
   bnMomentum?: string;
+  bnRecalibration?: string;
   finetuneEpochs?: string;
   lrSchedule: string;
   optimizer: string;
@@ -95,6 +96,11 @@ export function trainConfigFromFlags(flags: TrainFlags): TrainingRunConfig {
       ? { dropFraction: fraction('--drop-fraction', flags.dropFraction) }
       : {}),
     ...(flags.width !== undefined ? { width: positiveNumber('--width', flags.width) } : {}),
+    ...(flags.bnRecalibration !== undefined
+      ? {
+          batchNormRecalibration: nonNegativeInt('--bn-recalibration', flags.bnRecalibration),
+        }
+      : {}),
     ...(flags.bnMomentum !== undefined
       ? { batchNormMomentum: fraction('--bn-momentum', flags.bnMomentum) }
       : {}),
@@ -172,6 +178,10 @@ export function registerTrainCommand(program: Command): void {
       'SET/RigL: fraction of active weights dropped per update (default 0.3)',
     )
     .option('--width <x>', 'width multiplier for paper-cnn-wide (default 3)')
+    .option(
+      '--bn-recalibration <n>',
+      'after training, re-estimate BatchNorm statistics from N clean training images (default 0: off)',
+    )
     .option(
       '--bn-momentum <m>',
       'BatchNorm moving-average momentum (default 0.99; 0.9 suits runs of a few hundred steps)',
