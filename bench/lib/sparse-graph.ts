@@ -24,19 +24,4 @@ export async function sparseGraph(name: string, sparsity: number): Promise<Model
   return graph;
 }
 
-export const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-
-/** Median milliseconds of `runs` calls after `warmup` calls. */
-export function timeMedian(run: () => void, runs: number, warmup: number): number {
-  for (let i = 0; i < warmup; i++) run();
-  const samples: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    run();
-    samples.push(performance.now() - t0);
-  }
-  return median(samples);
-}
+export { median, timeMedian } from '../../src/train/latency.js';

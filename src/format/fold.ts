@@ -4,37 +4,21 @@ import type { GraphNode, ModelGraph, WeightMatrix } from './graph.js';
 /**
  * Folds y = gamma (x − mean) / sqrt(var + eps) + beta into the preceding conv/dense: each output unit's
  * weights scale by s = gamma / sqrt(var + eps) and its bias becomes s (b − mean) + beta. Only when the
- * layer's activation is linear and the BatchNorm is its only consumer; otherwise the node stays.
+ * layer's activation is linear, the BatchNorm is its only consumer and the layer is not the graph's output;
+ * otherwise the node stays.
  */
 export function foldBatchNorms(graph: ModelGraph): ModelGraph {
-  const consumers = countConsumers(graph);
-  const renamed = new Map<string, string>();
-  const out: GraphNode[] = [];
-  for (const node of graph.nodes) {
-    if (node.op === 'batchNorm') {
-      const prev = out.find((n) => n.name === node.input);
-      if (
-        prev &&
-        (prev.op === 'conv2d' || prev.op === 'dense') &&
-        prev.activation === 'linear' &&
-        (consumers.get(prev.name) ?? 0) === 1
-      ) {
-        const units = prev.op === 'conv2d' ? prev.outChannels : prev.outFeatures;
-        const scale = new Float32Array(units);
-        const bias = new Float32Array(units);
-        for (let u = 0; u < units; u++) {
-          scale[u] = node.gamma[u]! / Math.sqrt(node.movingVariance[u]! + node.epsilon);
-          bias[u] = scale[u]! * ((prev.bias?.[u] ?? 0) - node.movingMean[u]!) + node.beta[u]!;
-        }
-        const weight = scaleRows(prev.weight, scale);
-        out[out.indexOf(prev)] = { ...prev, weight, bias };
-        renamed.set(node.name, prev.name);
-        continue;
-      }
+  return absorbIntoLinearLayers(graph, (node, layer) => {
+    if (node.op !== 'batchNorm') return undefined;
+    const units = layer.op === 'conv2d' ? layer.outChannels : layer.outFeatures;
+    const scale = new Float32Array(units);
+    const bias = new Float32Array(units);
+    for (let u = 0; u < units; u++) {
+      scale[u] = node.gamma[u]! / Math.sqrt(node.movingVariance[u]! + node.epsilon);
+      bias[u] = scale[u]! * ((layer.bias?.[u] ?? 0) - node.movingMean[u]!) + node.beta[u]!;
     }
-    out.push(renameInputs(node, renamed));
-  }
-  return { ...graph, nodes: out, output: renamed.get(graph.output) ?? graph.output };
+    return { ...layer, weight: scaleRows(layer.weight, scale), bias };
+  });
 }
 
 /**
@@ -42,20 +26,38 @@ export function foldBatchNorms(graph: ModelGraph): ModelGraph {
  * that layer's only consumer and the layer is not the graph's output: one pass over the output, not three.
  */
 export function fuseRelus(graph: ModelGraph): ModelGraph {
+  return absorbIntoLinearLayers(graph, (node, layer) =>
+    node.op === 'relu' ? { ...layer, activation: 'relu' } : undefined,
+  );
+}
+
+type LinearNode = Extract<GraphNode, { op: 'conv2d' | 'dense' }>;
+
+/**
+ * The rewrite both passes share: each node that reads a linear-activation conv or dense layer which has
+ * no other consumer and is not the graph's output may be merged into it by `absorb` (undefined: keep the
+ * node). A merged node disappears, and whatever read it reads the layer instead.
+ */
+function absorbIntoLinearLayers(
+  graph: ModelGraph,
+  absorb: (node: GraphNode, layer: LinearNode) => LinearNode | undefined,
+): ModelGraph {
   const consumers = countConsumers(graph);
   const renamed = new Map<string, string>();
   const out: GraphNode[] = [];
   for (const node of graph.nodes) {
-    if (node.op === 'relu') {
-      const prev = out.find((n) => n.name === node.input);
-      if (
-        prev &&
-        (prev.op === 'conv2d' || prev.op === 'dense') &&
-        prev.activation === 'linear' &&
-        prev.name !== graph.output &&
-        (consumers.get(prev.name) ?? 0) === 1
-      ) {
-        out[out.indexOf(prev)] = { ...prev, activation: 'relu' };
+    const input = node.op === 'input' || node.op === 'add' ? undefined : node.input;
+    const prev = input === undefined ? undefined : out.find((n) => n.name === input);
+    if (
+      prev &&
+      (prev.op === 'conv2d' || prev.op === 'dense') &&
+      prev.activation === 'linear' &&
+      prev.name !== graph.output &&
+      (consumers.get(prev.name) ?? 0) === 1
+    ) {
+      const merged = absorb(node, prev);
+      if (merged) {
+        out[out.indexOf(prev)] = merged;
         renamed.set(node.name, prev.name);
         continue;
       }

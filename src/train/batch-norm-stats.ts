@@ -2,7 +2,8 @@
 import { tensor4d, tidy, type LayersModel } from '@tensorflow/tfjs';
 import { InvalidArgumentError } from '../errors.js';
 import { makeBatch } from '../data/batch.js';
-import type { ImageShape, ImageSplit } from '../data/types.js';
+import type { Dataset, ImageShape, ImageSplit } from '../data/types.js';
+import { evaluate } from './trainer.js';
 
 /** The fields of tfjs-layers' BatchNormalization (and FastBatchNormalization) that this touches. */
 interface BatchNormLike {
@@ -57,4 +58,44 @@ export function recalibrateBatchNorm(
   } finally {
     layers.forEach((l, i) => (l.momentum = saved[i]!));
   }
+}
+
+/** What a recalibration did: how many images, and the test figures before it. */
+export interface BatchNormRecalibration {
+  readonly images: number;
+  readonly testAccBefore: number;
+  readonly testLossBefore: number;
+}
+
+/**
+ * The post-training step `dynaprune train --bn-recalibration` and `dynaprune paper` share: when `images`
+ * is positive and the model has BatchNorm, recalibrates on the first `images` training images (at most
+ * all) and evaluates on the test split. Returns the new test figures with the record, or undefined when
+ * there was nothing to do. `before` is the model's test result before the step.
+ */
+export function recalibrateAndEvaluate(
+  model: LayersModel,
+  data: Pick<Dataset, 'train' | 'test' | 'inputShape'>,
+  images: number,
+  before: { readonly loss: number; readonly acc: number },
+): { final: { loss: number; acc: number }; record: BatchNormRecalibration } | undefined {
+  if (images <= 0 || !hasBatchNorm(model)) return undefined;
+  const used = Math.min(images, data.train.count);
+  recalibrateBatchNorm(model, data.train, data.inputShape, { images: used });
+  return {
+    final: evaluate(model, data.test, data.inputShape),
+    record: { images: used, testAccBefore: before.acc, testLossBefore: before.loss },
+  };
+}
+
+/** One log line for a recalibration: `prefix` (for example "dsr: ") then before → after. */
+export function recalibrationLine(
+  prefix: string,
+  record: BatchNormRecalibration,
+  acc: number,
+): string {
+  return (
+    `${prefix}BatchNorm statistics re-estimated on ${record.images} clean training images: test accuracy ` +
+    `${(100 * record.testAccBefore).toFixed(2)}% -> ${(100 * acc).toFixed(2)}%`
+  );
 }

@@ -13,10 +13,9 @@ import { getModel } from '../models/registry.js';
 import { describeMachine } from './machine.js';
 import { folderHandler, savedModelBytes } from './model-files.js';
 import { RunFolder } from './run-folder.js';
-import { hasBatchNorm, recalibrateBatchNorm } from './batch-norm-stats.js';
+import { recalibrateAndEvaluate, recalibrationLine } from './batch-norm-stats.js';
 import type { SparsityRecord } from './hooks.js';
 import {
-  evaluate,
   train,
   type EpochMetrics,
   type LearningRateSchedule,
@@ -229,16 +228,16 @@ export async function runTraining(
     };
     await run.writeMetrics(final.epochs);
   }
-  let recalibration: { images: number; testAccBefore: number; testLossBefore: number } | undefined;
-  if ((config.batchNormRecalibration ?? 0) > 0 && hasBatchNorm(model)) {
-    const images = Math.min(config.batchNormRecalibration!, data.train.count);
-    recalibrateBatchNorm(model, data.train, data.inputShape, { images });
-    recalibration = { images, testAccBefore: final.final.acc, testLossBefore: final.final.loss };
-    final = { ...final, final: evaluate(model, data.test, data.inputShape) };
-    log(
-      `BatchNorm statistics re-estimated on ${images} clean training images: test accuracy ` +
-        `${(100 * recalibration.testAccBefore).toFixed(2)}% -> ${(100 * final.final.acc).toFixed(2)}%`,
-    );
+  const recalibrated = recalibrateAndEvaluate(
+    model,
+    data,
+    config.batchNormRecalibration ?? 0,
+    final.final,
+  );
+  const recalibration = recalibrated?.record;
+  if (recalibrated) {
+    final = { ...final, final: recalibrated.final };
+    log(recalibrationLine('', recalibrated.record, final.final.acc));
   }
   await model.save(folderHandler(run.modelDir));
   const denseBytes = await savedModelBytes(run.modelDir);

@@ -12,14 +12,15 @@ export interface Latency {
   readonly denseEngine: string;
 }
 
-const median = (xs: number[]): number => {
+/** The median of `xs` (the mean of the two middle values for an even count). */
+export const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1]!;
+  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
-/** Median milliseconds of `once` over `runs` calls after five warm-up calls. */
-function timeMedian(once: () => void, runs: number): number {
-  for (let i = 0; i < 5; i++) once();
+/** Median milliseconds of `once` over `runs` calls after `warmup` calls. */
+export function timeMedian(once: () => void, runs: number, warmup = 5): number {
+  for (let i = 0; i < warmup; i++) once();
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now();

@@ -19,8 +19,7 @@ import {
 import { InvalidArgumentError } from '../errors.js';
 import { loadDataset } from '../data/registry.js';
 import type { Dataset } from '../data/types.js';
-import { hasBatchNorm, recalibrateBatchNorm } from './batch-norm-stats.js';
-import { evaluate } from './trainer.js';
+import { hasBatchNorm, recalibrateAndEvaluate, recalibrationLine } from './batch-norm-stats.js';
 import {
   loadFinishedRun,
   runTraining,
@@ -212,30 +211,23 @@ export async function runPaperComparison(
     const result = finished ?? (await runTraining(config, events));
     backendName = result.backend;
     const model = await loadRunModel(result.outDir);
-    let final = result.final;
-    let batchNormRecalibration: ModelSummary['batchNormRecalibration'];
-    if (recalibrationImages > 0 && hasBatchNorm(model)) {
-      const { train, test, inputShape } = await dataset();
-      const images = Math.min(recalibrationImages, train.count);
-      recalibrateBatchNorm(model, train, inputShape, { images });
-      final = evaluate(model, test, inputShape);
-      batchNormRecalibration = {
-        images,
-        testAccBefore: result.final.acc,
-        testLossBefore: result.final.loss,
-      };
+    // Loads the dataset only for models that have BatchNorm to recalibrate.
+    const recalibrated =
+      recalibrationImages > 0 && hasBatchNorm(model)
+        ? recalibrateAndEvaluate(model, await dataset(), recalibrationImages, result.final)
+        : undefined;
+    const final = recalibrated?.final ?? result.final;
+    const batchNormRecalibration = recalibrated?.record;
+    if (recalibrated) {
       await writeFile(
         join(result.outDir, 'batchnorm-recalibration.json'),
         JSON.stringify(
-          { ...batchNormRecalibration, testAcc: final.acc, testLoss: final.loss },
+          { ...recalibrated.record, testAcc: final.acc, testLoss: final.loss },
           null,
           2,
         ) + '\n',
       );
-      events.onLog?.(
-        `${id}: BatchNorm statistics re-estimated on ${images} clean training images: test accuracy ` +
-          `${(100 * result.final.acc).toFixed(2)}% -> ${(100 * final.acc).toFixed(2)}%`,
-      );
+      events.onLog?.(recalibrationLine(`${id}: `, recalibrated.record, final.acc));
     }
     const container = exportSparse(model, { values: 'fp32' });
     await writeFile(join(result.outDir, 'model.dpr'), container);
