@@ -15,7 +15,7 @@ import { graphToLayersModel } from '../src/convert/from-graph.js';
 import { initBackend } from '../src/engine/backend.js';
 import type { ModelGraph } from '../src/format/graph.js';
 import { createNetwork } from '../src/runtime/index.js';
-import { multiplyAddsPerImage } from '../src/train/model-stats.js';
+import { multiplyAddsPerImage } from '../src/experiments/model-stats.js';
 import { median, sparseGraph, timeMedian as time } from './lib/sparse-graph.js';
 import { describeMachine, writeBenchResult } from './lib/results.js';
 

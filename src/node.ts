@@ -32,12 +32,12 @@ export {
   type TrainingRunConfig,
   type TrainingRunEvents,
   type TrainingRunResult,
-} from './train/experiment.js';
+} from './experiments/experiment.js';
 export {
   runPaperComparison,
   PAPER_BUDGET,
   PAPER_NUMBERS,
   type PaperOptions,
   type PaperSummary,
-} from './train/paper.js';
-export { describeMachine, type MachineInfo } from './train/machine.js';
+} from './experiments/paper.js';
+export { describeMachine, type MachineInfo } from './experiments/machine.js';

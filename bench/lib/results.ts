@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export { describeMachine } from '../../src/train/machine.js';
+export { describeMachine } from '../../src/experiments/machine.js';
 
 const resultsDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'results');
 

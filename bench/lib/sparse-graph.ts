@@ -24,4 +24,4 @@ export async function sparseGraph(name: string, sparsity: number): Promise<Model
   return graph;
 }
 
-export { median, timeMedian } from '../../src/train/latency.js';
+export { median, timeMedian } from '../../src/experiments/latency.js';

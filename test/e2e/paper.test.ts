@@ -5,7 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeReport } from '../../src/report/report.js';
-import { runPaperComparison, type PaperOptions, type PaperSummary } from '../../src/train/paper.js';
+import {
+  runPaperComparison,
+  type PaperOptions,
+  type PaperSummary,
+} from '../../src/experiments/paper.js';
 import { checkReportFiles } from '../report/check-report.js';
 
 const CIFAR = join(import.meta.dirname, '../../../shared/data/cifar10/cifar-10-binary.tar.gz');

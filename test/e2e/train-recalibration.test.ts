@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runTraining } from '../../src/train/experiment.js';
+import { runTraining } from '../../src/experiments/experiment.js';
 
 const CIFAR = join(import.meta.dirname, '../../../shared/data/cifar10/cifar-10-binary.tar.gz');
 const haveCifar = existsSync(CIFAR);

@@ -2,8 +2,8 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
 import { backendRequests, type BackendRequest } from '../../engine/backend.js';
-import { augmentKinds, type AugmentKind } from '../../train/experiment.js';
-import { paperModelIds, runPaperComparison, type PaperModelId } from '../../train/paper.js';
+import { augmentKinds, type AugmentKind } from '../../experiments/experiment.js';
+import { paperModelIds, runPaperComparison, type PaperModelId } from '../../experiments/paper.js';
 import { distributionNames, type DistributionName } from '../../sparsity/distributions.js';
 import { learningRateSchedules, type LearningRateSchedule } from '../../train/trainer.js';
 import { writeReport } from '../../report/report.js';

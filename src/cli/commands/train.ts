@@ -6,7 +6,7 @@ import {
   runTraining,
   type AugmentKind,
   type TrainingRunConfig,
-} from '../../train/experiment.js';
+} from '../../experiments/experiment.js';
 import {
   learningRateSchedules,
   optimizerNames,

@@ -11,10 +11,10 @@ import { loadDataset } from '../data/registry.js';
 import type { DataProgress as DownloadProgress } from '../data/types.js';
 import { getModel } from '../models/registry.js';
 import { describeMachine } from './machine.js';
-import { folderHandler, savedModelBytes } from './model-files.js';
-import { RunFolder } from './run-folder.js';
-import { recalibrateAndEvaluate, recalibrationLine } from './batch-norm-stats.js';
-import type { SparsityRecord } from './hooks.js';
+import { folderHandler, savedModelBytes } from '../train/model-files.js';
+import { RunFolder } from '../train/run-folder.js';
+import { recalibrateAndEvaluate, recalibrationLine } from '../train/batch-norm-stats.js';
+import type { SparsityRecord } from '../train/hooks.js';
 import {
   train,
   type EpochMetrics,
@@ -22,7 +22,7 @@ import {
   type OptimizerName,
   type TrainCallbacks,
   type TrainResult,
-} from './trainer.js';
+} from '../train/trainer.js';
 
 /** The augmentations `--augment` offers. */
 export type AugmentKind = 'none' | 'flip' | 'crop-flip';

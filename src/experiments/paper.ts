@@ -10,7 +10,7 @@ import { registerDynamicLayers } from '../layers/register.js';
 import { getModel, PAPER_CNN_WIDE_DEFAULT_WIDTH } from '../models/registry.js';
 import type { DistributionName } from '../sparsity/distributions.js';
 import { describeMachine } from './machine.js';
-import { folderHandler, savedModelBytes } from './model-files.js';
+import { folderHandler, savedModelBytes } from '../train/model-files.js';
 import {
   multiplyAddsPerImage,
   nonzeroTrainableParameters,
@@ -19,7 +19,11 @@ import {
 import { InvalidArgumentError } from '../errors.js';
 import { loadDataset } from '../data/registry.js';
 import type { Dataset } from '../data/types.js';
-import { hasBatchNorm, recalibrateAndEvaluate, recalibrationLine } from './batch-norm-stats.js';
+import {
+  hasBatchNorm,
+  recalibrateAndEvaluate,
+  recalibrationLine,
+} from '../train/batch-norm-stats.js';
 import {
   loadFinishedRun,
   runTraining,
@@ -27,7 +31,7 @@ import {
   type TrainingRunConfig,
   type TrainingRunEvents,
 } from './experiment.js';
-import type { LearningRateSchedule } from './trainer.js';
+import type { LearningRateSchedule } from '../train/trainer.js';
 import { PAPER_NUMBERS, type ModelSummary, type PaperSummary } from '../report/summary.js';
 import { measureLatency } from './latency.js';
 
