@@ -5,7 +5,7 @@ import { BitWriter } from './bits.js';
 import { crc32 } from './crc32.js';
 import { optimalGolombParameter, writeGolomb } from './golomb.js';
 import type { CsrMatrix, DenseMatrix, GraphNode, ModelGraph, WeightMatrix } from './graph.js';
-import { toHalf } from './half.js';
+import { fromHalf, toHalf } from './half.js';
 import {
   FORMAT_VERSION,
   HEADER_BYTES,
@@ -248,6 +248,19 @@ function toDense(m: CsrMatrix): DenseMatrix {
   return { kind: 'dense', rows: m.rows, cols: m.cols, values };
 }
 
+/** Refuses what a reader would refuse: NaN or ±Infinity, and values that fp16 cannot hold. */
+function checkFinite(values: Float32Array, precision: ValuePrecision, where: string): void {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (!Number.isFinite(v) || (precision === 'fp16' && !Number.isFinite(fromHalf(toHalf(v))))) {
+      throw new InvalidArgumentError(
+        `${where}: value ${i} is ${v}, which ${precision} cannot store as a finite number. ` +
+          'Containers hold finite weights only; fix the model or choose fp32.',
+      );
+    }
+  }
+}
+
 /** The weight section, choosing CSR or dense storage. */
 function weightSection(
   w: WeightMatrix,
@@ -297,6 +310,8 @@ export function encodeModel(graph: ModelGraph, options: EncodeOptions = {}): Uin
       case 'conv2d':
       case 'dense': {
         const { weight, bias, ...rest } = node;
+        checkFinite(weight.values, settings.values, `${node.name} weight`);
+        if (bias) checkFinite(bias, 'fp32', `${node.name} bias`);
         return {
           ...rest,
           weight: add(weightSection(weight, settings)),
@@ -305,6 +320,8 @@ export function encodeModel(graph: ModelGraph, options: EncodeOptions = {}): Uin
       }
       case 'batchNorm': {
         const { gamma, beta, movingMean, movingVariance, ...rest } = node;
+        for (const [key, v] of Object.entries({ gamma, beta, movingMean, movingVariance }))
+          checkFinite(v, 'fp32', `${node.name} ${key}`);
         return {
           ...rest,
           gamma: vector(gamma),

@@ -1,5 +1,5 @@
 // loadSparse: a container from a file path (Node), bytes, a URL or a fetch Response (Node and browsers).
-import { DataNotFoundError } from '../errors.js';
+import { DataNotFoundError, InvalidArgumentError } from '../errors.js';
 import { decodeModel } from './decode.js';
 import type { ModelGraph } from './graph.js';
 
@@ -39,9 +39,27 @@ export async function readContainerBytes(
       throw new DataNotFoundError(`Fetching ${text} failed with HTTP ${response.status}.`);
     return { bytes: new Uint8Array(await response.arrayBuffer()), name: text };
   }
+  return readContainerFile(text);
+}
+
+/** A container file's bytes in Node; a missing path or a folder is a typed one-line error. */
+async function readContainerFile(text: string): Promise<{ bytes: Uint8Array; name: string }> {
   // A dynamic import keeps node:fs out of browser bundles.
-  const { readFile } = await import('node:fs/promises');
+  const { readFile, stat } = await import('node:fs/promises');
   const path = text.startsWith('file:') ? new URL(text) : text;
+  const kind = await stat(path).then(
+    (s) => (s.isDirectory() ? 'folder' : 'file'),
+    () => 'missing',
+  );
+  if (kind === 'missing')
+    throw new DataNotFoundError(
+      `No container at ${text}: the file does not exist. Give the path of a .dpr file.`,
+    );
+  if (kind === 'folder') {
+    throw new InvalidArgumentError(
+      `${text} is a folder, not a container. Give the path of a .dpr file (a run folder holds model.dpr after dynaprune export).`,
+    );
+  }
   try {
     return { bytes: new Uint8Array(await readFile(path)), name: text };
   } catch (error) {

@@ -203,8 +203,14 @@ export function validateGraph(
         for (const key of ['gamma', 'beta', 'movingMean', 'movingVariance'] as const) {
           checkVector(node[key], c, `${where} ${key}`, fail);
         }
-        if (typeof node.epsilon !== 'number' || !(node.epsilon >= 0))
-          throw fail(`${where}: epsilon must be >= 0`, 'structure');
+        if (typeof node.epsilon !== 'number' || !(node.epsilon >= 0) || node.epsilon === Infinity)
+          throw fail(`${where}: epsilon must be a finite number >= 0`, 'structure');
+        // gamma / sqrt(variance + epsilon) must be finite: a negative denominator would make NaN outputs.
+        if (node.movingVariance.some((v) => !(v + node.epsilon > 0)))
+          throw fail(
+            `${where}: movingVariance + epsilon must be > 0 in every channel`,
+            'structure',
+          );
         out = x;
         break;
       }

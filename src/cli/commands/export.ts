@@ -2,10 +2,11 @@
 import type { Command } from 'commander';
 import { loadLayersModel } from '@tensorflow/tfjs';
 import { join } from 'node:path';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { exportSparse, toLayersModel } from '../../convert/export.js';
 import { initBackend } from '../../engine/backend.js';
+import { InvalidArgumentError } from '../../errors.js';
 import { describeModel } from '../../format/describe.js';
 import { valuePrecisions, type ValuePrecision } from '../../format/layout.js';
 import { registerDynamicLayers } from '../../layers/register.js';
@@ -13,6 +14,27 @@ import { folderHandler, savedModelBytes } from '../../train/model-files.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { oneOf } from '../parse.js';
 import { printReport } from './inspect.js';
+
+/** Refuses an output path that is a folder, before any work. */
+async function refuseFolder(out: string): Promise<void> {
+  if ((await stat(out).catch(() => undefined))?.isDirectory()) {
+    throw new InvalidArgumentError(
+      `--out ${out} is a folder; give a file path such as ${join(out, 'model.dpr')}.`,
+    );
+  }
+}
+
+/** Writes the container atomically; a path that cannot be written is a typed one-line error. */
+async function writeContainer(out: string, bytes: Uint8Array): Promise<void> {
+  try {
+    await writeFileAtomic(out, bytes);
+  } catch (error) {
+    throw new InvalidArgumentError(
+      `Cannot write ${out} (${(error as Error).message}). Choose a writable file path with --out.`,
+      { cause: error },
+    );
+  }
+}
 
 export function registerExportCommand(program: Command): void {
   program
@@ -35,13 +57,14 @@ export function registerExportCommand(program: Command): void {
     .action(
       async (runDir: string, flags: { values: string; out?: string; foldBatchNorm: boolean }) => {
         const values = oneOf<ValuePrecision>('value precision', flags.values, valuePrecisions);
+        if (flags.out !== undefined) await refuseFolder(flags.out);
         await initBackend('cpu');
         registerDynamicLayers();
         const model = await loadLayersModel(folderHandler(join(runDir, 'model')));
         const bytes = exportSparse(model, { values, foldBatchNorm: flags.foldBatchNorm });
         const out =
           flags.out ?? join(runDir, values === 'fp32' ? 'model.dpr' : `model-${values}.dpr`);
-        await writeFileAtomic(out, bytes);
+        await writeContainer(out, bytes);
         process.stdout.write(`wrote ${out} (${bytes.length} bytes)\n`);
         // The yardstick is the plain dense tfjs model (no masks), as a user would ship it without dynaprune.
         const scratch = await mkdtemp(join(tmpdir(), 'dynaprune-dense-'));
