@@ -66,15 +66,20 @@ export interface EpochMetrics {
   /** Mean over the epoch's batches, as Keras reports it. */
   readonly trainLoss: number;
   readonly trainAcc: number;
-  /** On the validation split (the test set, as in the paper). */
+  /** On the validation split: held-out training images, or the test set when the run validates on it (the paper). */
   readonly valLoss: number;
   readonly valAcc: number;
+  /** On the test set, only when asked for each epoch (`TrainOptions.test`); never used for choices. */
+  readonly testLoss?: number;
+  readonly testAcc?: number;
   /** Wall time of the epoch's training steps, hooks included, evaluation excluded. */
   readonly seconds: number;
   readonly imagesPerSecond: number;
   /** Time spent inside hooks that changed masks (DSR's mask updates, for example). */
   readonly maskUpdateSeconds: number;
   readonly evalSeconds: number;
+  /** The learning rate of the epoch's last step. */
+  readonly learningRate?: number;
 }
 
 /** Reported after every batch, for progress bars. */
@@ -105,8 +110,10 @@ export interface TrainOptions {
   /** A compiled or uncompiled tfjs model whose output is class probabilities (softmax). */
   readonly model: LayersModel;
   readonly train: ImageSplit;
-  /** The validation split; the paper validates on the test set. */
+  /** The validation split, evaluated after every epoch; the paper validates on the test set. */
   readonly validation: ImageSplit;
+  /** Also evaluate this split (the test set) after every epoch, recorded apart as testLoss/testAcc. */
+  readonly test?: ImageSplit;
   readonly inputShape: ImageShape;
   readonly epochs: number;
   readonly batchSize: number;
@@ -126,6 +133,12 @@ export interface TrainOptions {
    * half cosine over the whole run, a standard way to finish short runs at a better minimum.
    */
   readonly learningRateSchedule?: LearningRateSchedule;
+  /**
+   * Where this run sits on the learning-rate schedule: its first step is step `offset` of a schedule
+   * `total` steps long. Default: the schedule spans exactly this run. A fine-tuning run after one-shot
+   * pruning continues the schedule of the run before it instead of restarting at the peak.
+   */
+  readonly learningRateSteps?: { readonly offset: number; readonly total: number };
   readonly seed: number;
   /** Opt-in augmentation of training images (random crop with padding, horizontal flip). */
   readonly augmentation?: AugmentOptions;
@@ -313,6 +326,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       for (let i = 0; i < trainCount; i++) order[i] = i;
       rng.shuffle(order);
       const epochStart = clock();
+      let rate = options.learningRate;
       let maskSeconds = 0;
       let lossSum = 0;
       let correct = 0;
@@ -326,15 +340,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         });
         const xs = tensor4d(x.subarray(0, size * pixels), [size, h, w, c]);
         const ys = tensor1d(y.subarray(0, size), 'int32');
-        if (schedule !== 'constant') {
-          // tfjs optimizers read their rate on every step; there is no public setter.
-          (optimizer as unknown as { learningRate: number }).learningRate = learningRateAt(
-            schedule,
-            options.learningRate,
-            step,
-            totalSteps,
-          );
-        }
+        rate = learningRateAt(
+          schedule,
+          options.learningRate,
+          (options.learningRateSteps?.offset ?? 0) + step,
+          options.learningRateSteps?.total ?? totalSteps,
+        );
+        // tfjs optimizers read their rate on every step; there is no public setter.
+        if (schedule !== 'constant')
+          (optimizer as unknown as { learningRate: number }).learningRate = rate;
         let right: Scalar | undefined;
         const cost = optimizer.minimize(
           () => {
@@ -395,16 +409,21 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const evalStart = clock();
       callbacks.onEvaluate?.(options.validation.count);
       const val = evaluate(model, options.validation, inputShape, options.evalBatchSize);
+      const test = options.test
+        ? evaluate(model, options.test, inputShape, options.evalBatchSize)
+        : undefined;
       const metrics: EpochMetrics = {
         epoch: epoch + 1,
         trainLoss: lossSum / seen,
         trainAcc: correct / seen,
         valLoss: val.loss,
         valAcc: val.acc,
+        ...(test ? { testLoss: test.loss, testAcc: test.acc } : {}),
         seconds,
         imagesPerSecond: seen / seconds,
         maskUpdateSeconds: maskSeconds,
         evalSeconds: (clock() - evalStart) / 1000,
+        learningRate: rate,
       };
       history.push(metrics);
       callbacks.onEpochEnd?.(metrics);
