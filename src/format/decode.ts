@@ -8,7 +8,7 @@ import {
   TruncatedFileError,
   UnsupportedVersionError,
 } from './errors.js';
-import type { DenseMatrix, GraphNode, ModelGraph, WeightMatrix } from './graph.js';
+import type { DenseMatrix, GraphNode, ModelGraph, WeightMatrix } from '../graph/types.js';
 import {
   DEFAULT_MAX_ELEMENTS,
   HEADER_BYTES,
@@ -21,7 +21,7 @@ import {
 } from './layout.js';
 import { ElementBudget, Reader } from './reader.js';
 import { readCsr, readDense, type SectionContext } from './tensor-sections.js';
-import { validateGraph } from './validate.js';
+import { validateGraph } from '../graph/shapes.js';
 
 export interface DecodeOptions {
   /** Names the file in error messages (a path or URL). */

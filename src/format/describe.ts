@@ -1,7 +1,8 @@
 // The size report of a container: per layer, and against the dense, gzipped-dense and i.i.d.-entropy yardsticks.
 import { gzipSync } from 'fflate';
 import { decodeModelDetailed, type DecodeOptions } from './decode.js';
-import type { ModelGraph, WeightMatrix } from './graph.js';
+import { nonzeroCount } from '../graph/matrix.js';
+import type { ModelGraph } from '../graph/types.js';
 import type { ValuePrecision } from './layout.js';
 
 /** Above this many dense float32 bytes the gzipped-dense yardstick is not computed (it would need them all). */
@@ -54,9 +55,6 @@ export function binaryEntropy(p: number): number {
   if (p <= 0 || p >= 1) return 0;
   return -(p * Math.log2(p) + (1 - p) * Math.log2(1 - p));
 }
-
-const nnzOf = (w: WeightMatrix): number =>
-  w.kind === 'csr' ? w.values.length : w.values.reduce((n, v) => n + (v !== 0 ? 1 : 0), 0);
 
 /** Counts of every parameter: weight elements (zeros included) and the rest. */
 function parameterCount(graph: ModelGraph): number {
@@ -114,7 +112,7 @@ export function describeModel(
     if (node.op !== 'conv2d' && node.op !== 'dense') continue;
     const section = sectionOf(node.name, 'weight');
     const size = node.weight.rows * node.weight.cols;
-    const nnz = nnzOf(node.weight);
+    const nnz = nonzeroCount(node.weight);
     const shape =
       node.op === 'conv2d'
         ? [node.outChannels, node.inChannels, node.kernelSize[0], node.kernelSize[1]]

@@ -4,7 +4,7 @@ import { inflateSync } from 'fflate';
 import { BitReader } from './bits.js';
 import { InvalidModelError, InvalidSizeError, NonFiniteValueError } from './errors.js';
 import { readGolomb } from './golomb.js';
-import type { CsrMatrix } from './graph.js';
+import type { CsrMatrix } from '../graph/types.js';
 import { fromHalf } from './half.js';
 import {
   DEFLATED_VALUES,
