@@ -4,16 +4,26 @@ import { encodeModel, type EncodeOptions } from '../format/encode.js';
 import { decodeModel } from '../format/decode.js';
 import type { ModelGraph } from '../graph/types.js';
 import { graphToLayersModel } from './from-graph.js';
+import { modelCard, type RunFacts } from './model-card.js';
 import { modelToGraph, type ToGraphOptions } from './to-graph.js';
 
-export interface ExportOptions extends EncodeOptions, ToGraphOptions {}
+export interface ExportOptions extends EncodeOptions, ToGraphOptions {
+  /**
+   * What is known about the run that trained the model: the container's metadata then says how to feed
+   * it (`input`: the dataset's shape, bytes / 255), its class names (`labels`) and how it was made
+   * (`provenance`). Without it, provenance still records the measured sparsity and the version.
+   */
+  readonly run?: RunFacts;
+}
 
 /**
  * The container bytes of `model`: dynamic layers become CSR matrices of their effective (masked)
  * kernels; BatchNorm is folded into the preceding conv or dense layer where possible (`foldBatchNorm`).
  */
 export function exportSparse(model: LayersModel, options: ExportOptions = {}): Uint8Array {
-  return encodeModel(modelToGraph(model, options), options);
+  const graph = modelToGraph(model, options);
+  const metadata = { ...graph.metadata, ...modelCard(graph, options.run ?? {}) };
+  return encodeModel({ ...graph, metadata }, options);
 }
 
 /** A plain tfjs model computing what the container computes, for any tfjs backend. */

@@ -22,6 +22,7 @@ import {
 import { ElementBudget, Reader } from './reader.js';
 import { readCsr, readDense, type SectionContext } from './tensor-sections.js';
 import { validateGraph } from '../graph/shapes.js';
+import { metadataProblem } from './metadata.js';
 
 export interface DecodeOptions {
   /** Names the file in error messages (a path or URL). */
@@ -249,7 +250,13 @@ export function decodeModelDetailed(bytes: Uint8Array, options: DecodeOptions = 
     output: topology['output'] as string,
     metadata: (topology['metadata'] as Record<string, unknown> | undefined) ?? {},
   };
-  validateGraph(graph, (message) => new InvalidModelError(source, message));
+  const shapes = validateGraph(graph, (message) => new InvalidModelError(source, message));
+  const problem = metadataProblem(
+    graph.metadata,
+    shapes.get(graph.nodes[0]!.name)!,
+    shapes.get(graph.output)!,
+  );
+  if (problem) throw new InvalidModelError(source, problem);
   return {
     graph,
     version,

@@ -25,6 +25,7 @@ import {
   type ValuePrecision,
 } from './layout.js';
 import { validateGraph } from '../graph/shapes.js';
+import { metadataProblem } from './metadata.js';
 
 export interface EncodeOptions {
   /** Precision of weight values: `fp32` (lossless, default), `fp16` or `int8` with a per-row scale. */
@@ -267,9 +268,15 @@ type JsonNode = Record<string, unknown>;
  * `values`.
  */
 export function encodeModel(graph: ModelGraph, options: EncodeOptions = {}): Uint8Array {
-  validateGraph(graph, (message, problem) =>
+  const shapes = validateGraph(graph, (message, problem) =>
     problem === 'shape' ? new ShapeMismatchError(message) : new InvalidArgumentError(message),
   );
+  const problem = metadataProblem(
+    graph.metadata,
+    shapes.get(graph.nodes[0]!.name)!,
+    shapes.get(graph.output)!,
+  );
+  if (problem) throw new InvalidArgumentError(`Cannot write the container: ${problem}.`);
   const settings: Required<EncodeOptions> = {
     values: options.values ?? 'fp32',
     indices: options.indices ?? 'golomb',

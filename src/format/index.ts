@@ -11,6 +11,14 @@ export { loadSparse, readContainerBytes, type ContainerSource } from './load.js'
 export { describeModel, type ContainerReport, type LayerReport } from './describe.js';
 export * from './errors.js';
 export {
+  metadataProblem,
+  prepareInput,
+  type InputSpec,
+  type ModelMetadata,
+  type Provenance,
+} from './metadata.js';
+export { DEFAULT_MAX_ELEMENTS, MAX_MATRIX_ELEMENTS } from './layout.js';
+export {
   valuePrecisions,
   indexCodings,
   type ValuePrecision,

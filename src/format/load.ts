@@ -1,6 +1,6 @@
 // loadSparse: a container from a file path (Node), bytes, a URL or a fetch Response (Node and browsers).
 import { DataNotFoundError, InvalidArgumentError } from '../errors.js';
-import { decodeModel } from './decode.js';
+import { decodeModel, type DecodeOptions } from './decode.js';
 import type { ModelGraph } from '../graph/types.js';
 
 /** Where a container comes from. Strings are file paths in Node, URLs in browsers (or `http(s):`). */
@@ -69,7 +69,10 @@ function fileError(text: string, error: unknown): Error {
 }
 
 /** Loads and decodes a container; every problem with the bytes is a typed CorruptFileError. */
-export async function loadSparse(source: ContainerSource): Promise<ModelGraph> {
+export async function loadSparse(
+  source: ContainerSource,
+  options: Omit<DecodeOptions, 'name'> = {},
+): Promise<ModelGraph> {
   const { bytes, name } = await readContainerBytes(source);
-  return decodeModel(bytes, { name });
+  return decodeModel(bytes, { ...options, name });
 }

@@ -1,5 +1,5 @@
 // dynaprune/runtime: standalone sparse inference from a CSR container. Never imports tfjs.
-import { loadSparse, type ContainerSource } from '../format/index.js';
+import { loadSparse, type ContainerSource, type DecodeOptions } from '../format/index.js';
 import type { Network } from './network.js';
 import { createNetwork, type NetworkOptions } from './network.js';
 
@@ -11,6 +11,8 @@ export {
   type RuntimeEngine,
 } from './network.js';
 export { DEFAULT_MAX_MEMORY_BYTES } from './arena.js';
+export type { Classification } from './classify.js';
+export type { InputSpec, ModelMetadata, Provenance } from '../format/metadata.js';
 export { kernelState, simdSupported, type KernelState } from './kernels.js';
 export { runReference, type Batch } from './reference.js';
 export type { ContainerSource } from '../format/index.js';
@@ -20,10 +22,15 @@ export {
   BadMagicError,
   InvalidModelError,
   InvalidSizeError,
+  NonFiniteValueError,
   SectionChecksumError,
   TruncatedFileError,
   UnsupportedVersionError,
 } from '../format/index.js';
+
+/** The runtime's options plus the reader's ceilings (FORMAT.md, "Limits"). */
+export interface LoadNetworkOptions
+  extends NetworkOptions, Pick<DecodeOptions, 'maxElements' | 'allowNonFinite'> {}
 
 /**
  * Loads a container (file path in Node, URL, ArrayBuffer, Uint8Array or fetch Response) and prepares it
@@ -33,7 +40,11 @@ export {
  */
 export async function loadNetwork(
   source: ContainerSource,
-  options: NetworkOptions = {},
+  options: LoadNetworkOptions = {},
 ): Promise<Network> {
-  return createNetwork(await loadSparse(source), options);
+  const decode = {
+    ...(options.maxElements !== undefined ? { maxElements: options.maxElements } : {}),
+    ...(options.allowNonFinite !== undefined ? { allowNonFinite: options.allowNonFinite } : {}),
+  };
+  return createNetwork(await loadSparse(source, decode), options);
 }

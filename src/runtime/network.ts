@@ -3,7 +3,9 @@ import { InvalidArgumentError, MemoryLimitError, ShapeMismatchError } from '../e
 import { foldBatchNorms, fuseRelus } from '../graph/rewrites.js';
 import { shapeSize, validateGraph, type Shape } from '../graph/shapes.js';
 import type { ModelGraph } from '../graph/types.js';
+import type { ModelMetadata } from '../format/metadata.js';
 import { Arena, DEFAULT_MAX_MEMORY_BYTES } from './arena.js';
+import { classifyExample, type Classification } from './classify.js';
 import { instantiateKernels, simdSupported } from './kernels.js';
 import { Plan } from './plan.js';
 import { planners } from './planners.js';
@@ -63,6 +65,22 @@ export class Network {
     this.inputShape = shapes.get(graph.nodes[0]!.name)!;
     this.outputShape = shapes.get(graph.output)!;
     this.runner = runner;
+  }
+
+  /**
+   * The container's metadata: `input` (how to feed the model), `labels`, `provenance` (FORMAT.md,
+   * "Metadata"), and any free members. Empty for files written before the block existed.
+   */
+  get metadata(): ModelMetadata {
+    return this.graph.metadata;
+  }
+
+  /**
+   * Classifies one raw example as `metadata.input` describes it (an image's HWC bytes, or RGBA bytes from
+   * a canvas): every class with its label and probability, most likely first.
+   */
+  classify(raw: ArrayLike<number>): Classification[] {
+    return classifyExample(this, raw);
   }
 
   /** Runs `batch` examples; `input.length` must be batch × the input size. */
