@@ -1,7 +1,7 @@
 // loadSparse: a container from a file path (Node), bytes, a URL or a fetch Response (Node and browsers).
 import { DataNotFoundError } from '../errors.js';
 import { decodeModel } from './decode.js';
-import type { ModelGraph } from './graph.js';
+import type { ModelGraph } from '../graph/types.js';
 
 /** Where a container comes from. Strings are file paths in Node, URLs in browsers (or `http(s):`). */
 export type ContainerSource = string | URL | ArrayBuffer | Uint8Array | Response;
