@@ -1,6 +1,6 @@
 // Pruning a stored graph further by weight magnitude, reversibly: every point is computed from the stored weights.
 import { InvalidArgumentError } from '../errors.js';
-import type { ModelGraph, WeightMatrix, CsrMatrix } from '../format/graph.js';
+import type { ModelGraph, WeightMatrix, CsrMatrix } from './types.js';
 
 /**
  * How a sparsity spreads over the weight layers: `layer` gives every layer that sparsity (uniform), `global`

@@ -1,6 +1,6 @@
 // Magnitude pruning of a stored graph: exact nnz per layer and globally, the largest weights kept, reversibility.
 import { describe, expect, it } from 'vitest';
-import type { CsrMatrix, ModelGraph, WeightMatrix } from '../../src/format/graph.js';
+import type { CsrMatrix, ModelGraph, WeightMatrix } from '../../src/graph/types.js';
 import { MagnitudeOrder, pruneGraph } from '../../src/graph/prune.js';
 import { Random } from '../../src/util/random.js';
 import { randomCsr, sampleGraph, toDenseValues } from '../format/graphs.js';
