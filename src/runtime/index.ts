@@ -20,12 +20,7 @@ export {
   type PruneScope,
   type SparsityTarget,
 } from '../graph/prune.js';
-export {
-  argmax,
-  measureAccuracy,
-  measureLatency,
-  type AccuracyResult,
-} from './measure.js';
+export { argmax, measureAccuracy, measureLatency, type AccuracyResult } from './measure.js';
 export { kernelState, simdSupported, type KernelState } from './kernels.js';
 export { runReference, type Batch } from './reference.js';
 export type { ContainerSource } from '../format/index.js';

@@ -42,24 +42,30 @@ export function measureAccuracy(
 }
 
 /**
- * The median milliseconds of `runs` batch-1 predictions, cycling over the first images, after `warmup`
- * untimed ones. The clock is injectable; by default performance.now.
+ * Milliseconds per batch-1 prediction: the median over `rounds` of the mean of `runsPerRound` predictions
+ * (cycling over the first `count` images), after `warmup` untimed ones. Averaging within a round keeps small
+ * models measurable where the clock is coarse (browsers round performance.now to 0.1 ms). The clock is
+ * injectable; by default performance.now.
  */
 export function measureLatency(
   net: Network,
   images: Float32Array,
   count: number,
-  options: { runs?: number; warmup?: number; clock?: () => number } = {},
+  options: { rounds?: number; runsPerRound?: number; warmup?: number; clock?: () => number } = {},
 ): number {
   const per = net.inputShape.reduce((a, b) => a * b, 1);
-  const { runs = 21, warmup = 3 } = options;
+  const { rounds = 7, runsPerRound = 5, warmup = 3 } = options;
   const clock = options.clock ?? (() => performance.now());
-  const times: number[] = [];
-  for (let r = 0; r < warmup + runs; r++) {
+  const run = (r: number) => {
     const i = r % count;
-    const t0 = clock();
     net.predict(images.subarray(i * per, (i + 1) * per), 1);
-    if (r >= warmup) times.push(clock() - t0);
+  };
+  for (let r = 0; r < warmup; r++) run(r);
+  const times: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const t0 = clock();
+    for (let r = 0; r < runsPerRound; r++) run(warmup + round * runsPerRound + r);
+    times.push((clock() - t0) / runsPerRound);
   }
   times.sort((a, b) => a - b);
   return times[times.length >> 1]!;
