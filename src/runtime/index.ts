@@ -13,6 +13,16 @@ export {
 export { DEFAULT_MAX_MEMORY_BYTES } from './arena.js';
 export type { Classification } from './classify.js';
 export type { InputSpec, ModelMetadata, Provenance } from '../format/metadata.js';
+export type { SetSparsityOptions } from './sparsity.js';
+export {
+  MagnitudeOrder,
+  pruneGraph,
+  pruneScopes,
+  type PrunedLayer,
+  type PruneScope,
+  type SparsityTarget,
+} from '../graph/prune.js';
+export { argmax, measureAccuracy, measureLatency, type AccuracyResult } from './measure.js';
 export { kernelState, simdSupported, type KernelState } from './kernels.js';
 export { runReference, type Batch } from './reference.js';
 export type { ContainerSource } from '../format/index.js';
