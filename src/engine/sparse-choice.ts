@@ -25,7 +25,7 @@ export function parseKernelMode(value: string): KernelMode {
  * (docs/DECISIONS.md, "Sparse training kernels"). A dense layer has a crossover of its own because
  * tfjs-wasm's dense matMul is much slower per multiply-add than its convolutions.
  */
-export const sparseCrossover = { conv: 0.3, dense: 0.5 } as const;
+export const sparseCrossover = { conv: 0.5, dense: 0.5 } as const;
 
 /** Whether the sparse path is expected to be faster for a layer of `kind` at `density`. */
 export function sparsePays(kind: keyof typeof sparseCrossover, density: number): boolean {

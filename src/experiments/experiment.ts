@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { getMethod, SparseTrainer, type MethodName } from '../algorithms/index.js';
 import { StaticMask } from '../algorithms/static.js';
 import { initBackend, type BackendRequest } from '../engine/backend.js';
+import type { KernelMode } from '../engine/sparse-choice.js';
 import type { DistributionName } from '../sparsity/distributions.js';
 import { sparsify } from '../sparsity/sparsify.js';
 import { loadDataset } from '../data/registry.js';
@@ -98,6 +99,8 @@ export interface TrainingRunConfig {
   readonly momentum?: number;
   /** L2 weight decay on kernels. */
   readonly weightDecay?: number;
+  /** Kernels of the masked layers: `auto` (default), `dense` or `sparse`. */
+  readonly kernels?: KernelMode;
 }
 
 export interface TrainingRunEvents {
@@ -193,6 +196,7 @@ export async function runTraining(
     ...(config.optimizer ? { optimizer: config.optimizer } : {}),
     ...(config.momentum !== undefined ? { momentum: config.momentum } : {}),
     ...(config.weightDecay !== undefined ? { weightDecay: config.weightDecay } : {}),
+    ...(config.kernels !== undefined ? { kernels: config.kernels } : {}),
     seed: config.seed,
     ...(config.augment !== 'none' ? { augmentation: augmentOptions(config.augment) } : {}),
     runDir: config.out,
@@ -212,6 +216,7 @@ export async function runTraining(
       batchSize: config.batchSize,
       learningRate: config.learningRate,
       seed: config.seed + 1,
+      ...(config.kernels !== undefined ? { kernels: config.kernels } : {}),
       hooks: [new SparseTrainer(model, new StaticMask())],
       ...(events.train ? { callbacks: events.train } : {}),
     });

@@ -19,6 +19,8 @@ import {
 } from '@tensorflow/tfjs';
 import { InvalidArgumentError, NonFiniteLossError, ShapeMismatchError } from '../errors.js';
 import { FusedAdamOptimizer } from '../engine/fused-adam.js';
+import type { KernelMode } from '../engine/sparse-choice.js';
+import { maskedLayers } from '../layers/index.js';
 import { Random } from '../util/random.js';
 import { Augmenter, type AugmentOptions } from '../data/augment.js';
 import { makeBatch } from '../data/batch.js';
@@ -138,6 +140,11 @@ export interface TrainOptions {
   readonly evalBatchSize?: number;
   /** The clock, in milliseconds; injectable for tests. */
   readonly clock?: () => number;
+  /**
+   * Kernels of the masked layers on the wasm backend: `auto` (default: sparse kernels below each layer's
+   * measured crossover density, re-decided as the density changes), `dense` or `sparse`.
+   */
+  readonly kernels?: KernelMode;
 }
 
 export interface TrainResult {
@@ -248,6 +255,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     .filter((w) => /\/kernel(_\d+)?$/.test(w.originalName))
     .map((w) => w.read() as Variable);
   const schedule = options.learningRateSchedule ?? 'constant';
+  for (const layer of maskedLayers(model)) layer.kernelMode = options.kernels ?? 'auto';
   const variables = model.trainableWeights.map((v) => v.read() as Variable);
   // Run folders and checkpoints use node:fs; loading them only when asked keeps the loop browser-safe.
   const files =

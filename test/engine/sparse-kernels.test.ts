@@ -177,12 +177,14 @@ describe('sparse training kernels match the dense masked path (tfjs cpu) within 
     });
     layer.kernelMode = 'sparse';
     const x = tf.randomUniform([2, 8, 8, 4]);
-    tf.tidy(() => layer.apply(x)); // builds the layer and its layout
+    tf.tidy(() => {
+      layer.apply(x); // builds the layer and its layout
+    });
     const backend = tf.engine().findBackend('wasm') as BackendWasm;
     const tensors = tf.memory().numTensors;
     const buffers = backend.numDataIds();
     const optimizer = tf.train.adam(1e-3);
-    tf.dispose(optimizer.minimize(() => tf.sum(layer.apply(x) as tf.Tensor) as tf.Scalar, true));
+    optimizer.minimize(() => tf.sum(layer.apply(x) as tf.Tensor) as tf.Scalar, true)?.dispose();
     optimizer.dispose();
     expect(tf.memory().numTensors).toBe(tensors);
     expect(backend.numDataIds()).toBe(buffers);
