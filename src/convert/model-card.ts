@@ -1,5 +1,4 @@
 // The metadata an exported container carries: how to feed the model, its class names, and how it was made.
-import { getDataset } from '../data/registry.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { InputSpec, ModelMetadata, Provenance } from '../format/metadata.js';
 import { nonzeroCount } from '../graph/matrix.js';
@@ -8,8 +7,13 @@ import { DYNAPRUNE_VERSION } from '../version.js';
 
 /** What is known about the training run behind a model (all optional). */
 export interface RunFacts {
-  /** The dataset's registry name: gives the input block (bytes / 255, as training scaled them) and labels. */
+  /**
+   * The dataset's registry name. Every registered dataset is images of bytes that training scales by
+   * 1/255, so it gives the input block.
+   */
   readonly dataset?: string;
+  /** The class names, one per output unit (a registered dataset's `labelNames`). */
+  readonly labels?: readonly string[];
   /** The training method (`dsr`, `dense`, ...). */
   readonly method?: string;
   /** Accuracy on the test split, in [0, 1]. */
@@ -29,8 +33,10 @@ export function weightSparsity(graph: ModelGraph): number {
 }
 
 /**
- * The `input`, `labels` and `provenance` members for `graph` (FORMAT.md, "Metadata"). The input block and
- * labels need the dataset; provenance is always written, with null for what `facts` does not say.
+ * The `input`, `labels` and `provenance` members for `graph` (FORMAT.md, "Metadata"). The input block
+ * needs the dataset and the labels their names (checked against the output when written); provenance is
+ * always written, with null for what `facts` does not say. Imports no data loader, so it stays
+ * browser-safe.
  */
 export function modelCard(graph: ModelGraph, facts: RunFacts): ModelMetadata {
   const provenance: Provenance = {
@@ -40,14 +46,14 @@ export function modelCard(graph: ModelGraph, facts: RunFacts): ModelMetadata {
     testAccuracy: facts.testAccuracy ?? null,
     dynapruneVersion: DYNAPRUNE_VERSION,
   };
-  if (facts.dataset === undefined) return { provenance };
-  const dataset = getDataset(facts.dataset);
+  const labels = facts.labels === undefined ? {} : { labels: [...facts.labels] };
+  if (facts.dataset === undefined) return { ...labels, provenance };
   const first = graph.nodes[0];
   const shape = first?.op === 'input' ? first.shape : [];
-  if (shape.join(',') !== dataset.inputShape.join(',')) {
+  if (shape.length !== 3) {
     throw new InvalidArgumentError(
-      `The model takes [${shape.join(', ')}] but ${dataset.name} images are [${dataset.inputShape.join(', ')}]; ` +
-        'export it without the dataset, or with the dataset it was trained on.',
+      `The model takes [${shape.join(', ')}], not images: ${facts.dataset} images are [h, w, c]. ` +
+        'Export it without the dataset, or with the dataset it was trained on.',
     );
   }
   // src/data/batch.ts feeds training with byte / 255 and no mean or std: the runtime must do the same.
@@ -59,5 +65,5 @@ export function modelCard(graph: ModelGraph, facts: RunFacts): ModelMetadata {
     mean: null,
     std: null,
   };
-  return { input, labels: [...dataset.labelNames], provenance };
+  return { input, ...labels, provenance };
 }

@@ -6,6 +6,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { exportSparse, toLayersModel } from '../../convert/export.js';
 import type { RunFacts } from '../../convert/model-card.js';
+import { getDataset, isDatasetName } from '../../data/registry.js';
 import { exportOnnx, ONNX_OPSET_VERSION } from '../../convert/onnx-export.js';
 import { decodeModel } from '../../format/decode.js';
 import { initBackend } from '../../engine/backend.js';
@@ -47,8 +48,11 @@ export async function readRunFacts(runDir: string): Promise<RunFacts> {
   const [config, result] = await Promise.all([read('config.json'), read('result.json')]);
   const dataset = typeof config['dataset'] === 'string' ? config['dataset'] : undefined;
   if (dataset === undefined) return {};
+  // An unknown dataset name gives no labels; the input block still follows from the name.
+  const labels = isDatasetName(dataset) ? { labels: getDataset(dataset).labelNames } : {};
   return {
     dataset,
+    ...labels,
     method: typeof config['method'] === 'string' ? config['method'] : 'dense',
     ...(typeof result['testAcc'] === 'number' ? { testAccuracy: result['testAcc'] } : {}),
   };

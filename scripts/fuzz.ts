@@ -1,0 +1,234 @@
+// `npm run fuzz`: 50,000 mutated containers through decode, inspect (one case in ten) and the runtime (load and
+// one prediction), in a child process that a timer watches; counts untyped errors, cases over 1 s and cases
+// whose peak memory passes the ceiling. Exits 1 if any of the three is not 0.
+//
+// Usage: npm run fuzz -- [--cases 50000] [--seed 1] [--hang-ms 30000] [--minutes M] [--json out.json]
+// Each case is fast-check's sample for (seed + index) of the arbitrary in scripts/fuzz/cases.ts, so a case
+// is reproduced by its index alone. "Over 1 s" is the case's CPU time (user + system) in the worker, which
+// a loop burns whatever the load of this shared machine; a worker that does not answer within --hang-ms of
+// wall time is killed, the case retried once in a fresh worker, and counted as a hang if it times out
+// again. --minutes stops early and reports the cases run (the summary says how many).
+import { fork, type ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { Outcome } from './fuzz/cases.js';
+import { FUZZ_LIMITS } from './fuzz/cases.js';
+import type { WorkerMessage } from './fuzz/worker.js';
+
+/** Peak RSS above the worker's warmed-up baseline that counts as an allocation over the ceiling. */
+const CEILING_BYTES = 256 * 2 ** 20;
+/** A fresh worker every so many cases keeps the peak-RSS baseline honest. */
+const CASES_PER_WORKER = 5000;
+
+const arg = (name: string, fallback: string): string => {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 ? (process.argv[at + 1] ?? fallback) : fallback;
+};
+const total = Number(arg('cases', '50000'));
+const seed = Number(arg('seed', '1'));
+const timeoutMs = Number(arg('hang-ms', '30000'));
+const minutes = Number(arg('minutes', 'Infinity'));
+const jsonPath = arg('json', '');
+
+type Done = Extract<WorkerMessage, { type: 'done' }>;
+
+class Worker {
+  private child: ChildProcess;
+  private pending?: (m: Done | undefined) => void;
+  baselineKiB = 0;
+  ran = 0;
+  readonly ready: Promise<void>;
+  constructor() {
+    this.child = fork(fileURLToPath(new URL('./fuzz/worker.ts', import.meta.url)), [String(seed)], {
+      execArgv: ['--import', 'tsx', '--conditions=dynaprune-source', '--expose-gc'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.ready = new Promise((resolve, reject) => {
+      this.child.on('message', (m: WorkerMessage) => {
+        if (m.type === 'ready') {
+          this.baselineKiB = m.baselineKiB;
+          resolve();
+        } else this.pending?.(m);
+      });
+      this.child.on('exit', (code) => {
+        reject(new Error(`fuzz worker exited (${code}) before it was ready`));
+        this.pending?.(undefined);
+      });
+    });
+  }
+  /** Runs case `index`; undefined when it does not answer within the timeout (the worker is then killed). */
+  run(index: number): Promise<Done | undefined> {
+    this.ran++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.pending = undefined;
+        this.kill();
+        resolve(undefined);
+      }, timeoutMs);
+      this.pending = (m) => {
+        clearTimeout(timer);
+        this.pending = undefined;
+        resolve(m);
+      };
+      this.child.send({ index });
+    });
+  }
+  kill(): void {
+    this.child.removeAllListeners('exit');
+    this.child.kill('SIGKILL');
+  }
+}
+
+interface Summary {
+  cases: number;
+  accepted: number;
+  acceptedNonFinite: number;
+  refused: Record<string, number>;
+  untyped: number;
+  hangs: number;
+  timeoutsRetried: number;
+  over1s: number;
+  overCeiling: number;
+  maxMs: number;
+  p99Ms: number;
+  maxPeakAboveBaselineMiB: number;
+  examples: { untyped: string[]; hangs: number[]; over1s: number[]; overCeiling: number[] };
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const s: Summary = {
+    cases: 0,
+    accepted: 0,
+    acceptedNonFinite: 0,
+    refused: {},
+    untyped: 0,
+    hangs: 0,
+    timeoutsRetried: 0,
+    over1s: 0,
+    overCeiling: 0,
+    maxMs: 0,
+    p99Ms: 0,
+    maxPeakAboveBaselineMiB: 0,
+    examples: { untyped: [], hangs: [], over1s: [], overCeiling: [] },
+  };
+  const times: number[] = [];
+  let worker = new Worker();
+  await worker.ready;
+  const fresh = async (): Promise<void> => {
+    worker.kill();
+    worker = new Worker();
+    await worker.ready;
+  };
+  for (let index = 0; index < total; index++) {
+    if ((Date.now() - started) / 60_000 > minutes) break;
+    if (worker.ran >= CASES_PER_WORKER) await fresh();
+    let done = await worker.run(index);
+    if (!done) {
+      s.timeoutsRetried++;
+      await fresh();
+      done = await worker.run(index);
+      if (!done) {
+        s.hangs++;
+        s.examples.hangs.push(index);
+        await fresh();
+        s.cases++;
+        continue;
+      }
+    }
+    s.cases++;
+    record(s, done.outcome, index);
+    times.push(done.cpuMs);
+    s.maxMs = Math.max(s.maxMs, done.cpuMs);
+    if (done.cpuMs > 1000) {
+      s.over1s++;
+      s.examples.over1s.push(index);
+    }
+    const above = (done.peakKiB - worker.baselineKiB) * 1024;
+    s.maxPeakAboveBaselineMiB = Math.max(s.maxPeakAboveBaselineMiB, above / 2 ** 20);
+    if (above > CEILING_BYTES) {
+      s.overCeiling++;
+      s.examples.overCeiling.push(index);
+      await fresh();
+    }
+    if ((index + 1) % 1000 === 0 && jsonPath)
+      await writeFile(jsonPath, JSON.stringify({ ...s, partial: true }, null, 2) + '\n');
+    if ((index + 1) % 5000 === 0)
+      process.stderr.write(
+        `fuzz: ${index + 1}/${total} cases, ${((Date.now() - started) / 1000).toFixed(0)} s\n`,
+      );
+  }
+  worker.kill();
+  times.sort((a, b) => a - b);
+  s.p99Ms = times[Math.floor(times.length * 0.99)] ?? 0;
+  report(s, (Date.now() - started) / 1000);
+  if (jsonPath) await writeFile(jsonPath, JSON.stringify(s, null, 2) + '\n');
+  process.stdout.write(JSON.stringify({ ...s, examples: undefined }) + '\n');
+  if (s.untyped + s.hangs + s.over1s + s.overCeiling > 0) process.exitCode = 1;
+}
+
+function record(s: Summary, outcome: Outcome, index: number): void {
+  if (outcome.kind === 'accepted') {
+    s.accepted++;
+    if (!outcome.finite) s.acceptedNonFinite++;
+  } else if (outcome.kind === 'refused') {
+    s.refused[outcome.code] = (s.refused[outcome.code] ?? 0) + 1;
+  } else {
+    s.untyped++;
+    if (s.examples.untyped.length < 10) s.examples.untyped.push(`case ${index}: ${outcome.error}`);
+  }
+}
+
+function report(s: Summary, seconds: number): void {
+  const refused = Object.values(s.refused).reduce((a, b) => a + b, 0);
+  const rows: [string, string][] = [
+    ['cases', String(s.cases)],
+    [
+      'refused with a typed error',
+      `${refused} (${Object.entries(s.refused)
+        .sort((a, b) => b[1] - a[1])
+        .map(([c, n]) => `${c} ${n}`)
+        .join(', ')})`,
+    ],
+    [
+      'accepted (decoded, loaded, predicted)',
+      `${s.accepted}, of which ${s.acceptedNonFinite} with non-finite outputs`,
+    ],
+    ['**untyped errors**', `**${s.untyped}**`],
+    [
+      `**hangs** (no answer within ${timeoutMs / 1000} s of wall time, twice)`,
+      `**${s.hangs}** (${s.timeoutsRetried} first-try timeouts retried)`,
+    ],
+    ['**cases over 1 s** (CPU time of the case in the worker)', `**${s.over1s}**`],
+    [
+      `**peak RSS over the ceiling** (baseline + ${CEILING_BYTES / 2 ** 20} MiB)`,
+      `**${s.overCeiling}**`,
+    ],
+    [
+      'CPU time: slowest case, 99th percentile',
+      `${s.maxMs.toFixed(0)} ms, ${s.p99Ms.toFixed(1)} ms`,
+    ],
+    ['largest peak RSS above the baseline', `${s.maxPeakAboveBaselineMiB.toFixed(1)} MiB`],
+    [
+      'limits',
+      `maxElements ${FUZZ_LIMITS.maxElements}, maxMemoryBytes ${FUZZ_LIMITS.maxMemoryBytes / 2 ** 20} MiB`,
+    ],
+    [
+      'wall time',
+      `${seconds.toFixed(0)} s (${cpus().length} cores, load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')})`,
+    ],
+  ];
+  const lines = ['| | |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v} |`)];
+  process.stdout.write(lines.join('\n') + '\n');
+  for (const e of s.examples.untyped) process.stdout.write(`untyped: ${e}\n`);
+  if (s.examples.hangs.length) process.stdout.write(`hang cases: ${s.examples.hangs.join(', ')}\n`);
+  if (s.examples.over1s.length)
+    process.stdout.write(`over 1 s: ${s.examples.over1s.slice(0, 20).join(', ')}\n`);
+  if (s.examples.overCeiling.length)
+    process.stdout.write(`over the ceiling: ${s.examples.overCeiling.join(', ')}\n`);
+}
+
+await main();
