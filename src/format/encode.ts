@@ -4,8 +4,15 @@ import { InvalidArgumentError, ShapeMismatchError } from '../errors.js';
 import { BitWriter } from './bits.js';
 import { crc32 } from './crc32.js';
 import { optimalGolombParameter, writeGolomb } from './golomb.js';
-import type { CsrMatrix, DenseMatrix, GraphNode, ModelGraph, WeightMatrix } from './graph.js';
-import { toHalf } from './half.js';
+import type {
+  CsrMatrix,
+  DenseMatrix,
+  GraphNode,
+  ModelGraph,
+  WeightMatrix,
+} from '../graph/types.js';
+import { fromHalf, toHalf } from './half.js';
+import { toCsr, toDense } from '../graph/matrix.js';
 import {
   FORMAT_VERSION,
   HEADER_BYTES,
@@ -17,7 +24,7 @@ import {
   type IndexCodingName,
   type ValuePrecision,
 } from './layout.js';
-import { validateGraph } from './validate.js';
+import { validateGraph } from '../graph/shapes.js';
 
 export interface EncodeOptions {
   /** Precision of weight values: `fp32` (lossless, default), `fp16` or `int8` with a per-row scale. */
@@ -219,33 +226,17 @@ function csrSection(m: CsrMatrix, precision: ValuePrecision, coding: IndexCoding
   return out.finish();
 }
 
-function toCsr(m: DenseMatrix): CsrMatrix {
-  const rowPtr = new Uint32Array(m.rows + 1);
-  let nnz = 0;
-  for (const v of m.values) if (v !== 0) nnz++;
-  const colIdx = new Uint32Array(nnz);
-  const values = new Float32Array(nnz);
-  let k = 0;
-  for (let r = 0; r < m.rows; r++) {
-    for (let c = 0; c < m.cols; c++) {
-      const v = m.values[r * m.cols + c]!;
-      if (v !== 0) {
-        colIdx[k] = c;
-        values[k++] = v;
-      }
+/** Refuses what a reader would refuse: NaN or ±Infinity, and values that fp16 cannot hold. */
+function checkFinite(values: Float32Array, precision: ValuePrecision, where: string): void {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (!Number.isFinite(v) || (precision === 'fp16' && !Number.isFinite(fromHalf(toHalf(v))))) {
+      throw new InvalidArgumentError(
+        `${where}: value ${i} is ${v}, which ${precision} cannot store as a finite number. ` +
+          'Containers hold finite weights only; fix the model or choose fp32.',
+      );
     }
-    rowPtr[r + 1] = k;
   }
-  return { kind: 'csr', rows: m.rows, cols: m.cols, rowPtr, colIdx, values };
-}
-
-function toDense(m: CsrMatrix): DenseMatrix {
-  const values = new Float32Array(m.rows * m.cols);
-  for (let r = 0; r < m.rows; r++) {
-    for (let k = m.rowPtr[r]!; k < m.rowPtr[r + 1]!; k++)
-      values[r * m.cols + m.colIdx[k]!] = m.values[k]!;
-  }
-  return { kind: 'dense', rows: m.rows, cols: m.cols, values };
 }
 
 /** The weight section, choosing CSR or dense storage. */
@@ -297,6 +288,8 @@ export function encodeModel(graph: ModelGraph, options: EncodeOptions = {}): Uin
       case 'conv2d':
       case 'dense': {
         const { weight, bias, ...rest } = node;
+        checkFinite(weight.values, settings.values, `${node.name} weight`);
+        if (bias) checkFinite(bias, 'fp32', `${node.name} bias`);
         return {
           ...rest,
           weight: add(weightSection(weight, settings)),
@@ -305,6 +298,8 @@ export function encodeModel(graph: ModelGraph, options: EncodeOptions = {}): Uin
       }
       case 'batchNorm': {
         const { gamma, beta, movingMean, movingVariance, ...rest } = node;
+        for (const [key, v] of Object.entries({ gamma, beta, movingMean, movingVariance }))
+          checkFinite(v, 'fp32', `${node.name} ${key}`);
         return {
           ...rest,
           gamma: vector(gamma),

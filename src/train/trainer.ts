@@ -263,14 +263,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     .map((w) => w.read() as Variable);
   const schedule = options.learningRateSchedule ?? 'constant';
   const variables = model.trainableWeights.map((v) => v.read() as Variable);
-  // Run folders and checkpoints use node:fs; loading them only when asked keeps the loop browser-safe.
-  const files =
-    options.runDir === undefined
-      ? undefined
-      : {
-          ...(await import('./checkpoint.js')),
-          RunFolder: (await import('./run-folder.js')).RunFolder,
-        };
+  // Run folders and checkpoints use node:fs, loaded only when asked; browser bundles get a stand-in that refuses.
+  const files = options.runDir === undefined ? undefined : await import('#platform/run-files');
   const run: RunFolder | undefined =
     files && options.runDir !== undefined ? new files.RunFolder(options.runDir) : undefined;
 
