@@ -19,7 +19,7 @@ import * as tf from '@tensorflow/tfjs';
 import { exportOnnx } from '../src/convert/onnx-export.js';
 import { loadCifar10 } from '../src/data/cifar10.js';
 import { initBackend } from '../src/engine/backend.js';
-import type { ModelGraph } from '../src/format/graph.js';
+import type { ModelGraph } from '../src/graph/types.js';
 import { loadSparse } from '../src/format/load.js';
 import { createNetwork } from '../src/runtime/index.js';
 import { createSession, loadPeers, nhwcToNchw, type OrtFlavour } from './lib/peers.js';
