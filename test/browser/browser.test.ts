@@ -94,8 +94,9 @@ describe('the runtime in Chromium', () => {
       bundle: true,
       format: 'esm',
       platform: 'browser',
+      // Resolves package.json's #platform/* imports to the sources (their browser variants).
+      conditions: ['dynaprune-source'],
       write: false,
-      external: ['node:fs/promises'],
       logLevel: 'silent',
     });
     const files: Record<string, { type: string; body: Uint8Array | string }> = {
