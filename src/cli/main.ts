@@ -8,6 +8,7 @@ import { registerExportCommand } from './commands/export.js';
 import { registerInspectCommand } from './commands/inspect.js';
 import { registerPaperCommand } from './commands/paper.js';
 import { registerReportCommand } from './commands/report.js';
+import { registerServeCommand } from './commands/serve.js';
 import { registerTrainCommand } from './commands/train.js';
 
 async function main(argv: readonly string[]): Promise<void> {
@@ -23,6 +24,7 @@ async function main(argv: readonly string[]): Promise<void> {
   registerInspectCommand(program);
   registerEvalCommand(program);
   registerReportCommand(program);
+  registerServeCommand(program);
   await program.parseAsync(argv as string[]);
 }
 
