@@ -10,9 +10,10 @@ import { SET, type DropAndGrowOptions } from './set.js';
  */
 export class RigL extends SET {
   override readonly name: string = 'rigl';
+  readonly usesDenseGradients = true;
 
   constructor(options: DropAndGrowOptions = {}) {
-    super({ dropFraction: 0.3, cosineDecay: true, period: 100, stopFraction: 0.75, ...options });
+    super({ dropFraction: 0.3, cosineDecay: true, stopFraction: 0.75, ...options });
   }
 
   protected override chooseGrowth(

@@ -15,7 +15,14 @@ import type { MaskedLayer } from '../layers/masked-layer.js';
 import type { SparsityRecord, StepEndInfo, TrainBeginInfo, TrainingHook } from '../train/hooks.js';
 import { sparseCategoricalCrossentropy } from '../train/loss.js';
 import { Random } from '../util/random.js';
-import type { LayerView, SparseAlgorithm, UpdateContext, UpdateResult } from './algorithm.js';
+import {
+  neverSchedule,
+  type LayerView,
+  type SparseAlgorithm,
+  type UpdateContext,
+  type UpdateResult,
+} from './algorithm.js';
+import { plannedUpdates } from './schedules.js';
 import { resetMomentsOnMaskWrites } from '../train/optimizer-state.js';
 
 export interface SparseTrainerOptions {
@@ -123,7 +130,14 @@ export class SparseTrainer implements TrainingHook {
       totalSteps: args.totalSteps,
       layers: views,
       rng: this.rng,
-      gradients: () => (gradients ??= this.denseGradients(layers, args.batch)),
+      gradients: () => {
+        if (this.algorithm.usesDenseGradients !== true) {
+          throw new Error(
+            `${this.algorithm.name} reads dense gradients without declaring usesDenseGradients.`,
+          );
+        }
+        return (gradients ??= this.denseGradients(layers, args.batch));
+      },
     };
     const result = run(context);
     if (result === undefined) return undefined;
@@ -133,6 +147,26 @@ export class SparseTrainer implements TrainingHook {
     const record = this.snapshot(args.step, args.epoch ?? 0, result.facts);
     this.records.push(record);
     return record;
+  }
+
+  /**
+   * How many mask updates the schedule will make over `totalSteps`, for the initial record, with a
+   * `warning` when the run is too short for any (say it once, rather than train silently unchanged).
+   */
+  scheduleFacts(totalSteps: number): Record<string, unknown> {
+    if (this.algorithm.schedule === neverSchedule) return {};
+    const planned = plannedUpdates(this.algorithm.schedule, totalSteps);
+    return {
+      plannedUpdates: planned,
+      ...(planned === 0
+        ? {
+            warning:
+              `${this.algorithm.name} will not change any mask: its schedule makes no update in a run of ` +
+              `${totalSteps} steps (first period ${this.algorithm.schedule.periodAt(1, totalSteps)}). ` +
+              'Train longer or pass a shorter period.',
+          }
+        : {}),
+    };
   }
 
   /**
@@ -174,8 +208,11 @@ export class SparseTrainer implements TrainingHook {
       );
     }
     const masks = layers.map((l) => l.getMask());
+    const modes = layers.map((l) => l.kernelMode);
     const out = new Map<string, Float32Array>();
     try {
+      // The dense kernel gradient is exactly what the sparse kernels avoid: compute it on the dense ones.
+      for (const l of layers) l.kernelMode = 'dense';
       for (const l of layers) l.writeMaskAndKernel(new Float32Array(l.kernelSize).fill(1), null);
       tidy(() => {
         const kernels = layers.map((l) => l.kernelVariable.read() as Variable);
@@ -189,7 +226,10 @@ export class SparseTrainer implements TrainingHook {
         );
       });
     } finally {
-      layers.forEach((l, i) => l.writeMaskAndKernel(masks[i]!, null));
+      layers.forEach((l, i) => {
+        l.writeMaskAndKernel(masks[i]!, null);
+        l.kernelMode = modes[i]!;
+      });
     }
     return out;
   }
@@ -204,6 +244,7 @@ export class SparseTrainer implements TrainingHook {
     this.watched = { optimizer: info.optimizer, release: () => undefined };
     const record = this.snapshot(info.startStep, Math.floor(info.startStep / info.stepsPerEpoch), {
       initial: true,
+      ...this.scheduleFacts(info.totalSteps),
     });
     if (info.startStep === 0) this.records.push(record);
     return record;
@@ -245,7 +286,10 @@ export class SparseTrainer implements TrainingHook {
         this.optimizer ??= this.model.optimizer;
         // setSparsity calls during fit reset the moments too, not only this trainer's updates.
         this.watchOptimizer();
-        if (this.records.length === 0) this.records.push(this.snapshot(0, 0, { initial: true }));
+        if (this.records.length === 0) {
+          const facts = { initial: true, ...this.scheduleFacts(options.totalSteps) };
+          this.records.push(this.snapshot(0, 0, facts));
+        }
       },
       onEpochBegin: async (e) => {
         epoch = e;

@@ -19,6 +19,8 @@ import {
 } from '@tensorflow/tfjs';
 import { InvalidArgumentError, NonFiniteLossError, ShapeMismatchError } from '../errors.js';
 import { FusedAdamOptimizer } from '../engine/fused-adam.js';
+import type { KernelMode } from '../engine/sparse-choice.js';
+import { maskedLayers } from '../layers/index.js';
 import { Random } from '../util/random.js';
 import { Augmenter, type AugmentOptions } from '../data/augment.js';
 import { makeBatch } from '../data/batch.js';
@@ -152,6 +154,11 @@ export interface TrainOptions {
   readonly evalBatchSize?: number;
   /** The clock, in milliseconds; injectable for tests. */
   readonly clock?: () => number;
+  /**
+   * Kernels of the masked layers on the wasm backend: `auto` (default: sparse kernels below each layer's
+   * measured crossover density, re-decided as the density changes), `dense` or `sparse`.
+   */
+  readonly kernels?: KernelMode;
 }
 
 export interface TrainResult {
@@ -262,6 +269,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     .filter((w) => /\/kernel(_\d+)?$/.test(w.originalName))
     .map((w) => w.read() as Variable);
   const schedule = options.learningRateSchedule ?? 'constant';
+  for (const layer of maskedLayers(model)) layer.kernelMode = options.kernels ?? 'auto';
   const variables = model.trainableWeights.map((v) => v.read() as Variable);
   // Run folders and checkpoints use node:fs, loaded only when asked; browser bundles get a stand-in that refuses.
   const files = options.runDir === undefined ? undefined : await import('#platform/run-files');
