@@ -12,7 +12,9 @@ import type { DataProgress as DownloadProgress } from '../data/types.js';
 import { getModel } from '../models/registry.js';
 import { describeMachine } from './machine.js';
 import { folderHandler, savedModelBytes } from '../train/model-files.js';
-import { RunFolder } from '../train/run-folder.js';
+import { prepareRunFolder, RunFolder } from '../train/run-folder.js';
+import { RunFolderError } from '../errors.js';
+import type { DataSource } from '../data/types.js';
 import { recalibrateAndEvaluate, recalibrationLine } from '../train/batch-norm-stats.js';
 import type { SparsityRecord } from '../train/hooks.js';
 import {
@@ -63,8 +65,15 @@ export interface TrainingRunConfig {
   readonly seed: number;
   /** The run folder. */
   readonly out: string;
-  /** Continue from the run folder's checkpoint. */
+  /**
+   * Continue from the run folder's checkpoint. Every setting but `epochs` must be the one the run was
+   * started with (a changed one is refused); a changed `epochs` is said in the log.
+   */
   readonly resume: boolean;
+  /** Remove the files of an earlier run in the folder first (without it, such a folder is refused). */
+  readonly overwrite?: boolean;
+  /** The command line as the user typed it (`dynaprune train ...`), recorded in config.json. */
+  readonly command?: string;
   /** Training-image augmentation: `none` (the paper), `flip` (horizontal flips), `crop-flip` (crop with padding 4, and flips). */
   readonly augment: AugmentKind;
   /** The pruning method (default dense). */
@@ -123,6 +132,13 @@ export async function runTraining(
   events: TrainingRunEvents = {},
 ): Promise<TrainingRunResult> {
   const log = events.onLog ?? (() => undefined);
+  const prepared = await prepareRunFolder(config.out, {
+    resume: config.resume,
+    overwrite: config.overwrite === true,
+  });
+  for (const path of prepared.removedTemporaries)
+    log(`removed a leftover of a killed write: ${path}`);
+  const stored = prepared.state === 'resume' ? await checkResumable(config, log) : undefined;
   const backend = await initBackend(config.backend);
   log(backend.description);
   const data = await loadDataset(config.dataset, {
@@ -130,8 +146,12 @@ export async function runTraining(
     ...(config.trainLimit !== undefined ? { trainLimit: config.trainLimit } : {}),
     ...(config.testLimit !== undefined ? { testLimit: config.testLimit } : {}),
     ...(events.onDownload ? { onProgress: events.onDownload } : {}),
+    onWarning: (message) => log(`warning: ${message}`),
   });
-  log(`data: ${config.dataset}, ${data.train.count} training and ${data.test.count} test images`);
+  log(
+    `data: ${config.dataset}, ${data.train.count} training and ${data.test.count} test images ` +
+      `from ${data.source.path} (${describeSource(data.source)})`,
+  );
   const spec = getModel(config.model);
   const dense = spec.build({
     inputShape: data.inputShape,
@@ -174,8 +194,10 @@ export async function runTraining(
   const run = new RunFolder(config.out);
   await run.writeConfig({
     ...config,
-    command: process.argv.slice(1).join(' '),
-    startedAt: new Date().toISOString(),
+    startedAt:
+      typeof stored?.['startedAt'] === 'string' ? stored['startedAt'] : new Date().toISOString(),
+    ...(stored ? { resumedAt: new Date().toISOString() } : {}),
+    data: data.source,
     backend: backend.backend,
     backendDescription: backend.description,
     machine: describeMachine(),
@@ -268,6 +290,9 @@ export async function runTraining(
 const INCIDENTAL_FIELDS = new Set([
   'out',
   'resume',
+  'overwrite',
+  'data',
+  'resumedAt',
   'dataDir',
   'backend',
   'command',
@@ -283,6 +308,73 @@ function runDefinition(config: Readonly<Record<string, unknown>>): string {
     (k) => !INCIDENTAL_FIELDS.has(k) && config[k] !== undefined,
   );
   return JSON.stringify(keys.sort().map((k) => [k, config[k]]));
+}
+
+/** The flag that sets each config field, for messages (camelCase fields not listed map to kebab-case). */
+const FLAG_OF: Readonly<Record<string, string>> = {
+  targetPruned: '--np',
+  period: '--rewire-period',
+  batchNormMomentum: '--bn-momentum',
+  batchNormRecalibration: '--bn-recalibration',
+  learningRateSchedule: '--lr-schedule',
+  augment: '--augment',
+};
+
+const flagOf = (key: string): string =>
+  FLAG_OF[key] ?? `--${key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`;
+
+/** One phrase for the log: whether the data's checksum is known. */
+function describeSource(source: DataSource): string {
+  if (source.verified) return `verified: ${source.matched ?? 'known checksum'}`;
+  return source.checksum
+    ? 'NOT verified: the archive checksum is not a known one'
+    : 'NOT verified: a folder has no checksum to check';
+}
+
+/**
+ * Reads the run's config.json and refuses a resume whose settings differ from the run's, except
+ * `epochs`, whose change is logged. Returns the stored config.
+ */
+async function checkResumable(
+  config: TrainingRunConfig,
+  log: (line: string) => void,
+): Promise<Record<string, unknown>> {
+  let stored: Record<string, unknown>;
+  try {
+    stored = JSON.parse(await readFile(join(config.out, 'config.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+  } catch (error) {
+    throw new RunFolderError(
+      `${config.out} has a checkpoint but no readable config.json, so its settings are unknown; ` +
+        'start again with --overwrite.',
+      { cause: error },
+    );
+  }
+  const given: Record<string, unknown> = { ...config };
+  const keys = new Set([...Object.keys(stored), ...Object.keys(given)]);
+  const changed = [...keys]
+    .filter((k) => !INCIDENTAL_FIELDS.has(k) && k !== 'epochs')
+    .filter((k) => JSON.stringify(stored[k]) !== JSON.stringify(given[k]))
+    .sort()
+    .map(
+      (k) =>
+        `${flagOf(k)} ${String(given[k] ?? '(unset)')} (the run has ${String(stored[k] ?? '(unset)')})`,
+    );
+  if (changed.length > 0) {
+    throw new RunFolderError(
+      `--resume continues the run in ${config.out} with the settings it was started with, and only ` +
+        `--epochs may change. These differ: ${changed.join('; ')}. Drop them, or start a new run ` +
+        '(another --out, or --overwrite).',
+    );
+  }
+  if (stored['epochs'] !== config.epochs) {
+    log(
+      `resuming with --epochs ${config.epochs} (the run was started with ${String(stored['epochs'])})`,
+    );
+  }
+  return stored;
 }
 
 /**

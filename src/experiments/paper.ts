@@ -139,6 +139,8 @@ export async function runPaperComparison(
     backend: options.backend,
     seed: options.seed,
     resume: false,
+    // Without --reuse the comparison retrains every model, replacing an earlier one in the same folder.
+    overwrite: true,
   } as const;
   // Quick runs are ~300 steps: BatchNorm's moving statistics need a faster average to settle (types.ts).
   const quickBatchNorm = options.quick ? { batchNormMomentum: 0.9 } : {};
