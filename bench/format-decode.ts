@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/engine/backend.js';
 import { decodeModel } from '../src/format/decode.js';
 import { encodeModel } from '../src/format/encode.js';
-import type { ModelGraph, WeightMatrix } from '../src/format/graph.js';
+import type { ModelGraph, WeightMatrix } from '../src/graph/types.js';
 import { indexCodings, valuePrecisions } from '../src/format/layout.js';
 import { sparseGraph, timeMedian } from './lib/sparse-graph.js';
 import { describeMachine, writeBenchResult } from './lib/results.js';

@@ -13,7 +13,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { graphToLayersModel } from '../src/convert/from-graph.js';
 import { initBackend } from '../src/engine/backend.js';
-import type { ModelGraph } from '../src/format/graph.js';
+import type { ModelGraph } from '../src/graph/types.js';
 import { createNetwork } from '../src/runtime/index.js';
 import { multiplyAddsPerImage } from '../src/experiments/model-stats.js';
 import { median, sparseGraph, timeMedian as time } from './lib/sparse-graph.js';

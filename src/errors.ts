@@ -156,3 +156,14 @@ export class DivergedError extends DynapruneError {
     this.epoch = epoch;
   }
 }
+
+/** A model would need more memory than the caller allows (the runtime's arena ceiling, for instance). */
+export class MemoryLimitError extends DynapruneError {
+  readonly neededBytes: number;
+  readonly limitBytes: number;
+  constructor(message: string, neededBytes: number, limitBytes: number) {
+    super('E_MEMORY_LIMIT', message);
+    this.neededBytes = neededBytes;
+    this.limitBytes = limitBytes;
+  }
+}

@@ -69,5 +69,6 @@ export { epochBatches, epochOrder, makeBatch, type Batch } from './data/batch.js
 export type { DataProgress, DataSource, Dataset, ImageShape, ImageSplit } from './data/types.js';
 
 // The CSR container and conversion from and to tfjs.
+export * from './graph/index.js';
 export * from './format/index.js';
 export * from './convert/index.js';

@@ -1,6 +1,6 @@
 // The benchmarks' models: a registry model with a random mask at a given sparsity, as a stored graph.
 import { modelToGraph } from '../../src/convert/to-graph.js';
-import type { ModelGraph } from '../../src/format/graph.js';
+import type { ModelGraph } from '../../src/graph/types.js';
 import { getModel } from '../../src/models/registry.js';
 import { sparsify } from '../../src/sparsity/sparsify.js';
 

@@ -28,9 +28,11 @@ export interface UpdateContext {
   readonly gradients: () => ReadonlyMap<string, Float32Array>;
 }
 
-/** What an update did: the positions regrown in each layer (their optimizer state is reset). */
+/**
+ * What an update did, for the record. The masks themselves are in the views; optimizer moments are reset
+ * wherever a mask changed by the mask-write notification, so results need not list positions.
+ */
 export interface UpdateResult {
-  readonly regrown: ReadonlyMap<string, Int32Array>;
   /** Algorithm-specific facts for sparsity.jsonl (DSR: `H`, `prunedCount`). */
   readonly facts: Readonly<Record<string, unknown>>;
 }

@@ -29,7 +29,8 @@ export interface DsrOptions {
  *    handing out rounding leftovers so that exactly K return (a layer never gets more than its free,
  *    not-just-pruned positions);
  * 4. regrow them at random zero positions, excluding those pruned in this step, with value 0.
- * The total number of nonzeros never changes.
+ * The total number of nonzeros never changes, unless the layers have no free positions left to regrow
+ * into; then the record carries `unregrown` and a `warning`. A layer always keeps at least one weight.
  */
 export class DSR implements SparseAlgorithm {
   readonly name = 'dsr';
@@ -82,13 +83,20 @@ export class DSR implements SparseAlgorithm {
       let alive = 0;
       for (let i = 0; i < view.size; i++) {
         if (view.mask[i] === 0) continue;
-        if (Math.abs(view.kernel[i]!) < threshold) {
-          view.mask[i] = 0;
-          view.kernel[i] = 0;
-          gone.push(i);
-        } else {
-          alive++;
-        }
+        if (Math.abs(view.kernel[i]!) < threshold) gone.push(i);
+        else alive++;
+      }
+      // A layer never empties (as in the reference code): its largest weight below H stays.
+      if (alive === 0 && gone.length > 0) {
+        const largest = gone.reduce((a, i) =>
+          Math.abs(view.kernel[i]!) > Math.abs(view.kernel[a]!) ? i : a,
+        );
+        gone.splice(gone.indexOf(largest), 1);
+        alive = 1;
+      }
+      for (const i of gone) {
+        view.mask[i] = 0;
+        view.kernel[i] = 0;
       }
       pruned.push(Int32Array.from(gone));
       surviving.push(alive);
@@ -103,7 +111,6 @@ export class DSR implements SparseAlgorithm {
     const capacity = layers.map((v, l) => v.size - surviving[l]! - pruned[l]!.length);
     const grants = proportionalGrants(surviving, capacity, prunedCount);
     // 4. Regrow at random zero positions that were not pruned just now.
-    const regrown = new Map<string, Int32Array>();
     layers.forEach((view, l) => {
       if (grants[l] === 0) return;
       const justPruned = new Set(pruned[l]);
@@ -113,16 +120,26 @@ export class DSR implements SparseAlgorithm {
         view.mask[i] = 1;
         view.kernel[i] = 0;
       }
-      regrown.set(view.name, chosen);
     });
+    const regrownCount = grants.reduce((a, b) => a + b, 0);
+    const unregrown = prunedCount - regrownCount;
     return {
-      regrown,
       facts: {
         H: threshold,
         nextH: this.threshold,
         prunedCount,
         targetPruned: np,
-        regrownCount: grants.reduce((a, b) => a + b, 0),
+        regrownCount,
+        // No room to regrow everything (layers nearly dense): nnz falls, which the record must say.
+        ...(unregrown > 0
+          ? {
+              unregrown,
+              warning:
+                `DSR pruned ${prunedCount} weights but found free positions for only ${regrownCount}: ` +
+                `the total nnz fell by ${unregrown}, from ${totalNnz} to ${totalNnz - unregrown}. ` +
+                'Use a higher sparsity or skip the nearly dense layers.',
+            }
+          : {}),
         reallocated: Object.fromEntries(
           layers.map((v, l) => [v.name, grants[l]! - pruned[l]!.length]),
         ),

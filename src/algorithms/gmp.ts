@@ -1,12 +1,19 @@
 // Gradual magnitude pruning (Zhu & Gupta 2017, arXiv 1710.01878): the "traditional" schedule, tfmot's PolynomialDecay.
 import { InvalidArgumentError } from '../errors.js';
-import { indicesWhere, nnzForSparsity, topK } from '../layers/mask-math.js';
+import { nnzForSparsity } from '../layers/mask-math.js';
+import { allocate, type DistributionName } from '../sparsity/distributions.js';
 import type { SparseAlgorithm, UpdateContext, UpdateResult } from './algorithm.js';
+import { pruneToLargest } from './magnitude.js';
 import { PeriodicSchedule, polynomialSparsity, type UpdateSchedule } from './schedules.js';
 
 export interface GmpOptions {
-  /** Final sparsity of every pruned layer. */
+  /** Final sparsity over the pruned layers together. */
   readonly finalSparsity: number;
+  /**
+   * How the final nonzeros are shared between layers (default uniform: every layer ends at
+   * `finalSparsity`). With `erk`, each layer ramps to its own ERK sparsity along the same cubic.
+   */
+  readonly distribution?: DistributionName;
   /** Sparsity at the start (default 0: train dense first). */
   readonly initialSparsity?: number;
   /** Start pruning at this fraction of training (default 0). */
@@ -28,12 +35,14 @@ export class GMP implements SparseAlgorithm {
   readonly initialSparsity: number;
   readonly beginFraction: number;
   readonly endFraction: number;
+  readonly distribution: DistributionName;
 
   constructor(options: GmpOptions) {
     this.finalSparsity = options.finalSparsity;
     this.initialSparsity = options.initialSparsity ?? 0;
     this.beginFraction = options.beginFraction ?? 0;
     this.endFraction = options.endFraction ?? 0.75;
+    this.distribution = options.distribution ?? 'uniform';
     for (const [what, v] of [
       ['finalSparsity', this.finalSparsity],
       ['initialSparsity', this.initialSparsity],
@@ -61,12 +70,12 @@ export class GMP implements SparseAlgorithm {
     };
   }
 
-  /** The target sparsity at `step`. */
-  sparsityAt(step: number, totalSteps: number): number {
+  /** The target sparsity at `step` of a layer whose final sparsity is `final` (default the global one). */
+  sparsityAt(step: number, totalSteps: number, final = this.finalSparsity): number {
     return polynomialSparsity(
       step,
       this.initialSparsity,
-      this.finalSparsity,
+      final,
       this.beginFraction * totalSteps,
       Math.ceil(this.endFraction * totalSteps),
     );
@@ -74,21 +83,22 @@ export class GMP implements SparseAlgorithm {
 
   update(context: UpdateContext): UpdateResult {
     const target = this.sparsityAt(context.step, context.totalSteps);
+    const finals = allocate(
+      this.distribution,
+      context.layers.map((v) => ({
+        name: v.name,
+        shape: v.layer.maskVariable.shape.map((d) => d ?? 0),
+      })),
+      this.finalSparsity,
+    );
     let pruned = 0;
-    for (const view of context.layers) {
-      const active = indicesWhere(view.mask, 1);
-      const keep = nnzForSparsity(target, view.size);
-      if (active.length <= keep) continue;
-      const kept = new Set(topK(active, (i) => Math.abs(view.kernel[i]!), keep));
-      for (const i of active) {
-        if (!kept.has(i)) {
-          view.mask[i] = 0;
-          view.kernel[i] = 0;
-          pruned++;
-        }
-      }
-    }
-    return { regrown: new Map(), facts: { targetSparsity: target, prunedCount: pruned } };
+    context.layers.forEach((view, l) => {
+      // Uniform keeps the exact global target per layer; other distributions ramp to each layer's share.
+      const final = this.distribution === 'uniform' ? this.finalSparsity : finals[l]!.sparsity;
+      const layerTarget = this.sparsityAt(context.step, context.totalSteps, final);
+      pruned += pruneToLargest(view, nnzForSparsity(layerTarget, view.size)).length;
+    });
+    return { facts: { targetSparsity: target, prunedCount: pruned } };
   }
 
   getState(): Record<string, unknown> {

@@ -3,7 +3,7 @@ export type { LayerView, SparseAlgorithm, UpdateContext, UpdateResult } from './
 export { DSR, proportionalGrants, type DsrOptions } from './dsr.js';
 export { GMP, type GmpOptions } from './gmp.js';
 export { OneShot, type OneShotOptions } from './oneshot.js';
-export { resetOptimizerSlots } from './optimizer-state.js';
+export { resetMomentsOnMaskWrites, resetOptimizerSlots } from '../train/optimizer-state.js';
 export {
   getMethod,
   methodNames,

@@ -1,5 +1,4 @@
 // One-shot magnitude pruning after dense training: the paper's "conventional" method (Han et al. 2015, arXiv 1506.02626).
-import { indicesWhere, topK } from '../layers/mask-math.js';
 import { allocate, type DistributionName } from '../sparsity/distributions.js';
 import {
   neverSchedule,
@@ -7,6 +6,7 @@ import {
   type UpdateContext,
   type UpdateResult,
 } from './algorithm.js';
+import { pruneToLargest } from './magnitude.js';
 
 export interface OneShotOptions {
   readonly sparsity: number;
@@ -26,7 +26,7 @@ export class OneShot implements SparseAlgorithm {
   constructor(readonly options: OneShotOptions) {}
 
   update(): UpdateResult {
-    return { regrown: new Map(), facts: {} };
+    return { facts: {} };
   }
 
   finalize(context: UpdateContext): UpdateResult | undefined {
@@ -42,17 +42,9 @@ export class OneShot implements SparseAlgorithm {
     );
     let pruned = 0;
     context.layers.forEach((view, l) => {
-      const active = indicesWhere(view.mask, 1);
-      const kept = new Set(topK(active, (i) => Math.abs(view.kernel[i]!), allocation[l]!.nnz));
-      for (const i of active) {
-        if (!kept.has(i)) {
-          view.mask[i] = 0;
-          view.kernel[i] = 0;
-          pruned++;
-        }
-      }
+      pruned += pruneToLargest(view, allocation[l]!.nnz).length;
     });
-    return { regrown: new Map(), facts: { prunedCount: pruned, oneShot: true } };
+    return { facts: { prunedCount: pruned, oneShot: true } };
   }
 
   getState(): Record<string, unknown> {

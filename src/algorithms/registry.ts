@@ -92,6 +92,7 @@ export const methods: readonly MethodSpec[] = [
     create: (o) =>
       new GMP({
         finalSparsity: o.sparsity,
+        ...(o.distribution ? { distribution: o.distribution } : {}),
         period: o.period ?? 100,
         endFraction: o.stopFraction ?? 0.75,
       }),

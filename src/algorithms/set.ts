@@ -1,7 +1,8 @@
 // Sparse Evolutionary Training (Mocanu et al. 2018, arXiv 1707.04780): drop the smallest weights, grow at random.
 import { InvalidArgumentError } from '../errors.js';
-import { indicesWhere, randomChoice, topK } from '../layers/mask-math.js';
+import { indicesWhere, randomChoice } from '../layers/mask-math.js';
 import type { LayerView, SparseAlgorithm, UpdateContext, UpdateResult } from './algorithm.js';
+import { pruneToLargest } from './magnitude.js';
 import { cosineDropFraction, PeriodicSchedule, type UpdateSchedule } from './schedules.js';
 
 export interface DropAndGrowOptions {
@@ -56,32 +57,22 @@ export class SET implements SparseAlgorithm {
 
   update(context: UpdateContext): UpdateResult {
     const fraction = this.fractionAt(context.step, context.totalSteps);
-    const regrown = new Map<string, Int32Array>();
     let dropped = 0;
     for (const view of context.layers) {
       const active = indicesWhere(view.mask, 1);
       // Never drop more than can regrow elsewhere (the zero positions), so per-layer nnz is unchanged.
       const count = Math.min(Math.round(fraction * active.length), view.size - active.length);
       if (count === 0) continue;
-      const kept = new Set(topK(active, (i) => Math.abs(view.kernel[i]!), active.length - count));
-      const justDropped = new Set<number>();
-      for (const i of active) {
-        if (!kept.has(i)) {
-          view.mask[i] = 0;
-          view.kernel[i] = 0;
-          justDropped.add(i);
-        }
-      }
+      const justDropped = new Set(pruneToLargest(view, active.length - count));
       const candidates = indicesWhere(view.mask, 0).filter((i) => !justDropped.has(i));
       const grown = this.chooseGrowth(view, candidates, count, context);
       for (const i of grown) {
         view.mask[i] = 1;
         view.kernel[i] = 0;
       }
-      regrown.set(view.name, grown);
       dropped += count;
     }
-    return { regrown, facts: { dropFraction: fraction, droppedCount: dropped } };
+    return { facts: { dropFraction: fraction, droppedCount: dropped } };
   }
 
   getState(): Record<string, unknown> {

@@ -9,18 +9,22 @@ import {
   type Tensor,
   type Variable,
 } from '@tensorflow/tfjs';
+import { InvalidArgumentError } from '../errors.js';
 import { maskedLayers } from '../layers/index.js';
 import type { MaskedLayer } from '../layers/masked-layer.js';
 import type { SparsityRecord, StepEndInfo, TrainBeginInfo, TrainingHook } from '../train/hooks.js';
 import { sparseCategoricalCrossentropy } from '../train/loss.js';
 import { Random } from '../util/random.js';
 import type { LayerView, SparseAlgorithm, UpdateContext, UpdateResult } from './algorithm.js';
-import { resetOptimizerSlots } from './optimizer-state.js';
+import { resetMomentsOnMaskWrites } from '../train/optimizer-state.js';
 
 export interface SparseTrainerOptions {
   /** The run's generator; default a Random seeded with 0. */
   readonly rng?: Random;
-  /** The optimizer whose state is reset at regrown weights (Adam's moments). */
+  /**
+   * The optimizer whose moments are reset wherever a mask changes (default: the model's compiled
+   * optimizer; inside dynaprune's `train()`, the loop's own).
+   */
   readonly optimizer?: Optimizer;
   /**
    * The loss for algorithms that need gradients (RigL): from model outputs and labels to a scalar.
@@ -52,6 +56,7 @@ export class SparseTrainer implements TrainingHook {
   private rng: Random;
   private optimizer: Optimizer | undefined;
   private readonly loss: (outputs: Tensor, labels: Tensor) => Tensor;
+  private watched: { optimizer: Optimizer; release: () => void } | undefined;
 
   constructor(
     readonly model: LayersModel,
@@ -120,26 +125,38 @@ export class SparseTrainer implements TrainingHook {
       rng: this.rng,
       gradients: () => (gradients ??= this.denseGradients(layers, args.batch)),
     };
-    const before = views.map((v) => Float32Array.from(v.mask));
     const result = run(context);
     if (result === undefined) return undefined;
+    this.watchOptimizer();
+    // The writes notify the optimizer subscription, which resets the moments at every changed position.
     for (const view of views) view.layer.writeMaskAndKernel(view.mask, view.kernel);
-    if (this.optimizer) {
-      // Regrown weights start with fresh moments; pruned ones get zero moments too, so Adam leaves their
-      // (zero) gradient-free values at exactly 0 instead of coasting on old momentum.
-      views.forEach((view, l) => {
-        const changed: number[] = [];
-        for (let i = 0; i < view.size; i++) if (view.mask[i] !== before[l]![i]) changed.push(i);
-        resetOptimizerSlots(
-          this.optimizer!,
-          view.layer.kernelVariable.name,
-          Int32Array.from(changed),
-        );
-      });
-    }
     const record = this.snapshot(args.step, args.epoch ?? 0, result.facts);
     this.records.push(record);
     return record;
+  }
+
+  /**
+   * Subscribes the optimizer (the given one, else the model's compiled one) to mask writes, once, so its
+   * moments are reset at every changed position, whoever writes the mask. Throws when there is none:
+   * without it Adam's stale moments would move pruned weights and bias where RigL grows.
+   */
+  private watchOptimizer(): void {
+    const optimizer = this.optimizer ?? (this.model.optimizer as Optimizer | undefined);
+    if (optimizer === undefined) {
+      throw new InvalidArgumentError(
+        `${this.algorithm.name} changed masks, but SparseTrainer knows no optimizer whose moments to reset: ` +
+          'pass new SparseTrainer(model, algorithm, { optimizer }) or compile the model first.',
+      );
+    }
+    if (this.watched?.optimizer === optimizer) return;
+    this.watched?.release();
+    this.watched = { optimizer, release: resetMomentsOnMaskWrites(optimizer) };
+  }
+
+  /** Stops resetting the optimizer's moments on mask writes (training is over). */
+  dispose(): void {
+    this.watched?.release();
+    this.watched = undefined;
   }
 
   /**
@@ -182,6 +199,9 @@ export class SparseTrainer implements TrainingHook {
   onTrainBegin(info: TrainBeginInfo): SparsityRecord {
     this.rng = info.rng;
     this.optimizer = info.optimizer;
+    // The training loop already resets this optimizer's moments on every mask write.
+    this.dispose();
+    this.watched = { optimizer: info.optimizer, release: () => undefined };
     const record = this.snapshot(info.startStep, Math.floor(info.startStep / info.stepsPerEpoch), {
       initial: true,
     });
@@ -223,6 +243,8 @@ export class SparseTrainer implements TrainingHook {
     return new CustomCallback({
       onTrainBegin: async () => {
         this.optimizer ??= this.model.optimizer;
+        // setSparsity calls during fit reset the moments too, not only this trainer's updates.
+        this.watchOptimizer();
         if (this.records.length === 0) this.records.push(this.snapshot(0, 0, { initial: true }));
       },
       onEpochBegin: async (e) => {
@@ -235,6 +257,7 @@ export class SparseTrainer implements TrainingHook {
       },
       onTrainEnd: async () => {
         this.finish({ step, totalSteps: options.totalSteps, epoch });
+        this.dispose();
       },
     });
   }

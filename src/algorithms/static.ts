@@ -7,7 +7,7 @@ export class StaticMask implements SparseAlgorithm {
   readonly schedule = neverSchedule;
 
   update(): UpdateResult {
-    return { regrown: new Map(), facts: {} };
+    return { facts: {} };
   }
 
   getState(): Record<string, unknown> {

@@ -2,7 +2,7 @@
 import type { LayersModel } from '@tensorflow/tfjs';
 import { encodeModel, type EncodeOptions } from '../format/encode.js';
 import { decodeModel } from '../format/decode.js';
-import type { ModelGraph } from '../format/graph.js';
+import type { ModelGraph } from '../graph/types.js';
 import { graphToLayersModel } from './from-graph.js';
 import { modelToGraph, type ToGraphOptions } from './to-graph.js';
 

@@ -8,18 +8,8 @@ import {
   type SymbolicTensor,
 } from '@tensorflow/tfjs';
 import { InvalidArgumentError } from '../errors.js';
-import type { ModelGraph, WeightMatrix } from '../format/graph.js';
-
-/** The dense row-major values of a weight matrix. */
-export function denseValues(m: WeightMatrix): Float32Array {
-  if (m.kind === 'dense') return m.values;
-  const out = new Float32Array(m.rows * m.cols);
-  for (let r = 0; r < m.rows; r++) {
-    for (let k = m.rowPtr[r]!; k < m.rowPtr[r + 1]!; k++)
-      out[r * m.cols + m.colIdx[k]!] = m.values[k]!;
-  }
-  return out;
-}
+import { denseValues } from '../graph/matrix.js';
+import type { ModelGraph } from '../graph/types.js';
 
 /**
  * A tfjs functional model computing what `graph` computes, with plain Conv2D/Dense layers holding the

@@ -1,7 +1,7 @@
 // Converts a tfjs layers model (dense or with dynamic layers) into the ModelGraph that the container stores.
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import { InvalidArgumentError } from '../errors.js';
-import { foldBatchNorms } from '../format/fold.js';
+import { foldBatchNorms } from '../graph/rewrites.js';
 import type {
   Activation,
   CsrMatrix,
@@ -10,7 +10,7 @@ import type {
   ModelGraph,
   Padding,
   WeightMatrix,
-} from '../format/graph.js';
+} from '../graph/types.js';
 
 /** The parts of a tfjs Layer this converter reads; tfjs's own types keep most of them protected. */
 interface LayerLike {

@@ -2,24 +2,31 @@
 import type { LayersModel } from '@tensorflow/tfjs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { getMethod, SparseTrainer, type MethodName } from '../algorithms/index.js';
+import { getMethod, SparseTrainer, type MethodName, type MethodSpec } from '../algorithms/index.js';
 import { StaticMask } from '../algorithms/static.js';
 import { initBackend, type BackendRequest } from '../engine/backend.js';
 import type { DistributionName } from '../sparsity/distributions.js';
 import { sparsify } from '../sparsity/sparsify.js';
 import { loadDataset } from '../data/registry.js';
-import type { DataProgress as DownloadProgress } from '../data/types.js';
+import { holdOutValidation } from '../data/split.js';
+import type {
+  DataSource,
+  Dataset,
+  DataProgress as DownloadProgress,
+  ImageSplit,
+} from '../data/types.js';
 import { getModel } from '../models/registry.js';
 import { describeMachine } from './machine.js';
 import { folderHandler, savedModelBytes } from '../train/model-files.js';
 import { prepareRunFolder, RunFolder } from '../train/run-folder.js';
 import { RunFolderError } from '../errors.js';
-import type { DataSource } from '../data/types.js';
 import { recalibrateAndEvaluate, recalibrationLine } from '../train/batch-norm-stats.js';
 import type { SparsityRecord } from '../train/hooks.js';
 import {
+  evaluate,
   train,
   type EpochMetrics,
+  type TrainOptions,
   type LearningRateSchedule,
   type OptimizerName,
   type TrainCallbacks,
@@ -72,8 +79,6 @@ export interface TrainingRunConfig {
   readonly resume: boolean;
   /** Remove the files of an earlier run in the folder first (without it, such a folder is refused). */
   readonly overwrite?: boolean;
-  /** The command line as the user typed it (`dynaprune train ...`), recorded in config.json. */
-  readonly command?: string;
   /** Training-image augmentation: `none` (the paper), `flip` (horizontal flips), `crop-flip` (crop with padding 4, and flips). */
   readonly augment: AugmentKind;
   /** The pruning method (default dense). */
@@ -107,6 +112,15 @@ export interface TrainingRunConfig {
   readonly momentum?: number;
   /** L2 weight decay on kernels. */
   readonly weightDecay?: number;
+  /**
+   * Hold out the last N training images for per-epoch validation (and every choice); the test set is then
+   * evaluated once, at the end. 0 or absent: validate on the test set each epoch, as the paper does.
+   */
+  readonly validation?: number;
+  /** With a held-out validation split, also evaluate the test set after every epoch (labelled as such). */
+  readonly testEachEpoch?: boolean;
+  /** The command line as the user typed it, for config.json (default: process.argv). */
+  readonly command?: string;
 }
 
 export interface TrainingRunEvents {
@@ -123,35 +137,46 @@ export interface TrainingRunResult extends TrainResult {
   readonly denseBytes: number;
 }
 
-/**
- * Trains `config.model` on `config.dataset` and writes the run folder: config.json, metrics.jsonl,
- * sparsity.jsonl, checkpoints after every epoch, the final tfjs model under `model/`, and result.json.
- */
-export async function runTraining(
-  config: TrainingRunConfig,
-  events: TrainingRunEvents = {},
-): Promise<TrainingRunResult> {
+/** The data one run trains, validates and tests on. */
+interface RunData {
+  readonly dataset: Dataset;
+  readonly train: ImageSplit;
+  /** Per-epoch curves and every choice: held-out training images, or the test set (the paper's way). */
+  readonly validation: ImageSplit;
+  readonly heldOut: boolean;
+}
+
+async function loadRunData(config: TrainingRunConfig, events: TrainingRunEvents): Promise<RunData> {
   const log = events.onLog ?? (() => undefined);
-  const prepared = await prepareRunFolder(config.out, {
-    resume: config.resume,
-    overwrite: config.overwrite === true,
-  });
-  for (const path of prepared.removedTemporaries)
-    log(`removed a leftover of a killed write: ${path}`);
-  const stored = prepared.state === 'resume' ? await checkResumable(config, log) : undefined;
-  const backend = await initBackend(config.backend);
-  log(backend.description);
-  const data = await loadDataset(config.dataset, {
+  const heldOut = (config.validation ?? 0) > 0;
+  log(`loading ${config.dataset}...`);
+  const dataset = await loadDataset(config.dataset, {
     ...(config.dataDir !== undefined ? { dataDir: config.dataDir } : {}),
-    ...(config.trainLimit !== undefined ? { trainLimit: config.trainLimit } : {}),
+    // The held-out images are the last training images, so the whole training set is read first.
+    ...(config.trainLimit !== undefined && !heldOut ? { trainLimit: config.trainLimit } : {}),
     ...(config.testLimit !== undefined ? { testLimit: config.testLimit } : {}),
     ...(events.onDownload ? { onProgress: events.onDownload } : {}),
     onWarning: (message) => log(`warning: ${message}`),
   });
+  const split = heldOut
+    ? holdOutValidation(dataset.train, config.validation!, config.trainLimit)
+    : { train: dataset.train, validation: dataset.test };
   log(
-    `data: ${config.dataset}, ${data.train.count} training and ${data.test.count} test images ` +
-      `from ${data.source.path} (${describeSource(data.source)})`,
+    `data: ${config.dataset}, ${split.train.count} training, ` +
+      (heldOut
+        ? `${split.validation.count} validation (the last training images, held out) and `
+        : '') +
+      `${dataset.test.count} test images, from ${dataset.source.path} (${describeSource(dataset.source)})`,
   );
+  return { dataset: { ...dataset, train: split.train }, ...split, heldOut };
+}
+
+/** The model of a run: built dense, then sparsified with dynamic layers when the method has an algorithm. */
+async function buildRunModel(
+  config: TrainingRunConfig,
+  data: Dataset,
+  log: (line: string) => void,
+): Promise<{ model: LayersModel; pruner: SparseTrainer | undefined; method: MethodSpec }> {
   const spec = getModel(config.model);
   const dense = spec.build({
     inputShape: data.inputShape,
@@ -171,43 +196,109 @@ export async function runTraining(
     ...(config.period !== undefined ? { period: config.period } : {}),
     ...(config.dropFraction !== undefined ? { dropFraction: config.dropFraction } : {}),
   });
-  let model: LayersModel = dense;
-  if (algorithm !== undefined) {
-    // Methods that start dense (gmp, oneshot) still get dynamic layers, with full masks, to prune later.
-    const converted = await sparsify(dense, {
-      sparsity: method.sparseFromStart ? sparsity : 0,
-      distribution: config.distribution ?? 'uniform',
-      maskInit: 'random',
-      seed: config.seed,
-      ...(spec.keepDense ? { exclude: (l: { name: string }) => spec.keepDense!(l.name) } : {}),
-    });
-    dense.dispose();
-    model = converted.model;
-    log(
-      `method ${method.name}: ${converted.allocation.length} sparse layers` +
-        (method.sparseFromStart
-          ? ` at ${sparsity} sparsity (${config.distribution ?? 'uniform'})`
-          : ', dense until pruning'),
-    );
+  if (algorithm === undefined) return { model: dense, pruner: undefined, method };
+  // Methods that start dense (gmp, oneshot) still get dynamic layers, with full masks, to prune later.
+  const converted = await sparsify(dense, {
+    sparsity: method.sparseFromStart ? sparsity : 0,
+    distribution: config.distribution ?? 'uniform',
+    maskInit: 'random',
+    seed: config.seed,
+    ...(spec.keepDense ? { exclude: (l: { name: string }) => spec.keepDense!(l.name) } : {}),
+  });
+  dense.dispose();
+  log(
+    `method ${method.name}: ${converted.allocation.length} sparse layers` +
+      (method.sparseFromStart
+        ? ` at ${sparsity} sparsity (${config.distribution ?? 'uniform'})`
+        : ', dense until pruning'),
+  );
+  return {
+    model: converted.model,
+    pruner: new SparseTrainer(converted.model, algorithm),
+    method,
+  };
+}
+
+/**
+ * Trains, then for one-shot fine-tunes the pruned model with its mask fixed. The fine-tuning run takes
+ * every option of the first (optimizer, momentum, weight decay, augmentation, callbacks) and continues
+ * its learning-rate schedule; it checkpoints in `finetune/` so an interrupted run resumes there.
+ */
+async function trainAndFinetune(
+  base: TrainOptions,
+  finetuneEpochs: number,
+  pruner: SparseTrainer | undefined,
+): Promise<TrainResult> {
+  const stepsPerEpoch = Math.ceil(base.train.count / base.batchSize);
+  const scheduleSteps = (base.epochs + finetuneEpochs) * stepsPerEpoch;
+  const result = await train({
+    ...base,
+    ...(pruner ? { hooks: [pruner] } : {}),
+    learningRateSteps: { offset: 0, total: scheduleSteps },
+  });
+  if (finetuneEpochs === 0) return result;
+  const tuned = await train({
+    ...base,
+    epochs: finetuneEpochs,
+    seed: base.seed + 1,
+    hooks: [new SparseTrainer(base.model, new StaticMask())],
+    learningRateSteps: { offset: base.epochs * stepsPerEpoch, total: scheduleSteps },
+    ...(base.runDir !== undefined ? { runDir: join(base.runDir, 'finetune') } : {}),
+  });
+  return {
+    ...tuned,
+    epochs: [
+      ...result.epochs,
+      ...tuned.epochs.map((e) => ({ ...e, epoch: e.epoch + result.epochs.length })),
+    ],
+    sparsity: result.sparsity,
+    steps: result.steps + tuned.steps,
+    trainSeconds: result.trainSeconds + tuned.trainSeconds,
+    maskUpdateSeconds: result.maskUpdateSeconds,
+  };
+}
+
+/**
+ * Trains `config.model` on `config.dataset` and writes the run folder: config.json, metrics.jsonl,
+ * sparsity.jsonl, checkpoints after every epoch, the final tfjs model under `model/`, and result.json.
+ * With `validation`, per-epoch figures come from held-out training images and the test set is evaluated
+ * once, at the end (result.json's testAcc).
+ */
+export async function runTraining(
+  config: TrainingRunConfig,
+  events: TrainingRunEvents = {},
+): Promise<TrainingRunResult> {
+  const log = events.onLog ?? (() => undefined);
+  const prepared = await prepareRunFolder(config.out, {
+    resume: config.resume,
+    overwrite: config.overwrite === true,
+  });
+  for (const path of prepared.removedTemporaries) {
+    log(`removed a leftover of a killed write: ${path}`);
   }
-  const pruner = algorithm === undefined ? undefined : new SparseTrainer(model, algorithm);
+  const stored = prepared.state === 'resume' ? await checkResumable(config, log) : undefined;
+  const backend = await initBackend(config.backend);
+  log(backend.description);
+  const data = await loadRunData(config, events);
+  const { model, pruner, method } = await buildRunModel(config, data.dataset, log);
   const run = new RunFolder(config.out);
   await run.writeConfig({
     ...config,
     startedAt:
       typeof stored?.['startedAt'] === 'string' ? stored['startedAt'] : new Date().toISOString(),
     ...(stored ? { resumedAt: new Date().toISOString() } : {}),
-    data: data.source,
+    data: data.dataset.source,
     backend: backend.backend,
     backendDescription: backend.description,
     machine: describeMachine(),
     parameters: trainableParameters(model),
   });
-  const result = await train({
+  const base: TrainOptions = {
     model,
     train: data.train,
-    validation: data.test,
-    inputShape: data.inputShape,
+    validation: data.validation,
+    ...(config.testEachEpoch && data.heldOut ? { test: data.dataset.test } : {}),
+    inputShape: data.dataset.inputShape,
     epochs: config.epochs,
     batchSize: config.batchSize,
     learningRate: config.learningRate,
@@ -220,39 +311,20 @@ export async function runTraining(
     runDir: config.out,
     resume: config.resume,
     ...(events.train ? { callbacks: events.train } : {}),
-    ...(pruner ? { hooks: [pruner] } : {}),
-  });
-  let final = result;
-  if (method.name === 'oneshot' && (config.finetuneEpochs ?? 0) > 0) {
-    // Fine-tune the pruned model with its mask fixed; the epochs continue the run's numbering.
-    const tuned = await train({
-      model,
-      train: data.train,
-      validation: data.test,
-      inputShape: data.inputShape,
-      epochs: config.finetuneEpochs!,
-      batchSize: config.batchSize,
-      learningRate: config.learningRate,
-      seed: config.seed + 1,
-      hooks: [new SparseTrainer(model, new StaticMask())],
-      ...(events.train ? { callbacks: events.train } : {}),
-    });
-    final = {
-      ...tuned,
-      epochs: [
-        ...result.epochs,
-        ...tuned.epochs.map((e) => ({ ...e, epoch: e.epoch + result.epochs.length })),
-      ],
-      sparsity: result.sparsity,
-      steps: result.steps + tuned.steps,
-      trainSeconds: result.trainSeconds + tuned.trainSeconds,
-      maskUpdateSeconds: result.maskUpdateSeconds,
-    };
-    await run.writeMetrics(final.epochs);
+  };
+  const finetune = method.name === 'oneshot' ? (config.finetuneEpochs ?? 0) : 0;
+  let final = await trainAndFinetune(base, finetune, pruner);
+  pruner?.dispose();
+  if (finetune > 0) await run.writeMetrics(final.epochs);
+  // The test set, once: the figure the run reports (validation chose nothing by looking at it).
+  if (data.heldOut) {
+    log(`evaluating on ${data.dataset.test.count} test images...`);
+    final = { ...final, final: evaluate(model, data.dataset.test, data.dataset.inputShape) };
   }
+  if ((config.batchNormRecalibration ?? 0) > 0) log('re-estimating BatchNorm statistics...');
   const recalibrated = recalibrateAndEvaluate(
     model,
-    data,
+    data.dataset,
     config.batchNormRecalibration ?? 0,
     final.final,
   );
@@ -261,19 +333,29 @@ export async function runTraining(
     final = { ...final, final: recalibrated.final };
     log(recalibrationLine('', recalibrated.record, final.final.acc));
   }
+  log('saving the model...');
   await model.save(folderHandler(run.modelDir));
   const denseBytes = await savedModelBytes(run.modelDir);
   const last = pruner?.snapshot(final.steps, final.epochs.length);
+  const lastEpoch = final.epochs.at(-1);
   await run.writeJson('result.json', {
     testAcc: final.final.acc,
     testLoss: final.final.loss,
+    ...(data.heldOut && lastEpoch
+      ? { validationAcc: lastEpoch.valAcc, validationLoss: lastEpoch.valLoss }
+      : {}),
+    validation: data.heldOut ? data.validation.count : 'test',
     trainSeconds: final.trainSeconds,
     maskUpdateSeconds: final.maskUpdateSeconds,
     maskUpdateShare: final.trainSeconds > 0 ? final.maskUpdateSeconds / final.trainSeconds : 0,
     steps: final.steps,
     parameters: trainableParameters(model),
     ...(last
-      ? { nnz: last.layers.reduce((a, l) => a + l.nnz, 0), globalSparsity: last.globalSparsity }
+      ? {
+          nnz: last.layers.reduce((a, l) => a + l.nnz, 0),
+          globalSparsity: last.globalSparsity,
+          layers: last.layers,
+        }
       : {}),
     denseBytes,
     ...(recalibration ? { batchNormRecalibration: recalibration } : {}),
@@ -300,6 +382,7 @@ const INCIDENTAL_FIELDS = new Set([
   'backendDescription',
   'machine',
   'parameters',
+  'testEachEpoch',
 ]);
 
 /** The fields of a config that define a run's result, in a canonical order, for comparison. */
@@ -317,7 +400,6 @@ const FLAG_OF: Readonly<Record<string, string>> = {
   batchNormMomentum: '--bn-momentum',
   batchNormRecalibration: '--bn-recalibration',
   learningRateSchedule: '--lr-schedule',
-  augment: '--augment',
 };
 
 const flagOf = (key: string): string =>
@@ -341,10 +423,8 @@ async function checkResumable(
 ): Promise<Record<string, unknown>> {
   let stored: Record<string, unknown>;
   try {
-    stored = JSON.parse(await readFile(join(config.out, 'config.json'), 'utf8')) as Record<
-      string,
-      unknown
-    >;
+    const text = await readFile(join(config.out, 'config.json'), 'utf8');
+    stored = JSON.parse(text) as Record<string, unknown>;
   } catch (error) {
     throw new RunFolderError(
       `${config.out} has a checkpoint but no readable config.json, so its settings are unknown; ` +
@@ -354,14 +434,12 @@ async function checkResumable(
   }
   const given: Record<string, unknown> = { ...config };
   const keys = new Set([...Object.keys(stored), ...Object.keys(given)]);
+  const shown = (v: unknown) => (v === undefined ? '(unset)' : String(v));
   const changed = [...keys]
     .filter((k) => !INCIDENTAL_FIELDS.has(k) && k !== 'epochs')
     .filter((k) => JSON.stringify(stored[k]) !== JSON.stringify(given[k]))
     .sort()
-    .map(
-      (k) =>
-        `${flagOf(k)} ${String(given[k] ?? '(unset)')} (the run has ${String(stored[k] ?? '(unset)')})`,
-    );
+    .map((k) => `${flagOf(k)} ${shown(given[k])} (the run has ${shown(stored[k])})`);
   if (changed.length > 0) {
     throw new RunFolderError(
       `--resume continues the run in ${config.out} with the settings it was started with, and only ` +

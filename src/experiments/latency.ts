@@ -1,6 +1,6 @@
 // Inference latency per image at batch 1, for the reports (benchmarks in bench/ do the careful comparisons).
 import { getBackend, tidy, zeros, type LayersModel, type Tensor } from '@tensorflow/tfjs';
-import type { ModelGraph } from '../format/graph.js';
+import type { ModelGraph } from '../graph/types.js';
 import { createNetwork } from '../runtime/index.js';
 
 export interface Latency {

@@ -1,8 +1,8 @@
 // Facts about a trained model that the reports compare: nonzero parameters, multiply-adds, sizes.
 import type { LayersModel } from '@tensorflow/tfjs';
 import { modelToGraph } from '../convert/to-graph.js';
-import type { ModelGraph } from '../format/graph.js';
-import { validateGraph } from '../format/validate.js';
+import type { ModelGraph } from '../graph/types.js';
+import { validateGraph } from '../graph/shapes.js';
 import { allocate, type DistributionName } from '../sparsity/distributions.js';
 
 /** Nonzero trainable parameters: kernels (masked ones at their nnz), biases, BatchNorm gamma and beta. */

@@ -11,7 +11,13 @@ import {
   UnsupportedVersionError,
 } from './errors.js';
 import { readGolomb } from './golomb.js';
-import type { CsrMatrix, DenseMatrix, GraphNode, ModelGraph, WeightMatrix } from './graph.js';
+import type {
+  CsrMatrix,
+  DenseMatrix,
+  GraphNode,
+  ModelGraph,
+  WeightMatrix,
+} from '../graph/types.js';
 import { fromHalf } from './half.js';
 import {
   DEFLATED_VALUES,
@@ -25,7 +31,7 @@ import {
   ValueType,
   type ValuePrecision,
 } from './layout.js';
-import { validateGraph } from './validate.js';
+import { validateGraph } from '../graph/shapes.js';
 
 export interface DecodeOptions {
   /** Names the file in error messages (a path or URL). */

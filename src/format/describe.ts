@@ -1,7 +1,8 @@
 // The size report of a container: per layer, and against the dense, gzipped-dense and entropy yardsticks.
 import { gzipSync } from 'fflate';
 import { decodeModelDetailed } from './decode.js';
-import type { ModelGraph, WeightMatrix } from './graph.js';
+import { denseValues, nonzeroCount } from '../graph/matrix.js';
+import type { ModelGraph } from '../graph/types.js';
 import type { ValuePrecision } from './layout.js';
 
 export interface LayerReport {
@@ -47,25 +48,12 @@ export function binaryEntropy(p: number): number {
   return -(p * Math.log2(p) + (1 - p) * Math.log2(1 - p));
 }
 
-const nnzOf = (w: WeightMatrix): number =>
-  w.kind === 'csr' ? w.values.length : w.values.reduce((n, v) => n + (v !== 0 ? 1 : 0), 0);
-
-function denseFloats(w: WeightMatrix): Float32Array {
-  if (w.kind === 'dense') return w.values;
-  const out = new Float32Array(w.rows * w.cols);
-  for (let r = 0; r < w.rows; r++) {
-    for (let k = w.rowPtr[r]!; k < w.rowPtr[r + 1]!; k++)
-      out[r * w.cols + w.colIdx[k]!] = w.values[k]!;
-  }
-  return out;
-}
-
 /** Every parameter of `graph` as float32 arrays, in node order. */
 function parameterArrays(graph: ModelGraph): Float32Array[] {
   const out: Float32Array[] = [];
   for (const node of graph.nodes) {
     if (node.op === 'conv2d' || node.op === 'dense') {
-      out.push(denseFloats(node.weight));
+      out.push(denseValues(node.weight));
       if (node.bias) out.push(node.bias);
     } else if (node.op === 'batchNorm') {
       out.push(node.gamma, node.beta, node.movingMean, node.movingVariance);
@@ -86,7 +74,7 @@ export function describeModel(bytes: Uint8Array, name?: string): ContainerReport
       const weightSection = sectionIndex++;
       if (node.bias) sectionIndex++;
       const size = node.weight.rows * node.weight.cols;
-      const nnz = nnzOf(node.weight);
+      const nnz = nonzeroCount(node.weight);
       const shape =
         node.op === 'conv2d'
           ? [node.outChannels, node.inChannels, node.kernelSize[0], node.kernelSize[1]]

@@ -4,8 +4,15 @@ import { InvalidArgumentError, ShapeMismatchError } from '../errors.js';
 import { BitWriter } from './bits.js';
 import { crc32 } from './crc32.js';
 import { optimalGolombParameter, writeGolomb } from './golomb.js';
-import type { CsrMatrix, DenseMatrix, GraphNode, ModelGraph, WeightMatrix } from './graph.js';
+import type {
+  CsrMatrix,
+  DenseMatrix,
+  GraphNode,
+  ModelGraph,
+  WeightMatrix,
+} from '../graph/types.js';
 import { toHalf } from './half.js';
+import { toCsr, toDense } from '../graph/matrix.js';
 import {
   FORMAT_VERSION,
   HEADER_BYTES,
@@ -17,7 +24,7 @@ import {
   type IndexCodingName,
   type ValuePrecision,
 } from './layout.js';
-import { validateGraph } from './validate.js';
+import { validateGraph } from '../graph/shapes.js';
 
 export interface EncodeOptions {
   /** Precision of weight values: `fp32` (lossless, default), `fp16` or `int8` with a per-row scale. */
@@ -217,35 +224,6 @@ function csrSection(m: CsrMatrix, precision: ValuePrecision, coding: IndexCoding
   }
   out.bytes(block.bytes);
   return out.finish();
-}
-
-function toCsr(m: DenseMatrix): CsrMatrix {
-  const rowPtr = new Uint32Array(m.rows + 1);
-  let nnz = 0;
-  for (const v of m.values) if (v !== 0) nnz++;
-  const colIdx = new Uint32Array(nnz);
-  const values = new Float32Array(nnz);
-  let k = 0;
-  for (let r = 0; r < m.rows; r++) {
-    for (let c = 0; c < m.cols; c++) {
-      const v = m.values[r * m.cols + c]!;
-      if (v !== 0) {
-        colIdx[k] = c;
-        values[k++] = v;
-      }
-    }
-    rowPtr[r + 1] = k;
-  }
-  return { kind: 'csr', rows: m.rows, cols: m.cols, rowPtr, colIdx, values };
-}
-
-function toDense(m: CsrMatrix): DenseMatrix {
-  const values = new Float32Array(m.rows * m.cols);
-  for (let r = 0; r < m.rows; r++) {
-    for (let k = m.rowPtr[r]!; k < m.rowPtr[r + 1]!; k++)
-      values[r * m.cols + m.colIdx[k]!] = m.values[k]!;
-  }
-  return { kind: 'dense', rows: m.rows, cols: m.cols, values };
 }
 
 /** The weight section, choosing CSR or dense storage. */

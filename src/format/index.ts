@@ -1,5 +1,5 @@
-// The CSR container: encode, decode, load and describe pruned models. No tfjs here.
-export * from './graph.js';
+// The CSR container's byte codec: encode, decode, load and describe pruned models. No tfjs here.
+// The graph it stores (types, validation, rewrites) lives in src/graph.
 export { encodeModel, type EncodeOptions } from './encode.js';
 export {
   decodeModel,
@@ -16,4 +16,3 @@ export {
   type ValuePrecision,
   type IndexCodingName,
 } from './layout.js';
-export { validateGraph, windowOutput, samePadBefore } from './validate.js';

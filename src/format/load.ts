@@ -1,7 +1,7 @@
 // loadSparse: a container from a file path (Node), bytes, a URL or a fetch Response (Node and browsers).
 import { DataNotFoundError } from '../errors.js';
 import { decodeModel } from './decode.js';
-import type { ModelGraph } from './graph.js';
+import type { ModelGraph } from '../graph/types.js';
 
 /** Where a container comes from. Strings are file paths in Node, URLs in browsers (or `http(s):`). */
 export type ContainerSource = string | URL | ArrayBuffer | Uint8Array | Response;
@@ -39,8 +39,8 @@ export async function readContainerBytes(
       throw new DataNotFoundError(`Fetching ${text} failed with HTTP ${response.status}.`);
     return { bytes: new Uint8Array(await response.arrayBuffer()), name: text };
   }
-  // A dynamic import keeps node:fs out of browser bundles.
-  const { readFile } = await import('node:fs/promises');
+  // Loaded only for paths; browser bundles resolve `#platform/read-file` to a stand-in without node:fs.
+  const { readFile } = await import('#platform/read-file');
   const path = text.startsWith('file:') ? new URL(text) : text;
   try {
     return { bytes: new Uint8Array(await readFile(path)), name: text };

@@ -35,6 +35,26 @@ export function checkSparsity(s: number, where = 'sparsity'): number {
   return s;
 }
 
+/** One mask write that changed something: the layer and the flat positions whose mask bit flipped. */
+export interface MaskWrite {
+  readonly layer: MaskedLayer;
+  readonly changed: Int32Array;
+}
+
+const maskWriteListeners = new Set<(write: MaskWrite) => void>();
+
+/**
+ * Calls `listener` after every mask write of any dynamic layer that flips at least one position, whatever
+ * wrote it (an algorithm, `setSparsity`, `sparsify`, `resetMask`). Training loops use it to reset optimizer
+ * moments at changed positions (DESIGN.md, "Optimizer state"). Returns the function that unsubscribes.
+ */
+export function onMaskWrite(listener: (write: MaskWrite) => void): () => void {
+  maskWriteListeners.add(listener);
+  return () => {
+    maskWriteListeners.delete(listener);
+  };
+}
+
 export interface SetSparsityOptions {
   /** Chooses regrown positions when the sparsity goes down; default: the layer's own seeded generator. */
   readonly rng?: Random;
@@ -153,10 +173,21 @@ export abstract class MaskedLayer extends layers.Layer {
     }
     const values = kernel ?? Float32Array.from(this.kernelVariable.read().dataSync());
     for (let i = 0; i < values.length; i++) if (mask[i] === 0) values[i] = 0;
+    const previous = maskWriteListeners.size > 0 ? this.getMask() : undefined;
     tidy(() => {
       this.maskVariable.write(tensor(mask, shape));
       this.kernelVariable.write(tensor(values, shape));
     });
+    if (previous !== undefined) this.notifyMaskWrite(previous, mask);
+  }
+
+  private notifyMaskWrite(previous: Float32Array, mask: Float32Array): void {
+    const changed: number[] = [];
+    for (let i = 0; i < mask.length; i++)
+      if ((mask[i] === 0) !== (previous[i] === 0)) changed.push(i);
+    if (changed.length === 0) return;
+    const write: MaskWrite = { layer: this, changed: Int32Array.from(changed) };
+    for (const listener of [...maskWriteListeners]) listener(write);
   }
 
   /**

@@ -1,5 +1,5 @@
 // dynaprune/runtime: standalone sparse inference from a CSR container. Never imports tfjs.
-import { loadSparse, type ContainerSource } from '../format/load.js';
+import { loadSparse, type ContainerSource } from '../format/index.js';
 import type { Network } from './network.js';
 import { createNetwork, type NetworkOptions } from './network.js';
 
@@ -10,16 +10,26 @@ export {
   type Profile,
   type RuntimeEngine,
 } from './network.js';
+export { DEFAULT_MAX_MEMORY_BYTES } from './arena.js';
 export { kernelState, simdSupported, type KernelState } from './kernels.js';
 export { runReference, type Batch } from './reference.js';
-export type { ContainerSource } from '../format/load.js';
-export type { ModelGraph } from '../format/graph.js';
-export * from '../format/errors.js';
+export type { ContainerSource } from '../format/index.js';
+export type { ModelGraph } from '../graph/types.js';
+export { MemoryLimitError } from '../errors.js';
+export {
+  BadMagicError,
+  InvalidModelError,
+  InvalidSizeError,
+  SectionChecksumError,
+  TruncatedFileError,
+  UnsupportedVersionError,
+} from '../format/index.js';
 
 /**
  * Loads a container (file path in Node, URL, ArrayBuffer, Uint8Array or fetch Response) and prepares it
  * for inference: `const net = await loadNetwork('model.dpr'); const probs = net.predict(images, batch)`.
- * A bad container throws the container's typed errors.
+ * A bad container throws the container's typed errors; one whose activations would exceed
+ * `maxMemoryBytes` throws MemoryLimitError before allocating them.
  */
 export async function loadNetwork(
   source: ContainerSource,

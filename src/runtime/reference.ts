@@ -3,8 +3,15 @@
 // Each op takes a batch in the graph's layout (NHWC images, [batch, features] vectors) and follows the
 // semantics in docs/FORMAT.md literally, with no tricks: clarity over speed. They are also the runtime's
 // fallback where WebAssembly SIMD is missing.
-import type { Activation, GraphNode, ModelGraph, Padding, WeightMatrix } from '../format/graph.js';
-import { samePadBefore, windowOutput } from '../format/validate.js';
+import { nodeInputs, samePadBefore, windowOutput } from '../graph/shapes.js';
+import type {
+  Activation,
+  ModelGraph,
+  NodeOf,
+  OpName,
+  Padding,
+  WeightMatrix,
+} from '../graph/types.js';
 
 /** A batch of activations: `shape` excludes the batch axis. */
 export interface Batch {
@@ -203,60 +210,32 @@ export function flatten(x: Batch): Batch {
   return { ...x, shape: [size(x.shape)] };
 }
 
+/** A reference op: the node and its inputs' batches, in order, give its output batch. */
+type ReferenceOp<K extends OpName> = (node: NodeOf<K>, inputs: readonly Batch[]) => Batch;
+
+/** The reference op of every op (the input node passes the batch through). */
+export const referenceOps: { readonly [K in OpName]: ReferenceOp<K> } = {
+  input: (_node, [x]) => x!,
+  conv2d: (n, [x]) =>
+    conv2d(x!, n.weight, n.bias, n.kernelSize, n.strides, n.padding, n.activation),
+  dense: (n, [x]) => dense(x!, n.weight, n.bias, n.activation),
+  batchNorm: (n, [x]) => batchNorm(x!, n),
+  maxPool: (n, [x]) => pool(x!, 'max', n.poolSize, n.strides, n.padding),
+  avgPool: (n, [x]) => pool(x!, 'avg', n.poolSize, n.strides, n.padding),
+  globalAvgPool: (_n, [x]) => globalAvgPool(x!),
+  relu: (_n, [x]) => relu(x!),
+  softmax: (_n, [x]) => softmax(x!),
+  flatten: (_n, [x]) => flatten(x!),
+  add: (_n, [a, b]) => add(a!, b!),
+};
+
 /** Runs `graph` on a batch with the reference ops; returns the output node's batch. */
 export function runReference(graph: ModelGraph, input: Batch): Batch {
   const values = new Map<string, Batch>();
-  const get = (name: string): Batch => values.get(name)!;
-  for (const node of graph.nodes as readonly GraphNode[]) {
-    let out: Batch;
-    switch (node.op) {
-      case 'input':
-        out = input;
-        break;
-      case 'conv2d':
-        out = conv2d(
-          get(node.input),
-          node.weight,
-          node.bias,
-          node.kernelSize,
-          node.strides,
-          node.padding,
-          node.activation,
-        );
-        break;
-      case 'dense':
-        out = dense(get(node.input), node.weight, node.bias, node.activation);
-        break;
-      case 'batchNorm':
-        out = batchNorm(get(node.input), node);
-        break;
-      case 'maxPool':
-      case 'avgPool':
-        out = pool(
-          get(node.input),
-          node.op === 'maxPool' ? 'max' : 'avg',
-          node.poolSize,
-          node.strides,
-          node.padding,
-        );
-        break;
-      case 'globalAvgPool':
-        out = globalAvgPool(get(node.input));
-        break;
-      case 'relu':
-        out = relu(get(node.input));
-        break;
-      case 'softmax':
-        out = softmax(get(node.input));
-        break;
-      case 'flatten':
-        out = flatten(get(node.input));
-        break;
-      case 'add':
-        out = add(get(node.inputs[0]), get(node.inputs[1]));
-        break;
-    }
-    values.set(node.name, out);
+  for (const node of graph.nodes) {
+    const inputs =
+      node.op === 'input' ? [input] : nodeInputs(node).map((name) => values.get(name)!);
+    values.set(node.name, (referenceOps[node.op] as ReferenceOp<OpName>)(node as never, inputs));
   }
-  return get(graph.output);
+  return values.get(graph.output)!;
 }

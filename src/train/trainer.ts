@@ -32,6 +32,7 @@ import type { ImageShape, ImageSplit } from '../data/types.js';
 import type { CheckpointState } from './checkpoint.js';
 import type { SparsityRecord, TrainingHook } from './hooks.js';
 import { countCorrect, sparseCategoricalCrossentropy } from './loss.js';
+import { resetMomentsOnMaskWrites } from './optimizer-state.js';
 import type { RunFolder } from './run-folder.js';
 
 /**
@@ -71,15 +72,20 @@ export interface EpochMetrics {
   /** Mean over the epoch's batches, as Keras reports it. */
   readonly trainLoss: number;
   readonly trainAcc: number;
-  /** On the validation split (the test set, as in the paper). */
+  /** On the validation split: held-out training images, or the test set when the run validates on it (the paper). */
   readonly valLoss: number;
   readonly valAcc: number;
+  /** On the test set, only when asked for each epoch (`TrainOptions.test`); never used for choices. */
+  readonly testLoss?: number;
+  readonly testAcc?: number;
   /** Wall time of the epoch's training steps, hooks included, evaluation excluded. */
   readonly seconds: number;
   readonly imagesPerSecond: number;
   /** Time spent inside hooks that changed masks (DSR's mask updates, for example). */
   readonly maskUpdateSeconds: number;
   readonly evalSeconds: number;
+  /** The learning rate of the epoch's last step. */
+  readonly learningRate?: number;
 }
 
 /** Reported after every batch, for progress bars. */
@@ -112,8 +118,10 @@ export interface TrainOptions {
   /** A compiled or uncompiled tfjs model whose output is class probabilities (softmax). */
   readonly model: LayersModel;
   readonly train: ImageSplit;
-  /** The validation split; the paper validates on the test set. */
+  /** The validation split, evaluated after every epoch; the paper validates on the test set. */
   readonly validation: ImageSplit;
+  /** Also evaluate this split (the test set) after every epoch, recorded apart as testLoss/testAcc. */
+  readonly test?: ImageSplit;
   readonly inputShape: ImageShape;
   readonly epochs: number;
   readonly batchSize: number;
@@ -133,6 +141,12 @@ export interface TrainOptions {
    * half cosine over the whole run, a standard way to finish short runs at a better minimum.
    */
   readonly learningRateSchedule?: LearningRateSchedule;
+  /**
+   * Where this run sits on the learning-rate schedule: its first step is step `offset` of a schedule
+   * `total` steps long. Default: the schedule spans exactly this run. A fine-tuning run after one-shot
+   * pruning continues the schedule of the run before it instead of restarting at the peak.
+   */
+  readonly learningRateSteps?: { readonly offset: number; readonly total: number };
   readonly seed: number;
   /** Opt-in augmentation of training images (random crop with padding, horizontal flip). */
   readonly augmentation?: AugmentOptions;
@@ -280,14 +294,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     .map((w) => w.read() as Variable);
   const schedule = options.learningRateSchedule ?? 'constant';
   const variables = model.trainableWeights.map((v) => v.read() as Variable);
-  // Run folders and checkpoints use node:fs; loading them only when asked keeps the loop browser-safe.
-  const files =
-    options.runDir === undefined
-      ? undefined
-      : {
-          ...(await import('./checkpoint.js')),
-          RunFolder: (await import('./run-folder.js')).RunFolder,
-        };
+  // Run folders and checkpoints use node:fs, loaded only when asked; browser bundles get a stand-in that refuses.
+  const files = options.runDir === undefined ? undefined : await import('#platform/run-files');
   const run: RunFolder | undefined =
     files && options.runDir !== undefined ? new files.RunFolder(options.runDir) : undefined;
 
@@ -334,146 +342,157 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     if (step === 0) record(r);
   }
 
+  // Any mask write during training (a hook's algorithm, setSparsity...) resets the moments it touches.
+  const releaseMoments = resetMomentsOnMaskWrites(optimizer);
   const order = Int32Array.from({ length: trainCount }, (_, i) => i);
   const x = new Float32Array(batchSize * pixels);
   const y = new Int32Array(batchSize);
   const augmenter = options.augmentation ? new Augmenter(rng, options.augmentation) : undefined;
 
-  let lastYield = performance.now();
-  for (let epoch = startEpoch; epoch < epochs; epoch++) {
-    callbacks.onEpochBegin?.(epoch + 1, epochs);
-    // Each epoch shuffles the identity order, so the order depends only on the generator's state,
-    // which checkpoints hold: a resumed run sees the same batches as an uninterrupted one.
-    for (let i = 0; i < trainCount; i++) order[i] = i;
-    rng.shuffle(order);
-    const epochStart = clock();
-    let maskSeconds = 0;
-    let lossSum = 0;
-    let correct = 0;
-    let seen = 0;
-    for (let b = 0; b < stepsPerEpoch; b++) {
-      const start = b * batchSize;
-      const size = Math.min(batchSize, trainCount - start);
-      makeBatch(options.train, inputShape, order.subarray(start, start + size), {
-        into: { images: x, labels: y },
-        ...(augmenter ? { augment: augmenter } : {}),
-      });
-      const xs = tensor4d(x.subarray(0, size * pixels), [size, h, w, c]);
-      const ys = tensor1d(y.subarray(0, size), 'int32');
-      if (schedule !== 'constant') {
-        // tfjs optimizers read their rate on every step; there is no public setter.
-        (optimizer as unknown as { learningRate: number }).learningRate = learningRateAt(
+  try {
+    let lastYield = performance.now();
+    for (let epoch = startEpoch; epoch < epochs; epoch++) {
+      callbacks.onEpochBegin?.(epoch + 1, epochs);
+      // Each epoch shuffles the identity order, so the order depends only on the generator's state,
+      // which checkpoints hold: a resumed run sees the same batches as an uninterrupted one.
+      for (let i = 0; i < trainCount; i++) order[i] = i;
+      rng.shuffle(order);
+      const epochStart = clock();
+      let rate = options.learningRate;
+      let maskSeconds = 0;
+      let lossSum = 0;
+      let correct = 0;
+      let seen = 0;
+      for (let b = 0; b < stepsPerEpoch; b++) {
+        const start = b * batchSize;
+        const size = Math.min(batchSize, trainCount - start);
+        makeBatch(options.train, inputShape, order.subarray(start, start + size), {
+          into: { images: x, labels: y },
+          ...(augmenter ? { augment: augmenter } : {}),
+        });
+        const xs = tensor4d(x.subarray(0, size * pixels), [size, h, w, c]);
+        const ys = tensor1d(y.subarray(0, size), 'int32');
+        rate = learningRateAt(
           schedule,
           options.learningRate,
-          step,
-          totalSteps,
+          (options.learningRateSteps?.offset ?? 0) + step,
+          options.learningRateSteps?.total ?? totalSteps,
         );
-      }
-      let right: Scalar | undefined;
-      const cost = optimizer.minimize(
-        () => {
-          const probs = model.apply(xs, { training: true }) as Tensor;
-          // minimize() runs f in a scope that frees what f creates; keep the count for after.
-          right = keep(countCorrect(probs, ys));
-          const loss = sparseCategoricalCrossentropy(probs, ys);
-          if (weightDecay === 0) return loss;
-          return add(
-            loss,
-            mul(weightDecay / 2, addN(decayed.map((k) => sum(square(k))))),
-          ) as Scalar;
-        },
-        true,
-        variables,
-      )!;
-      const loss = cost.dataSync()[0]!;
-      const hits = right!.dataSync()[0]!;
-      cost.dispose();
-      right!.dispose();
-      step++;
-      if (!Number.isFinite(loss)) {
+        // tfjs optimizers read their rate on every step; there is no public setter.
+        if (schedule !== 'constant')
+          (optimizer as unknown as { learningRate: number }).learningRate = rate;
+        let right: Scalar | undefined;
+        const cost = optimizer.minimize(
+          () => {
+            const probs = model.apply(xs, { training: true }) as Tensor;
+            // minimize() runs f in a scope that frees what f creates; keep the count for after.
+            right = keep(countCorrect(probs, ys));
+            const loss = sparseCategoricalCrossentropy(probs, ys);
+            if (weightDecay === 0) return loss;
+            return add(
+              loss,
+              mul(weightDecay / 2, addN(decayed.map((k) => sum(square(k))))),
+            ) as Scalar;
+          },
+          true,
+          variables,
+        )!;
+        const loss = cost.dataSync()[0]!;
+        const hits = right!.dataSync()[0]!;
+        cost.dispose();
+        right!.dispose();
+        step++;
+        if (!Number.isFinite(loss)) {
+          xs.dispose();
+          ys.dispose();
+          throw new NonFiniteLossError(step, loss);
+        }
+        for (const hook of hooks) {
+          if (!hook.onStepEnd) continue;
+          const t0 = clock();
+          const r = hook.onStepEnd({ step, epoch, totalSteps, x: xs, y: ys });
+          if (record(r)) maskSeconds += (clock() - t0) / 1000;
+        }
         xs.dispose();
         ys.dispose();
-        throw new NonFiniteLossError(step, loss);
+        lossSum += loss * size;
+        correct += hits;
+        seen += size;
+        const elapsed = (clock() - epochStart) / 1000;
+        if (performance.now() - lastYield > 100) {
+          // Let signals (Ctrl-C) and timers run during long epochs; the loop is otherwise synchronous.
+          await new Promise((resolve) => setTimeout(resolve, 0));
+          lastYield = performance.now();
+        }
+        callbacks.onBatchEnd?.({
+          epoch: epoch + 1,
+          epochs,
+          batch: b + 1,
+          batches: stepsPerEpoch,
+          imagesPerSecond: elapsed > 0 ? seen / elapsed : 0,
+          elapsedSeconds: elapsed,
+          loss: lossSum / seen,
+          acc: correct / seen,
+        });
       }
-      for (const hook of hooks) {
-        if (!hook.onStepEnd) continue;
-        const t0 = clock();
-        const r = hook.onStepEnd({ step, epoch, totalSteps, x: xs, y: ys });
-        if (record(r)) maskSeconds += (clock() - t0) / 1000;
+      if (epoch === epochs - 1) {
+        for (const hook of hooks) {
+          if (!hook.onTrainEnd) continue;
+          const t0 = clock();
+          if (record(hook.onTrainEnd({ step, epoch }))) maskSeconds += (clock() - t0) / 1000;
+        }
       }
-      xs.dispose();
-      ys.dispose();
-      lossSum += loss * size;
-      correct += hits;
-      seen += size;
-      const elapsed = (clock() - epochStart) / 1000;
-      if (performance.now() - lastYield > 100) {
-        // Let signals (Ctrl-C) and timers run during long epochs; the loop is otherwise synchronous.
-        await new Promise((resolve) => setTimeout(resolve, 0));
-        lastYield = performance.now();
-      }
-      callbacks.onBatchEnd?.({
+      const seconds = (clock() - epochStart) / 1000;
+      const evalStart = clock();
+      callbacks.onEvaluate?.(options.validation.count);
+      const val = evaluate(model, options.validation, inputShape, options.evalBatchSize);
+      const test = options.test
+        ? evaluate(model, options.test, inputShape, options.evalBatchSize)
+        : undefined;
+      const metrics: EpochMetrics = {
         epoch: epoch + 1,
-        epochs,
-        batch: b + 1,
-        batches: stepsPerEpoch,
-        imagesPerSecond: elapsed > 0 ? seen / elapsed : 0,
-        elapsedSeconds: elapsed,
-        loss: lossSum / seen,
-        acc: correct / seen,
-      });
-    }
-    if (epoch === epochs - 1) {
-      for (const hook of hooks) {
-        if (!hook.onTrainEnd) continue;
-        const t0 = clock();
-        if (record(hook.onTrainEnd({ step, epoch }))) maskSeconds += (clock() - t0) / 1000;
+        trainLoss: lossSum / seen,
+        trainAcc: correct / seen,
+        valLoss: val.loss,
+        valAcc: val.acc,
+        ...(test ? { testLoss: test.loss, testAcc: test.acc } : {}),
+        seconds,
+        imagesPerSecond: seen / seconds,
+        maskUpdateSeconds: maskSeconds,
+        evalSeconds: (clock() - evalStart) / 1000,
+        learningRate: rate,
+      };
+      const classes = model.outputs[0]?.shape.at(-1) ?? 0;
+      if (options.divergence !== false && hasDiverged(history[0], metrics, classes)) {
+        const kept = run ? ` The last good checkpoint (epoch ${epoch}) is kept in ${run.dir}.` : '';
+        throw new DivergedError(
+          epoch + 1,
+          `Training diverged at epoch ${epoch + 1}: loss ${metrics.trainLoss.toFixed(4)} is not below ` +
+            `the first epoch's ${history[0]!.trainLoss.toFixed(4)} and validation accuracy ` +
+            `${(100 * metrics.valAcc).toFixed(2)}% is chance level (1/${classes}).${kept} Lower the ` +
+            'learning rate and train into a new folder (or with --overwrite).',
+        );
+      }
+      history.push(metrics);
+      callbacks.onEpochEnd?.(metrics);
+      if (run) {
+        await run.writeMetrics(history);
+        await run.writeSparsity(sparsity);
+        const state: CheckpointState = {
+          version: 1,
+          epochsDone: epoch + 1,
+          step,
+          rng: rng.getState(),
+          hooks: Object.fromEntries(
+            hooks.filter((k) => k.getState).map((k) => [k.name, k.getState!()]),
+          ),
+          extra: { history, sparsity },
+        };
+        await files!.saveCheckpoint(run.dir, model, optimizer, state);
       }
     }
-    const seconds = (clock() - epochStart) / 1000;
-    const evalStart = clock();
-    callbacks.onEvaluate?.(options.validation.count);
-    const val = evaluate(model, options.validation, inputShape, options.evalBatchSize);
-    const metrics: EpochMetrics = {
-      epoch: epoch + 1,
-      trainLoss: lossSum / seen,
-      trainAcc: correct / seen,
-      valLoss: val.loss,
-      valAcc: val.acc,
-      seconds,
-      imagesPerSecond: seen / seconds,
-      maskUpdateSeconds: maskSeconds,
-      evalSeconds: (clock() - evalStart) / 1000,
-    };
-    const classes = model.outputs[0]?.shape.at(-1) ?? 0;
-    if (options.divergence !== false && hasDiverged(history[0], metrics, classes)) {
-      optimizer.dispose();
-      const kept = run ? ` The last good checkpoint (epoch ${epoch}) is kept in ${run.dir}.` : '';
-      throw new DivergedError(
-        epoch + 1,
-        `Training diverged at epoch ${epoch + 1}: loss ${metrics.trainLoss.toFixed(4)} is not below the ` +
-          `first epoch's ${history[0]!.trainLoss.toFixed(4)} and validation accuracy ` +
-          `${(100 * metrics.valAcc).toFixed(2)}% is chance level (1/${classes}).${kept} Lower the ` +
-          'learning rate and train into a new folder (or with --overwrite).',
-      );
-    }
-    history.push(metrics);
-    callbacks.onEpochEnd?.(metrics);
-    if (run) {
-      await run.writeMetrics(history);
-      await run.writeSparsity(sparsity);
-      const state: CheckpointState = {
-        version: 1,
-        epochsDone: epoch + 1,
-        step,
-        rng: rng.getState(),
-        hooks: Object.fromEntries(
-          hooks.filter((k) => k.getState).map((k) => [k.name, k.getState!()]),
-        ),
-        extra: { history, sparsity },
-      };
-      await files!.saveCheckpoint(run.dir, model, optimizer, state);
-    }
+  } finally {
+    releaseMoments();
   }
   optimizer.dispose();
   const last = history[history.length - 1]!;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeModel } from '../../src/format/encode.js';
-import type { ModelGraph } from '../../src/format/graph.js';
+import type { ModelGraph } from '../../src/graph/types.js';
 import { createNetwork } from '../../src/runtime/index.js';
 import { Random } from '../../src/util/random.js';
 import { randomCsr, vec } from '../format/graphs.js';
@@ -94,8 +94,9 @@ describe('the runtime in Chromium', () => {
       bundle: true,
       format: 'esm',
       platform: 'browser',
+      // Resolves package.json's #platform/* imports to the sources (their browser variants).
+      conditions: ['dynaprune-source'],
       write: false,
-      external: ['node:fs/promises'],
       logLevel: 'silent',
     });
     const files: Record<string, { type: string; body: Uint8Array | string }> = {

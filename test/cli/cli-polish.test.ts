@@ -16,7 +16,7 @@ import {
   UnknownNameError,
 } from '../../src/errors.js';
 import { runTraining } from '../../src/experiments/experiment.js';
-import type { ModelGraph } from '../../src/format/graph.js';
+import type { ModelGraph } from '../../src/graph/types.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 /** tsx's loader by absolute URL: the CLI runs from a temporary folder, where `tsx` does not resolve. */

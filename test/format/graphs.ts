@@ -1,5 +1,5 @@
 // Small ModelGraphs for format tests.
-import type { CsrMatrix, DenseMatrix, ModelGraph, WeightMatrix } from '../../src/format/graph.js';
+import type { CsrMatrix, DenseMatrix, ModelGraph, WeightMatrix } from '../../src/graph/types.js';
 import { Random } from '../../src/util/random.js';
 
 export function randomCsr(rng: Random, rows: number, cols: number, density: number): CsrMatrix {

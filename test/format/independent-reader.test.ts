@@ -2,7 +2,7 @@
 import { inflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { encodeModel } from '../../src/format/encode.js';
-import type { ModelGraph } from '../../src/format/graph.js';
+import type { ModelGraph } from '../../src/graph/types.js';
 import { Random } from '../../src/util/random.js';
 import { randomCsr, toDenseValues } from './graphs.js';
 

@@ -8,7 +8,7 @@ import {
   indexCodings,
   loadSparse,
 } from '../../src/format/index.js';
-import type { Conv2dNode, DenseNode, GraphNode, ModelGraph } from '../../src/format/graph.js';
+import type { Conv2dNode, DenseNode, GraphNode, ModelGraph } from '../../src/graph/types.js';
 import { Random } from '../../src/util/random.js';
 import { randomCsr, sampleGraph, toDenseValues } from './graphs.js';
 

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { graphToLayersModel } from '../../src/convert/from-graph.js';
 import { ShapeMismatchError } from '../../src/errors.js';
-import type { CsrMatrix, GraphNode, ModelGraph, Padding } from '../../src/format/graph.js';
+import type { CsrMatrix, GraphNode, ModelGraph, Padding } from '../../src/graph/types.js';
 import { createNetwork } from '../../src/runtime/index.js';
 import { Random } from '../../src/util/random.js';
 

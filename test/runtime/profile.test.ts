@@ -1,6 +1,6 @@
 // Network.profile: per-node timings of the planned graph, after BatchNorm folding and ReLU fusion.
 import { describe, expect, it } from 'vitest';
-import type { ModelGraph } from '../../src/format/graph.js';
+import type { ModelGraph } from '../../src/graph/types.js';
 import { createNetwork } from '../../src/runtime/index.js';
 
 const graph: ModelGraph = {

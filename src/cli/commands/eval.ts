@@ -6,7 +6,7 @@ import { backendRequests, initBackend } from '../../engine/backend.js';
 import { toLayersModel } from '../../convert/export.js';
 import { datasetNames, datasets, getDataset, loadDataset } from '../../data/registry.js';
 import { ShapeMismatchError } from '../../errors.js';
-import type { ModelGraph } from '../../format/graph.js';
+import type { ModelGraph } from '../../graph/types.js';
 import { loadSparse } from '../../format/load.js';
 import { createNetwork } from '../../runtime/index.js';
 import { oneOf, positiveInt } from '../parse.js';

@@ -135,3 +135,12 @@ export interface ModelGraph {
   /** Free-form, JSON-serializable facts: model name, training method, accuracy, label names. */
   readonly metadata: Readonly<Record<string, unknown>>;
 }
+
+/** The node type of an op: `NodeOf<'conv2d'>` is Conv2dNode, `NodeOf<'maxPool'>` is PoolNode. */
+export type NodeOf<K extends OpName> = GraphNode extends infer N
+  ? N extends { readonly op: infer O }
+    ? K extends O
+      ? N
+      : never
+    : never
+  : never;

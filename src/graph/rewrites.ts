@@ -1,5 +1,7 @@
-// Folds inference-mode BatchNorm into the conv or dense layer before it: fewer ops, same outputs (to rounding).
-import type { GraphNode, ModelGraph, WeightMatrix } from './graph.js';
+// Graph rewrites before inference: BatchNorm folded and ReLU fused into the conv or dense layer before them.
+import { scaleRows } from './matrix.js';
+import { knownShapes, nodeInputs, rememberShapes, type Shape } from './shapes.js';
+import type { GraphNode, ModelGraph } from './types.js';
 
 /**
  * Folds y = gamma (x − mean) / sqrt(var + eps) + beta into the preceding conv/dense: each output unit's
@@ -45,10 +47,13 @@ function absorbIntoLinearLayers(
   const consumers = countConsumers(graph);
   const renamed = new Map<string, string>();
   const out: GraphNode[] = [];
+  const position = new Map<string, number>(); // where each kept node sits in `out`
   for (const node of graph.nodes) {
     const input = node.op === 'input' || node.op === 'add' ? undefined : node.input;
-    const prev = input === undefined ? undefined : out.find((n) => n.name === input);
+    const at = input === undefined ? undefined : position.get(input);
+    const prev = at === undefined ? undefined : out[at];
     if (
+      at !== undefined &&
       prev &&
       (prev.op === 'conv2d' || prev.op === 'dense') &&
       prev.activation === 'linear' &&
@@ -57,40 +62,32 @@ function absorbIntoLinearLayers(
     ) {
       const merged = absorb(node, prev);
       if (merged) {
-        out[out.indexOf(prev)] = merged;
+        out[at] = merged;
         renamed.set(node.name, prev.name);
         continue;
       }
     }
+    position.set(node.name, out.length);
     out.push(renameInputs(node, renamed));
   }
-  return { ...graph, nodes: out, output: renamed.get(graph.output) ?? graph.output };
+  const result = { ...graph, nodes: out, output: renamed.get(graph.output) ?? graph.output };
+  // The merged layer keeps its name and takes the absorbed node's shape, which is its own.
+  const shapes = knownShapes(graph);
+  if (shapes) {
+    const kept = new Map<string, Shape>();
+    for (const node of out) kept.set(node.name, shapes.get(node.name)!);
+    rememberShapes(result, kept);
+  }
+  return result;
 }
 
 /** How many nodes read each node's output. */
 function countConsumers(graph: ModelGraph): Map<string, number> {
   const consumers = new Map<string, number>();
   for (const node of graph.nodes) {
-    const inputs = node.op === 'add' ? node.inputs : node.op === 'input' ? [] : [node.input];
-    for (const name of inputs) consumers.set(name, (consumers.get(name) ?? 0) + 1);
+    for (const name of nodeInputs(node)) consumers.set(name, (consumers.get(name) ?? 0) + 1);
   }
   return consumers;
-}
-
-function scaleRows(m: WeightMatrix, scale: Float32Array): WeightMatrix {
-  if (m.kind === 'dense') {
-    const values = new Float32Array(m.values.length);
-    for (let r = 0; r < m.rows; r++) {
-      for (let c = 0; c < m.cols; c++)
-        values[r * m.cols + c] = m.values[r * m.cols + c]! * scale[r]!;
-    }
-    return { ...m, values };
-  }
-  const values = new Float32Array(m.values.length);
-  for (let r = 0; r < m.rows; r++) {
-    for (let k = m.rowPtr[r]!; k < m.rowPtr[r + 1]!; k++) values[k] = m.values[k]! * scale[r]!;
-  }
-  return { ...m, values };
 }
 
 function renameInputs(node: GraphNode, renamed: Map<string, string>): GraphNode {

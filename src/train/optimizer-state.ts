@@ -1,5 +1,6 @@
-// Resets optimizer state (Adam's moments) at regrown positions, so a regrown weight starts fresh.
+// Resets optimizer state (Adam's moments) wherever a mask changes, so no weight coasts on stale moments.
 import { tensor, tidy, type Optimizer, type Variable } from '@tensorflow/tfjs';
+import { onMaskWrite } from '../layers/masked-layer.js';
 
 interface OptimizerVariable {
   readonly originalName: string;
@@ -45,4 +46,33 @@ export function resetOptimizerSlots(
     }
   }
   return changed;
+}
+
+const subscriptions = new Map<Optimizer, { count: number; unsubscribe: () => void }>();
+
+/**
+ * From now on, every mask write of any dynamic layer resets `optimizer`'s slots at the changed positions
+ * (pruned and regrown alike): a pruned weight then gets no update from old momentum and stays exactly 0,
+ * and a regrown one starts fresh. Subscribing the same optimizer twice resets once; each call returns
+ * its own release function, and the subscription ends when every caller has released it.
+ */
+export function resetMomentsOnMaskWrites(optimizer: Optimizer): () => void {
+  const existing = subscriptions.get(optimizer);
+  if (existing) existing.count++;
+  else {
+    const unsubscribe = onMaskWrite(({ layer, changed }) =>
+      resetOptimizerSlots(optimizer, layer.kernelVariable.name, changed),
+    );
+    subscriptions.set(optimizer, { count: 1, unsubscribe });
+  }
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    const entry = subscriptions.get(optimizer);
+    if (entry && --entry.count === 0) {
+      entry.unsubscribe();
+      subscriptions.delete(optimizer);
+    }
+  };
 }

@@ -1,0 +1,120 @@
+// The runtime's WebAssembly memory: a bump allocator with a ceiling, and the upload of weights into it.
+import { MemoryLimitError } from '../errors.js';
+import { nonzeroCount, toCsr } from '../graph/matrix.js';
+import type { WeightMatrix } from '../graph/types.js';
+
+/**
+ * The default ceiling on a network's WebAssembly memory (1 GiB): weights, activations and scratch together.
+ * Far above the models here (WRN-16-2 needs a few MB), it stops a small file that declares huge activations
+ * from taking gigabytes; `NetworkOptions.maxMemoryBytes` raises or lowers it.
+ */
+export const DEFAULT_MAX_MEMORY_BYTES = 2 ** 30;
+
+const PAGE = 65536;
+export const roundUp = (n: number, m: number): number => Math.ceil(n / m) * m;
+const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
+/** A bump allocator over a growable WebAssembly.Memory; offsets are 64-byte aligned. */
+export class Arena {
+  /** Keep 0 unused, so no buffer sits at the null address. */
+  top = 64;
+  constructor(
+    readonly memory: WebAssembly.Memory,
+    readonly limitBytes: number,
+  ) {}
+
+  /** Reserves `bytes` and returns their offset; throws MemoryLimitError, before growing, past the limit. */
+  alloc(bytes: number, what: string): number {
+    const at = roundUp(this.top, 64);
+    const top = at + roundUp(Math.max(bytes, 4), 64);
+    this.ensure(top, what);
+    this.top = top;
+    return at;
+  }
+
+  /** Makes sure the memory holds `top` bytes, within the limit. */
+  ensure(top: number, what: string): void {
+    if (top > this.limitBytes) {
+      throw new MemoryLimitError(
+        `The network needs more than ${mib(top)} of memory (at ${what}), above the limit of ` +
+          `${mib(this.limitBytes)}. If the model is genuine, raise it with { maxMemoryBytes }; ` +
+          `otherwise the file declares shapes larger than any real model.`,
+        top,
+        this.limitBytes,
+      );
+    }
+    const needed = top - this.memory.buffer.byteLength;
+    if (needed > 0) this.memory.grow(Math.ceil(needed / PAGE));
+  }
+
+  /** A fresh view (growing the memory detaches the old ones). */
+  f32(): Float32Array {
+    return new Float32Array(this.memory.buffer);
+  }
+
+  /** Copies `data` into a new buffer and returns its offset. */
+  upload(data: Float32Array | Uint32Array, what: string): number {
+    const at = this.alloc(data.length * 4, what);
+    const view = data instanceof Float32Array ? this.f32() : new Uint32Array(this.memory.buffer);
+    view.set(data, at / 4);
+    return at;
+  }
+}
+
+/** A weight matrix in wasm memory, in the storage its density calls for; offsets in bytes. */
+export type UploadedWeight =
+  | {
+      readonly kind: 'dense';
+      readonly rows: number;
+      readonly cols: number;
+      readonly values: number;
+      readonly bias: number;
+    }
+  | {
+      readonly kind: 'csr';
+      readonly rows: number;
+      readonly cols: number;
+      readonly rowPtr: number;
+      readonly colIdx: number;
+      readonly values: number;
+      readonly bias: number;
+    };
+
+/**
+ * Uploads a conv or dense weight with its bias (zeros when null): dense storage when at least
+ * `denseThreshold` of the entries are nonzero, CSR otherwise.
+ */
+export function uploadWeight(
+  arena: Arena,
+  w: WeightMatrix,
+  bias: Float32Array | null,
+  denseThreshold: number,
+  what: string,
+): UploadedWeight {
+  const biasAt = arena.upload(bias ?? new Float32Array(w.rows), `${what} bias`);
+  const { rows, cols } = w;
+  if (nonzeroCount(w) >= denseThreshold * rows * cols) {
+    const values = arena.alloc(rows * cols * 4, `${what} weight`);
+    const f = arena.f32();
+    if (w.kind === 'dense') f.set(w.values, values / 4);
+    else {
+      // Fresh memory is zero, but a re-planned arena may not be.
+      f.fill(0, values / 4, values / 4 + rows * cols);
+      for (let r = 0; r < rows; r++) {
+        for (let k = w.rowPtr[r]!; k < w.rowPtr[r + 1]!; k++)
+          f[values / 4 + r * cols + w.colIdx[k]!] = w.values[k]!;
+      }
+    }
+    return { kind: 'dense', rows, cols, values, bias: biasAt };
+  }
+  const csr = toCsr(w);
+  return {
+    kind: 'csr',
+    rows,
+    cols,
+    rowPtr: arena.upload(csr.rowPtr, `${what} rowPtr`),
+    colIdx: arena.upload(csr.colIdx, `${what} colIdx`),
+    values: arena.upload(csr.values, `${what} values`),
+    bias: biasAt,
+  };
+}

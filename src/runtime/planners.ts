@@ -1,0 +1,337 @@
+// One planner per op: each turns a node into a step of WebAssembly kernel calls over the buffers it holds.
+import { samePadBefore } from '../graph/shapes.js';
+import { roundUp, uploadWeight } from './arena.js';
+import type { PlanContext, Planner, PlannerTable, Step } from './plan.js';
+
+const isImage = (ctx: PlanContext, name: string): boolean => ctx.shape(name).length === 3;
+
+/** Padding before the data along one axis: tfjs's rule for 'same', none for 'valid'. */
+const padBefore = (padding: 'same' | 'valid', n: number, k: number, s: number): number =>
+  padding === 'same' ? samePadBefore(n, k, s) : 0;
+
+/** Conv2d: im2col of the image into the shared scratch, then the CSR (or dense) weight times it. */
+const conv2d: Planner<'conv2d'> = (node, ctx) => {
+  const { kernels: k, arena } = ctx;
+  const inp = ctx.image(node.input);
+  const out = ctx.image(node.name);
+  const weight = uploadWeight(
+    arena,
+    node.weight,
+    node.bias,
+    ctx.denseThreshold,
+    `node "${node.name}"`,
+  );
+  const [kh, kw] = node.kernelSize;
+  const [sh, sw] = node.strides;
+  const pt = padBefore(node.padding, inp.h, kh, sh);
+  const pl = padBefore(node.padding, inp.w, kw, sw);
+  const colStride = roundUp(out.plane, 16); // im2col rows, padded for the 16-wide SIMD blocks
+  ctx.scratch.floats = Math.max(ctx.scratch.floats, weight.cols * colStride);
+  const relu = node.activation === 'relu' ? 1 : 0;
+  const softmax = node.activation === 'softmax';
+  const scratch = ctx.scratch;
+  return {
+    node: node.name,
+    stage: 'image',
+    run: () => {
+      k.im2col(
+        inp.at,
+        scratch.at,
+        inp.c,
+        inp.h,
+        inp.w,
+        out.h,
+        out.w,
+        kh,
+        kw,
+        sh,
+        sw,
+        pt,
+        pl,
+        colStride,
+      );
+      if (weight.kind === 'csr') {
+        k.spmm(
+          weight.rowPtr,
+          weight.colIdx,
+          weight.values,
+          weight.rows,
+          scratch.at,
+          colStride,
+          out.plane,
+          weight.bias,
+          1,
+          relu,
+          out.at,
+          out.plane,
+        );
+      } else {
+        k.gemm(
+          weight.values,
+          weight.rows,
+          weight.cols,
+          scratch.at,
+          colStride,
+          out.plane,
+          weight.bias,
+          1,
+          relu,
+          out.at,
+          out.plane,
+        );
+      }
+      if (softmax) softmaxChannels(arena.f32(), out.at / 4, out.c, out.plane);
+    },
+  };
+};
+
+/** Dense: the batch on the SIMD lanes, CSR (or dense) weight times the feature rows. */
+const dense: Planner<'dense'> = (node, ctx) => {
+  const { kernels: k, arena, lanes } = ctx;
+  const x = ctx.features(node.input);
+  const out = ctx.features(node.name);
+  const w = uploadWeight(arena, node.weight, node.bias, ctx.denseThreshold, `node "${node.name}"`);
+  const relu = node.activation === 'relu' ? 1 : 0;
+  const softmax = node.activation === 'softmax';
+  return {
+    node: node.name,
+    stage: 'batch',
+    run: (_image, batch) => {
+      const stride = lanes.stride;
+      if (w.kind === 'csr')
+        k.spmm(
+          w.rowPtr,
+          w.colIdx,
+          w.values,
+          w.rows,
+          x.at,
+          stride,
+          batch,
+          w.bias,
+          1,
+          relu,
+          out.at,
+          stride,
+        );
+      else k.gemm(w.values, w.rows, w.cols, x.at, stride, batch, w.bias, 1, relu, out.at, stride);
+      if (softmax) softmaxLanes(arena.f32(), out.at / 4, out.rows, stride, batch);
+    },
+  };
+};
+
+const pool: Planner<'maxPool' | 'avgPool'> = (node, ctx) => {
+  const inp = ctx.image(node.input);
+  const out = ctx.image(node.name);
+  const [ph, pw] = node.poolSize;
+  const [sh, sw] = node.strides;
+  const pt = padBefore(node.padding, inp.h, ph, sh);
+  const pl = padBefore(node.padding, inp.w, pw, sw);
+  const isMax = node.op === 'maxPool' ? 1 : 0;
+  const k = ctx.kernels;
+  return {
+    node: node.name,
+    stage: 'image',
+    run: () =>
+      k.pool(inp.at, out.at, out.c, inp.h, inp.w, out.h, out.w, ph, pw, sh, sw, pt, pl, isMax),
+  };
+};
+
+/** Inference BatchNorm as a per-channel affine map, on images (C planes) or feature rows. */
+const batchNorm: Planner<'batchNorm'> = (node, ctx) => {
+  const { kernels: k, arena, lanes } = ctx;
+  const scale = new Float32Array(node.gamma.length);
+  const shift = new Float32Array(node.gamma.length);
+  for (let c = 0; c < scale.length; c++) {
+    scale[c] = node.gamma[c]! / Math.sqrt(node.movingVariance[c]! + node.epsilon);
+    shift[c] = node.beta[c]! - node.movingMean[c]! * scale[c]!;
+  }
+  const sAt = arena.upload(scale, `node "${node.name}" scale`);
+  const tAt = arena.upload(shift, `node "${node.name}" shift`);
+  if (isImage(ctx, node.name)) {
+    const inp = ctx.image(node.input);
+    const out = ctx.image(node.name);
+    return {
+      node: node.name,
+      stage: 'image',
+      run: () => k.channelAffine(inp.at, out.at, out.c, out.plane, sAt, tAt, 0),
+    };
+  }
+  const x = ctx.features(node.input);
+  const out = ctx.features(node.name);
+  return {
+    node: node.name,
+    stage: 'batch',
+    run: () => k.channelAffine(x.at, out.at, out.rows, lanes.stride, sAt, tAt, 0),
+  };
+};
+
+const relu: Planner<'relu'> = (node, ctx) => {
+  const { kernels: k, arena, lanes } = ctx;
+  if (isImage(ctx, node.name)) {
+    const inp = ctx.image(node.input);
+    const out = ctx.image(node.name);
+    return {
+      node: node.name,
+      stage: 'image',
+      run: () => {
+        arena.f32().copyWithin(out.at / 4, inp.at / 4, inp.at / 4 + out.size);
+        k.reluInPlace(out.at, out.size);
+      },
+    };
+  }
+  const x = ctx.features(node.input);
+  const out = ctx.features(node.name);
+  return {
+    node: node.name,
+    stage: 'batch',
+    run: () => {
+      const n = out.rows * lanes.stride;
+      arena.f32().copyWithin(out.at / 4, x.at / 4, x.at / 4 + n);
+      k.reluInPlace(out.at, n);
+    },
+  };
+};
+
+const softmax: Planner<'softmax'> = (node, ctx) => {
+  const { arena, lanes } = ctx;
+  if (isImage(ctx, node.name)) {
+    const inp = ctx.image(node.input);
+    const out = ctx.image(node.name);
+    return {
+      node: node.name,
+      stage: 'image',
+      run: () => {
+        const f = arena.f32();
+        f.copyWithin(out.at / 4, inp.at / 4, inp.at / 4 + out.size);
+        softmaxChannels(f, out.at / 4, out.c, out.plane);
+      },
+    };
+  }
+  const x = ctx.features(node.input);
+  const out = ctx.features(node.name);
+  return {
+    node: node.name,
+    stage: 'batch',
+    run: (_image, batch) => {
+      const f = arena.f32();
+      f.copyWithin(out.at / 4, x.at / 4, x.at / 4 + out.rows * lanes.stride);
+      softmaxLanes(f, out.at / 4, out.rows, lanes.stride, batch);
+    },
+  };
+};
+
+const add: Planner<'add'> = (node, ctx) => {
+  const { kernels: k, lanes } = ctx;
+  const [a, b] = node.inputs;
+  if (isImage(ctx, node.name)) {
+    const x = ctx.image(a);
+    const y = ctx.image(b);
+    const out = ctx.image(node.name);
+    return {
+      node: node.name,
+      stage: 'image',
+      run: () => k.addArrays(x.at, y.at, out.at, out.size, 0),
+    };
+  }
+  const x = ctx.features(a);
+  const y = ctx.features(b);
+  const out = ctx.features(node.name);
+  return {
+    node: node.name,
+    stage: 'batch',
+    run: () => k.addArrays(x.at, y.at, out.at, out.rows * lanes.stride, 0),
+  };
+};
+
+/**
+ * Flatten and global average pooling end the image stage: per image, CHW planes become lane `image` of
+ * feature rows (NHWC order for flatten, channel means for GAP).
+ */
+const toFeatures: Planner<'flatten' | 'globalAvgPool'> = (node, ctx): Step => {
+  const { arena, lanes } = ctx;
+  if (!isImage(ctx, node.input)) {
+    // Only flatten gets here (validation gives global pooling an image): on features it is a copy.
+    const x = ctx.features(node.input);
+    const out = ctx.features(node.name);
+    return {
+      node: node.name,
+      stage: 'batch',
+      run: () => arena.f32().copyWithin(out.at / 4, x.at / 4, x.at / 4 + out.rows * lanes.stride),
+    };
+  }
+  const inp = ctx.image(node.input);
+  const out = ctx.features(node.name);
+  const gap = node.op === 'globalAvgPool';
+  return {
+    node: node.name,
+    stage: 'image',
+    run: (image) => {
+      const f = arena.f32();
+      const dst = out.at / 4 + image;
+      const src = inp.at / 4;
+      const stride = lanes.stride;
+      for (let c = 0; c < inp.c; c++) {
+        if (gap) {
+          let acc = 0;
+          for (let p = 0; p < inp.plane; p++) acc += f[src + c * inp.plane + p]!;
+          f[dst + c * stride] = acc / inp.plane;
+        } else {
+          for (let p = 0; p < inp.plane; p++)
+            f[dst + (p * inp.c + c) * stride] = f[src + c * inp.plane + p]!;
+        }
+      }
+    },
+  };
+};
+
+/** The planner of every op. Adding an op: its planner here, its reference op, its shape rule and codec entry. */
+export const planners: PlannerTable = {
+  // The plan itself copies the input in; the node needs no step.
+  input: () => undefined,
+  conv2d,
+  dense,
+  batchNorm,
+  maxPool: pool,
+  avgPool: pool,
+  globalAvgPool: toFeatures,
+  flatten: toFeatures,
+  relu,
+  softmax,
+  add,
+};
+
+/** Softmax over channels at each pixel of CHW planes starting at float index `at`. */
+function softmaxChannels(f: Float32Array, at: number, channels: number, plane: number): void {
+  for (let p = 0; p < plane; p++) {
+    let max = -Infinity;
+    for (let c = 0; c < channels; c++) max = Math.max(max, f[at + c * plane + p]!);
+    let sum = 0;
+    for (let c = 0; c < channels; c++) {
+      const e = Math.exp(f[at + c * plane + p]! - max);
+      f[at + c * plane + p] = e;
+      sum += e;
+    }
+    for (let c = 0; c < channels; c++) f[at + c * plane + p]! /= sum;
+  }
+}
+
+/** Softmax over the rows of feature-major data, for each of `batch` lanes. */
+function softmaxLanes(
+  f: Float32Array,
+  at: number,
+  rows: number,
+  stride: number,
+  batch: number,
+): void {
+  for (let b = 0; b < batch; b++) {
+    let max = -Infinity;
+    for (let r = 0; r < rows; r++) max = Math.max(max, f[at + r * stride + b]!);
+    let sum = 0;
+    for (let r = 0; r < rows; r++) {
+      const e = Math.exp(f[at + r * stride + b]! - max);
+      f[at + r * stride + b] = e;
+      sum += e;
+    }
+    for (let r = 0; r < rows; r++) f[at + r * stride + b]! /= sum;
+  }
+}

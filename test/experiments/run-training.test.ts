@@ -1,0 +1,92 @@
+// runTraining: one-shot fine-tuning keeps the run's options (issue #11, bug 2); a held-out validation split.
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runTraining, type TrainingRunConfig } from '../../src/experiments/experiment.js';
+
+const CIFAR = join(import.meta.dirname, '../../../shared/data/cifar10/cifar-10-binary.tar.gz');
+const haveCifar = existsSync(CIFAR);
+if (!haveCifar) console.warn(`SKIPPED runTraining tests: ${CIFAR} is absent.`);
+
+const lines = async (path: string): Promise<Record<string, number>[]> =>
+  (await readFile(path, 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, number>);
+
+describe('runTraining', () => {
+  const folders: string[] = [];
+  afterAll(async () => {
+    for (const f of folders) await rm(f, { recursive: true, force: true });
+  });
+  const base = async (extra: Partial<TrainingRunConfig>): Promise<TrainingRunConfig> => {
+    const out = await mkdtemp(join(tmpdir(), 'dynaprune-run-'));
+    folders.push(out);
+    return {
+      model: 'paper-cnn-wide',
+      width: 0.25,
+      dataset: 'cifar10',
+      dataDir: CIFAR,
+      epochs: 1,
+      batchSize: 32,
+      learningRate: 0.05,
+      trainLimit: 96,
+      testLimit: 64,
+      backend: 'wasm',
+      seed: 1,
+      out,
+      resume: false,
+      augment: 'none',
+      ...extra,
+    };
+  };
+
+  it.skipIf(!haveCifar)(
+    "one-shot fine-tuning keeps the run's optimizer, schedule and run folder",
+    async () => {
+      const config = await base({
+        method: 'oneshot',
+        sparsity: 0.5,
+        finetuneEpochs: 1,
+        optimizer: 'sgd',
+        momentum: 0.8,
+        learningRateSchedule: 'cosine',
+      });
+      await runTraining(config);
+      const metrics = await lines(join(config.out, 'metrics.jsonl'));
+      expect(metrics).toHaveLength(2);
+      // One cosine over both phases: the fine-tuning epoch ends near 0, not back at the peak.
+      expect(metrics[1]!['learningRate']).toBeLessThan(0.05 * 0.1);
+      expect(metrics[0]!['learningRate']).toBeGreaterThan(0.05 * 0.4);
+      // The fine-tuning phase checkpoints in the run folder, with SGD's momentum, not Adam's moments.
+      const checkpoints = join(config.out, 'finetune', 'checkpoints');
+      const [latest] = await readdir(checkpoints);
+      const specs = JSON.parse(
+        await readFile(join(checkpoints, latest!, 'optimizer.json'), 'utf8'),
+      ) as { name: string }[];
+      expect(specs.some((s) => s.name.endsWith('/momentum'))).toBe(true);
+      expect(specs.some((s) => s.name.endsWith('/m') || s.name.endsWith('/v'))).toBe(false);
+    },
+  );
+
+  it.skipIf(!haveCifar)(
+    'validates on held-out training images and tests once at the end',
+    async () => {
+      const config = await base({ validation: 50, testEachEpoch: true, epochs: 2 });
+      const result = await runTraining(config);
+      const saved = JSON.parse(await readFile(join(config.out, 'result.json'), 'utf8'));
+      expect(saved.validation).toBe(50);
+      expect(saved.testAcc).toBe(result.final.acc);
+      const metrics = await lines(join(config.out, 'metrics.jsonl'));
+      // Accuracies on 50 and 64 images are multiples of 1/50 and 1/64.
+      for (const m of metrics) {
+        expect(Math.abs(m['valAcc']! * 50 - Math.round(m['valAcc']! * 50))).toBeLessThan(1e-9);
+        expect(Math.abs(m['testAcc']! * 64 - Math.round(m['testAcc']! * 64))).toBeLessThan(1e-9);
+      }
+      expect(saved.testAcc).toBe(metrics[1]!['testAcc']);
+      expect(saved.validationAcc).toBe(metrics[1]!['valAcc']);
+    },
+  );
+});
