@@ -9,9 +9,9 @@
 //   other than dense layers reads the flatten, a Transpose to NHWC keeps the container's order).
 // docs/ONNX.md lists every op and attribute emitted.
 import { InvalidArgumentError } from '../errors.js';
-import { foldBatchNorms, fuseRelus } from '../format/fold.js';
-import type { GraphNode, ModelGraph, Padding, WeightMatrix } from '../format/graph.js';
-import { samePadBefore, validateGraph } from '../format/validate.js';
+import { foldBatchNorms, fuseRelus } from '../graph/rewrites.js';
+import type { GraphNode, ModelGraph, Padding, WeightMatrix } from '../graph/types.js';
+import { samePadBefore, validateGraph } from '../graph/shapes.js';
 import {
   encodeOnnxModel,
   type OnnxAttribute,

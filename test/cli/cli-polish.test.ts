@@ -36,7 +36,7 @@ function cli(args: string[], cwd: string, interruptWhen?: RegExp): Promise<Ran> 
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ['--import', TSX, join(ROOT, 'src/cli/main.ts'), ...args],
+      ['--conditions=dynaprune-source', '--import', TSX, join(ROOT, 'src/cli/main.ts'), ...args],
       { cwd, env: { ...process.env, DYNAPRUNE_PROGRESS: '0' } },
     );
     let stdout = '';

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/errors.js';
 import { exportOnnx, toOnnxModel } from '../../src/convert/onnx-export.js';
-import type { ModelGraph } from '../../src/format/graph.js';
+import type { ModelGraph } from '../../src/graph/types.js';
 import { runReference } from '../../src/runtime/reference.js';
 import { Random } from '../../src/util/random.js';
 import { randomCsr, randomDense, sampleGraph, vec } from '../format/graphs.js';
