@@ -1,9 +1,12 @@
-// The size report of a container: per layer, and against the dense, gzipped-dense and entropy yardsticks.
+// The size report of a container: per layer, and against the dense, gzipped-dense and i.i.d.-entropy yardsticks.
 import { gzipSync } from 'fflate';
-import { decodeModelDetailed } from './decode.js';
-import { denseValues, nonzeroCount } from '../graph/matrix.js';
+import { decodeModelDetailed, type DecodeOptions } from './decode.js';
+import { nonzeroCount } from '../graph/matrix.js';
 import type { ModelGraph } from '../graph/types.js';
 import type { ValuePrecision } from './layout.js';
+
+/** Above this many dense float32 bytes the gzipped-dense yardstick is not computed (it would need them all). */
+export const MAX_GZIP_YARDSTICK_BYTES = 2 ** 27;
 
 export interface LayerReport {
   readonly name: string;
@@ -16,7 +19,7 @@ export interface LayerReport {
   readonly storage: 'csr' | 'dense';
   /** Bytes of the weight's section, framing included (the bias is counted separately). */
   readonly bytes: number;
-  /** bytes × 8 / nnz. */
+  /** bytes × 8 / nnz (0 for a layer without nonzeros). */
   readonly bitsPerNonzero: number;
 }
 
@@ -33,13 +36,18 @@ export interface ContainerReport {
   readonly bitsPerNonzero: number;
   /** Every parameter (weights with zeros, biases, BatchNorm) as dense float32. */
   readonly denseFp32Bytes: number;
-  /** The same dense float32 bytes, gzipped at level 9: what tfmot tells its users to do. */
-  readonly gzippedDenseBytes: number;
   /**
-   * The information-theoretic floor for this precision: H(d) bits per weight for each sparse mask, the
-   * value bits for each nonzero, and 32 bits per other parameter.
+   * The same dense float32 bytes, gzipped at level 9: what tfmot tells its users to do. Null when the
+   * dense model passes MAX_GZIP_YARDSTICK_BYTES (it is not materialized just to be compressed).
    */
-  readonly entropyBoundBytes: number;
+  readonly gzippedDenseBytes: number | null;
+  /**
+   * A reference point, not a bound: H(d) bits per weight for each mask, as if its nonzeros were placed
+   * independently at the layer's density d, plus the raw value bits (32, 16 or 8, and int8's scales not
+   * counted) per nonzero, plus 32 bits per other parameter. Containers go below it: real masks are not
+   * i.i.d. and deflated values take fewer than 32 bits.
+   */
+  readonly iidEntropyBytes: number;
 }
 
 /** Binary entropy in bits. */
@@ -48,64 +56,86 @@ export function binaryEntropy(p: number): number {
   return -(p * Math.log2(p) + (1 - p) * Math.log2(1 - p));
 }
 
-/** Every parameter of `graph` as float32 arrays, in node order. */
-function parameterArrays(graph: ModelGraph): Float32Array[] {
-  const out: Float32Array[] = [];
+/** Counts of every parameter: weight elements (zeros included) and the rest. */
+function parameterCount(graph: ModelGraph): number {
+  let n = 0;
   for (const node of graph.nodes) {
-    if (node.op === 'conv2d' || node.op === 'dense') {
-      out.push(denseValues(node.weight));
-      if (node.bias) out.push(node.bias);
-    } else if (node.op === 'batchNorm') {
-      out.push(node.gamma, node.beta, node.movingMean, node.movingVariance);
-    }
+    if (node.op === 'conv2d' || node.op === 'dense')
+      n += node.weight.rows * node.weight.cols + (node.bias?.length ?? 0);
+    else if (node.op === 'batchNorm') n += 4 * node.gamma.length;
   }
-  return out;
+  return n;
 }
 
-/** Describes a container's bytes: per-layer storage and the three yardsticks. */
-export function describeModel(bytes: Uint8Array, name?: string): ContainerReport {
-  const decoded = decodeModelDetailed(bytes, name === undefined ? {} : { name });
-  const { graph, sectionBytes, valuePrecision } = decoded;
-  // Sections are numbered in the order the encoder wrote them: node by node, weight before bias.
-  let sectionIndex = 1;
-  const layers: LayerReport[] = [];
-  for (const node of graph.nodes) {
-    if (node.op === 'conv2d' || node.op === 'dense') {
-      const weightSection = sectionIndex++;
-      if (node.bias) sectionIndex++;
-      const size = node.weight.rows * node.weight.cols;
-      const nnz = nonzeroCount(node.weight);
-      const shape =
-        node.op === 'conv2d'
-          ? [node.outChannels, node.inChannels, node.kernelSize[0], node.kernelSize[1]]
-          : [node.outFeatures, node.inFeatures];
-      layers.push({
-        name: node.name,
-        op: node.op,
-        shape,
-        size,
-        nnz,
-        sparsity: 1 - nnz / size,
-        storage: decoded.sectionKinds[weightSection] === 'csr' ? 'csr' : 'dense',
-        bytes: sectionBytes[weightSection]!,
-        bitsPerNonzero: nnz > 0 ? (sectionBytes[weightSection]! * 8) / nnz : 0,
-      });
-    } else if (node.op === 'batchNorm') {
-      sectionIndex += 4;
-    }
-  }
-  const params = parameterArrays(graph);
-  const totalParams = params.reduce((n, a) => n + a.length, 0);
+/** Every parameter as dense little-endian float32, in node order, gzipped at level 9. */
+function gzippedDense(graph: ModelGraph, totalParams: number): number {
   const joined = new Uint8Array(totalParams * 4);
   const view = new DataView(joined.buffer);
   let at = 0;
-  for (const a of params) for (const v of a) view.setFloat32(at++ * 4, v, true);
+  const put = (values: Float32Array) => {
+    for (const v of values) view.setFloat32(4 * at++, v, true);
+  };
+  for (const node of graph.nodes) {
+    if (node.op === 'conv2d' || node.op === 'dense') {
+      const w = node.weight;
+      if (w.kind === 'dense') put(w.values);
+      else {
+        for (let r = 0; r < w.rows; r++) {
+          for (let k = w.rowPtr[r]!; k < w.rowPtr[r + 1]!; k++)
+            view.setFloat32(4 * (at + r * w.cols + w.colIdx[k]!), w.values[k]!, true);
+        }
+        at += w.rows * w.cols;
+      }
+      if (node.bias) put(node.bias);
+    } else if (node.op === 'batchNorm') {
+      for (const v of [node.gamma, node.beta, node.movingMean, node.movingVariance]) put(v);
+    }
+  }
+  return gzipSync(joined, { level: 9 }).length;
+}
+
+/**
+ * Describes a container's bytes: per-layer storage and the yardsticks. Each layer's bytes come from the
+ * section its node refers to, whatever order the sections are in.
+ */
+export function describeModel(
+  bytes: Uint8Array,
+  name?: string,
+  options: Omit<DecodeOptions, 'name'> = {},
+): ContainerReport {
+  const decoded = decodeModelDetailed(bytes, name === undefined ? options : { ...options, name });
+  const { graph, sectionBytes, sectionKinds, sectionRefs, valuePrecision } = decoded;
+  const sectionOf = (node: string, field: string): number =>
+    sectionRefs.findIndex((r) => r !== undefined && r.node === node && r.field === field);
+  const layers: LayerReport[] = [];
+  for (const node of graph.nodes) {
+    if (node.op !== 'conv2d' && node.op !== 'dense') continue;
+    const section = sectionOf(node.name, 'weight');
+    const size = node.weight.rows * node.weight.cols;
+    const nnz = nonzeroCount(node.weight);
+    const shape =
+      node.op === 'conv2d'
+        ? [node.outChannels, node.inChannels, node.kernelSize[0], node.kernelSize[1]]
+        : [node.outFeatures, node.inFeatures];
+    layers.push({
+      name: node.name,
+      op: node.op,
+      shape,
+      size,
+      nnz,
+      sparsity: 1 - nnz / size,
+      storage: sectionKinds[section] === 'csr' ? 'csr' : 'dense',
+      bytes: sectionBytes[section]!,
+      bitsPerNonzero: nnz > 0 ? (sectionBytes[section]! * 8) / nnz : 0,
+    });
+  }
+  const totalParams = parameterCount(graph);
   const valueBits = valuePrecision === 'fp32' ? 32 : valuePrecision === 'fp16' ? 16 : 8;
   const weightSize = layers.reduce((n, l) => n + l.size, 0);
   const weightNnz = layers.reduce((n, l) => n + l.nnz, 0);
   const weightBytes = layers.reduce((n, l) => n + l.bytes, 0);
-  let boundBits = (totalParams - weightSize) * 32;
-  for (const l of layers) boundBits += l.size * binaryEntropy(l.nnz / l.size) + l.nnz * valueBits;
+  let iidBits = (totalParams - weightSize) * 32;
+  for (const l of layers) iidBits += l.size * binaryEntropy(l.nnz / l.size) + l.nnz * valueBits;
   return {
     layers,
     valuePrecision,
@@ -115,7 +145,8 @@ export function describeModel(bytes: Uint8Array, name?: string): ContainerReport
     weightSize,
     bitsPerNonzero: weightNnz > 0 ? (weightBytes * 8) / weightNnz : 0,
     denseFp32Bytes: totalParams * 4,
-    gzippedDenseBytes: gzipSync(joined, { level: 9 }).length,
-    entropyBoundBytes: Math.ceil(boundBits / 8),
+    gzippedDenseBytes:
+      totalParams * 4 <= MAX_GZIP_YARDSTICK_BYTES ? gzippedDense(graph, totalParams) : null,
+    iidEntropyBytes: Math.ceil(iidBits / 8),
   };
 }

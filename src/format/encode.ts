@@ -11,7 +11,7 @@ import type {
   ModelGraph,
   WeightMatrix,
 } from '../graph/types.js';
-import { toHalf } from './half.js';
+import { fromHalf, toHalf } from './half.js';
 import { toCsr, toDense } from '../graph/matrix.js';
 import {
   FORMAT_VERSION,
@@ -226,6 +226,19 @@ function csrSection(m: CsrMatrix, precision: ValuePrecision, coding: IndexCoding
   return out.finish();
 }
 
+/** Refuses what a reader would refuse: NaN or ±Infinity, and values that fp16 cannot hold. */
+function checkFinite(values: Float32Array, precision: ValuePrecision, where: string): void {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (!Number.isFinite(v) || (precision === 'fp16' && !Number.isFinite(fromHalf(toHalf(v))))) {
+      throw new InvalidArgumentError(
+        `${where}: value ${i} is ${v}, which ${precision} cannot store as a finite number. ` +
+          'Containers hold finite weights only; fix the model or choose fp32.',
+      );
+    }
+  }
+}
+
 /** The weight section, choosing CSR or dense storage. */
 function weightSection(
   w: WeightMatrix,
@@ -275,6 +288,8 @@ export function encodeModel(graph: ModelGraph, options: EncodeOptions = {}): Uin
       case 'conv2d':
       case 'dense': {
         const { weight, bias, ...rest } = node;
+        checkFinite(weight.values, settings.values, `${node.name} weight`);
+        if (bias) checkFinite(bias, 'fp32', `${node.name} bias`);
         return {
           ...rest,
           weight: add(weightSection(weight, settings)),
@@ -283,6 +298,8 @@ export function encodeModel(graph: ModelGraph, options: EncodeOptions = {}): Uin
       }
       case 'batchNorm': {
         const { gamma, beta, movingMean, movingVariance, ...rest } = node;
+        for (const [key, v] of Object.entries({ gamma, beta, movingMean, movingVariance }))
+          checkFinite(v, 'fp32', `${node.name} ${key}`);
         return {
           ...rest,
           gamma: vector(gamma),

@@ -63,3 +63,15 @@ export class InvalidModelError extends CorruptFileError {
     super(source, message, 'E_INVALID_MODEL');
   }
 }
+
+/** A stored weight is NaN or ±Infinity: refused unless the reader is told to accept them (allowNonFinite). */
+export class NonFiniteValueError extends CorruptFileError {
+  constructor(source: string, where: string, index: number, value: number) {
+    super(
+      source,
+      `${where}: value ${index} is ${value}; a model with non-finite weights computes nothing useful. ` +
+        'Re-export it from a finite model, or decode with allowNonFinite: true to inspect it.',
+      'E_NON_FINITE',
+    );
+  }
+}

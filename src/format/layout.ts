@@ -44,5 +44,17 @@ export const indexCodings: readonly IndexCodingName[] = ['golomb', 'narrow'];
 /** Bytes per stored value for each precision (int8 also stores one fp32 scale per row). */
 export const VALUE_BYTES: Readonly<Record<ValuePrecision, number>> = { fp32: 4, fp16: 2, int8: 1 };
 
-/** Readers refuse matrices larger than this many elements (2^31): far beyond any model here, it stops absurd allocations. */
-export const MAX_ELEMENTS = 2 ** 31;
+/** The format's limit on one tensor's logical size (rows · cols, or the product of a dense section's dims). */
+export const MAX_MATRIX_ELEMENTS = 2 ** 31;
+
+/**
+ * The reader's default ceiling on the elements it allocates for one file (values, indices, row pointers,
+ * scales; 2^26 = 64 Mi, 256 MiB as 4-byte arrays). Overridable with DecodeOptions.maxElements.
+ */
+export const DEFAULT_MAX_ELEMENTS = 2 ** 26;
+
+/** DEFLATE never expands more than 1032:1 (a 258-byte match in 2 bits), which bounds an inflated block. */
+export const MAX_DEFLATE_RATIO = 1032;
+
+/** The Golomb parameter m is 1 to 2^24 (its remainder then fits the 24-bit reads). */
+export const MAX_GOLOMB_PARAMETER = 2 ** 24;

@@ -1,5 +1,5 @@
 // loadSparse: a container from a file path (Node), bytes, a URL or a fetch Response (Node and browsers).
-import { DataNotFoundError } from '../errors.js';
+import { DataNotFoundError, InvalidArgumentError } from '../errors.js';
 import { decodeModel } from './decode.js';
 import type { ModelGraph } from '../graph/types.js';
 
@@ -45,11 +45,27 @@ export async function readContainerBytes(
   try {
     return { bytes: new Uint8Array(await readFile(path)), name: text };
   } catch (error) {
-    throw new DataNotFoundError(
-      `Cannot read the container ${text} (${(error as Error).message}).`,
+    throw fileError(text, error);
+  }
+}
+
+/** A typed one-line error for a path that cannot be read: missing, a folder, or another reason. */
+function fileError(text: string, error: unknown): Error {
+  const code = (error as { code?: unknown }).code;
+  if (code === 'ENOENT')
+    return new DataNotFoundError(
+      `No container at ${text}: the file does not exist. Give the path of a .dpr file.`,
       { cause: error },
     );
-  }
+  if (code === 'EISDIR')
+    return new InvalidArgumentError(
+      `${text} is a folder, not a container. Give the path of a .dpr file (a run folder holds model.dpr after dynaprune export).`,
+      { cause: error },
+    );
+  if (error instanceof InvalidArgumentError) return error;
+  return new DataNotFoundError(`Cannot read the container ${text} (${(error as Error).message}).`, {
+    cause: error,
+  });
 }
 
 /** Loads and decodes a container; every problem with the bytes is a typed CorruptFileError. */

@@ -138,8 +138,14 @@ const shapeRules: { readonly [K in OpName]: ShapeRule<K> } = {
     const c = x[x.length - 1]!;
     for (const key of ['gamma', 'beta', 'movingMean', 'movingVariance'] as const)
       checkVector(node[key], c, `${ctx.where} ${key}`, ctx.fail);
-    if (typeof node.epsilon !== 'number' || !(node.epsilon >= 0))
-      throw ctx.fail(`${ctx.where}: epsilon must be >= 0`, 'structure');
+    if (typeof node.epsilon !== 'number' || !(node.epsilon >= 0) || node.epsilon === Infinity)
+      throw ctx.fail(`${ctx.where}: epsilon must be a finite number >= 0`, 'structure');
+    // gamma / sqrt(variance + epsilon) must be finite: a negative sum would give NaN outputs.
+    if (node.movingVariance.some((v) => !(v + node.epsilon > 0)))
+      throw ctx.fail(
+        `${ctx.where}: movingVariance + epsilon must be > 0 in every channel`,
+        'structure',
+      );
     return x;
   },
   maxPool: poolShape,

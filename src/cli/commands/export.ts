@@ -2,12 +2,13 @@
 import type { Command } from 'commander';
 import { loadLayersModel } from '@tensorflow/tfjs';
 import { join } from 'node:path';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { exportSparse, toLayersModel } from '../../convert/export.js';
 import { exportOnnx, ONNX_OPSET_VERSION } from '../../convert/onnx-export.js';
 import { decodeModel } from '../../format/decode.js';
 import { initBackend } from '../../engine/backend.js';
+import { InvalidArgumentError } from '../../errors.js';
 import { describeModel } from '../../format/describe.js';
 import { valuePrecisions, type ValuePrecision } from '../../format/layout.js';
 import { registerDynamicLayers } from '../../layers/register.js';
@@ -25,6 +26,27 @@ interface ExportFlags {
   sparseInitializers?: boolean;
   out?: string;
   foldBatchNorm: boolean;
+}
+
+/** Refuses an output path that is a folder, before any work. */
+async function refuseFolder(out: string): Promise<void> {
+  if ((await stat(out).catch(() => undefined))?.isDirectory()) {
+    throw new InvalidArgumentError(
+      `--out ${out} is a folder; give a file path such as ${join(out, 'model.dpr')}.`,
+    );
+  }
+}
+
+/** Writes atomically; a path that cannot be written is a typed one-line error. */
+async function writeOutput(out: string, bytes: Uint8Array): Promise<void> {
+  try {
+    await writeFileAtomic(out, bytes);
+  } catch (error) {
+    throw new InvalidArgumentError(
+      `Cannot write ${out} (${(error as Error).message}). Choose a writable file path with --out.`,
+      { cause: error },
+    );
+  }
 }
 
 export function registerExportCommand(program: Command): void {
@@ -59,6 +81,7 @@ export function registerExportCommand(program: Command): void {
     .action(async (runDir: string, flags: ExportFlags) => {
       const values = oneOf<ValuePrecision>('value precision', flags.values, valuePrecisions);
       const format = oneOf<ExportFormat>('export format', flags.format, exportFormats);
+      if (flags.out !== undefined) await refuseFolder(flags.out);
       await initBackend('cpu');
       registerDynamicLayers();
       const model = await loadLayersModel(folderHandler(join(runDir, 'model')));
@@ -71,14 +94,14 @@ export function registerExportCommand(program: Command): void {
           foldBatchNorm: flags.foldBatchNorm,
         });
         const out = flags.out ?? join(runDir, `${stem}.onnx`);
-        await writeFileAtomic(out, onnx);
+        await writeOutput(out, onnx);
         process.stdout.write(
           `wrote ${out} (${onnx.length} bytes; ONNX opset ${ONNX_OPSET_VERSION}, input NCHW [batch, channels, height, width])\n`,
         );
         return;
       }
       const out = flags.out ?? join(runDir, `${stem}.dpr`);
-      await writeFileAtomic(out, bytes);
+      await writeOutput(out, bytes);
       process.stdout.write(`wrote ${out} (${bytes.length} bytes)\n`);
       // The yardstick is the plain dense tfjs model (no masks), as a user would ship it without dynaprune.
       const scratch = await mkdtemp(join(tmpdir(), 'dynaprune-dense-'));
