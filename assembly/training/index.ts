@@ -433,3 +433,12 @@ export function col2im(
     }
   }
 }
+
+export {
+  im2colBlocked,
+  gatherValues,
+  sparseConvForward,
+  gradToBlocked,
+  sparseConvWeightGrad,
+  sparseConvInputGrad,
+} from './sparse';

@@ -23,7 +23,8 @@ export interface UpdateContext {
   readonly rng: Random;
   /**
    * Dense gradients of the loss with respect to each layer's effective kernel, on the current batch, by
-   * layer name. Computed only when an algorithm calls it (RigL does).
+   * layer name. Only for algorithms that declare {@link SparseAlgorithm.usesDenseGradients}; computed on
+   * the first call.
    */
   readonly gradients: () => ReadonlyMap<string, Float32Array>;
 }
@@ -46,6 +47,12 @@ export interface SparseAlgorithm {
   /** The name `--method` takes. */
   readonly name: string;
   readonly schedule: UpdateSchedule;
+  /**
+   * The explicit request for dense kernel gradients (RigL's grow step): only an algorithm that sets it may
+   * call `context.gradients()`. Sparse layers otherwise compute kernel gradients at active positions only;
+   * for this request the trainer runs one extra forward and backward pass on the dense kernels.
+   */
+  readonly usesDenseGradients?: boolean;
   /** Changes masks (and regrown kernel values) in place. */
   update(context: UpdateContext): UpdateResult;
   /** After the last step (one-shot pruning acts here). Returns undefined when it does nothing. */

@@ -10,6 +10,7 @@ import { SET, type DropAndGrowOptions } from './set.js';
  */
 export class RigL extends SET {
   override readonly name: string = 'rigl';
+  readonly usesDenseGradients = true;
 
   constructor(options: DropAndGrowOptions = {}) {
     super({ dropFraction: 0.3, cosineDecay: true, period: 100, stopFraction: 0.75, ...options });

@@ -123,7 +123,14 @@ export class SparseTrainer implements TrainingHook {
       totalSteps: args.totalSteps,
       layers: views,
       rng: this.rng,
-      gradients: () => (gradients ??= this.denseGradients(layers, args.batch)),
+      gradients: () => {
+        if (this.algorithm.usesDenseGradients !== true) {
+          throw new Error(
+            `${this.algorithm.name} reads dense gradients without declaring usesDenseGradients.`,
+          );
+        }
+        return (gradients ??= this.denseGradients(layers, args.batch));
+      },
     };
     const result = run(context);
     if (result === undefined) return undefined;
@@ -174,8 +181,11 @@ export class SparseTrainer implements TrainingHook {
       );
     }
     const masks = layers.map((l) => l.getMask());
+    const modes = layers.map((l) => l.kernelMode);
     const out = new Map<string, Float32Array>();
     try {
+      // The dense kernel gradient is exactly what the sparse kernels avoid: compute it on the dense ones.
+      for (const l of layers) l.kernelMode = 'dense';
       for (const l of layers) l.writeMaskAndKernel(new Float32Array(l.kernelSize).fill(1), null);
       tidy(() => {
         const kernels = layers.map((l) => l.kernelVariable.read() as Variable);
@@ -189,7 +199,10 @@ export class SparseTrainer implements TrainingHook {
         );
       });
     } finally {
-      layers.forEach((l, i) => l.writeMaskAndKernel(masks[i]!, null));
+      layers.forEach((l, i) => {
+        l.writeMaskAndKernel(masks[i]!, null);
+        l.kernelMode = modes[i]!;
+      });
     }
     return out;
   }

@@ -9,6 +9,7 @@ import { registerExportCommand } from './commands/export.js';
 import { registerInspectCommand } from './commands/inspect.js';
 import { registerPaperCommand } from './commands/paper.js';
 import { registerReportCommand } from './commands/report.js';
+import { registerServeCommand } from './commands/serve.js';
 import { registerTrainCommand } from './commands/train.js';
 
 async function main(argv: readonly string[]): Promise<void> {
@@ -25,6 +26,7 @@ async function main(argv: readonly string[]): Promise<void> {
   registerInspectCommand(program);
   registerEvalCommand(program);
   registerReportCommand(program);
+  registerServeCommand(program);
   if (argv.length <= 2) {
     // No subcommand: say what there is, successfully (commander would exit 1).
     program.outputHelp();

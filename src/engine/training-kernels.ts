@@ -13,6 +13,13 @@ import { maxPoolGrad } from './kernels/max-pool-grad.js';
 import { makeMean, makeSum } from './kernels/sum.js';
 import { makeTile } from './kernels/tile.js';
 import { makeTranspose } from './kernels/transpose.js';
+import { identityShared } from './kernels/identity.js';
+import {
+  SPARSE_CONV_BACKPROP,
+  SPARSE_CONV_FORWARD,
+  sparseConvBackprop,
+  sparseConvForward,
+} from './kernels/sparse-conv2d.js';
 import { prepareTrainingWasm, type TrainingWasmStatus } from './training-wasm.js';
 
 /**
@@ -102,6 +109,14 @@ export async function registerTrainingKernels(
       replaceKernel('Mean', makeMean(stockMean));
       replaceKernel('Tile', makeTile(stockTile));
       replaceKernel('Transpose', makeTranspose(stockTranspose));
+      const stockIdentity = stockFunc('Identity');
+      replaceKernel('Identity', ((args: Parameters<typeof identityShared>[0]) =>
+        args.inputs.x.dtype === 'string'
+          ? stockIdentity(args as never)
+          : identityShared(args)) as unknown as KernelFunc);
+      // New kernels (tfjs has no sparse convolution): the sparse path of masked layers.
+      replaceKernel(SPARSE_CONV_FORWARD, sparseConvForward as unknown as KernelFunc);
+      replaceKernel(SPARSE_CONV_BACKPROP, sparseConvBackprop as unknown as KernelFunc);
     }
     installed = set;
   }
@@ -115,6 +130,9 @@ export async function registerTrainingKernels(
           'Sum',
           'Mean',
           'Tile',
+          'Identity',
+          SPARSE_CONV_FORWARD,
+          SPARSE_CONV_BACKPROP,
         ]
       : ['Conv2DBackpropFilter'];
   return { set, kernels, simd };

@@ -125,6 +125,86 @@ export interface TrainingWasmExports {
     c1: number,
     c2: number,
   ): void;
+  im2colBlocked(
+    x: number,
+    cols: number,
+    n: number,
+    h: number,
+    w: number,
+    ci: number,
+    oh: number,
+    ow: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    pt: number,
+    pl: number,
+  ): void;
+  gatherValues(
+    kernel: number,
+    ptr: number,
+    idx: number,
+    rows: number,
+    co: number,
+    rowsAreOutputs: number,
+    values: number,
+  ): void;
+  sparseConvForward(
+    cols: number,
+    k: number,
+    p: number,
+    rowPtr: number,
+    colIdx: number,
+    values: number,
+    co: number,
+    bias: number,
+    hasBias: number,
+    relu: number,
+    y: number,
+  ): void;
+  gradToBlocked(
+    dy: number,
+    y: number,
+    relu: number,
+    p: number,
+    co: number,
+    dyt: number,
+    db: number,
+    hasBias: number,
+  ): void;
+  sparseConvWeightGrad(
+    cols: number,
+    dyt: number,
+    k: number,
+    p: number,
+    co: number,
+    rowPtr: number,
+    colIdx: number,
+    acc: number,
+    dw: number,
+  ): void;
+  sparseConvInputGrad(
+    dyt: number,
+    co: number,
+    cscPtr: number,
+    cscRow: number,
+    cscValues: number,
+    scratch: number,
+    dx: number,
+    n: number,
+    h: number,
+    w: number,
+    ci: number,
+    oh: number,
+    ow: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    pt: number,
+    pl: number,
+  ): void;
 }
 
 /** Why the fast kernels are off, when they are. */

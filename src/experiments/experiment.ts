@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { getMethod, SparseTrainer, type MethodName, type MethodSpec } from '../algorithms/index.js';
 import { StaticMask } from '../algorithms/static.js';
 import { initBackend, type BackendRequest } from '../engine/backend.js';
+import type { KernelMode } from '../engine/sparse-choice.js';
 import type { DistributionName } from '../sparsity/distributions.js';
 import { sparsify } from '../sparsity/sparsify.js';
 import { loadDataset } from '../data/registry.js';
@@ -112,6 +113,8 @@ export interface TrainingRunConfig {
   readonly momentum?: number;
   /** L2 weight decay on kernels. */
   readonly weightDecay?: number;
+  /** Kernels of the masked layers: `auto` (default), `dense` or `sparse`. */
+  readonly kernels?: KernelMode;
   /**
    * Hold out the last N training images for per-epoch validation (and every choice); the test set is then
    * evaluated once, at the end. 0 or absent: validate on the test set each epoch, as the paper does.
@@ -306,6 +309,7 @@ export async function runTraining(
     ...(config.optimizer ? { optimizer: config.optimizer } : {}),
     ...(config.momentum !== undefined ? { momentum: config.momentum } : {}),
     ...(config.weightDecay !== undefined ? { weightDecay: config.weightDecay } : {}),
+    ...(config.kernels !== undefined ? { kernels: config.kernels } : {}),
     seed: config.seed,
     ...(config.augment !== 'none' ? { augmentation: augmentOptions(config.augment) } : {}),
     runDir: config.out,

@@ -1,9 +1,12 @@
 // DynamicConv2D: tf.layers.conv2d whose kernel is multiplied by a binary mask with a settable sparsity.
 import type { serialization } from '@tensorflow/tfjs';
-import { fused, initializers, tidy, type Tensor } from '@tensorflow/tfjs';
+import { backend_util, fused, initializers, tidy, type Tensor } from '@tensorflow/tfjs';
 import { InvalidArgumentError } from '../errors.js';
+import { sparseConv } from '../engine/sparse-ops.js';
+import type { SparseLayout } from '../engine/sparse-layout.js';
 
 import {
+  applyActivation,
   applyUnfusedActivation,
   checkActivation,
   fusedActivation,
@@ -136,6 +139,11 @@ export class DynamicConv2D extends MaskedLayer {
   override call(inputs: Tensor | Tensor[]): Tensor {
     return tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0] : inputs) as Tensor;
+      const layout =
+        this.dilationRate[0] === 1 && this.dilationRate[1] === 1
+          ? this.sparseLayout('conv')
+          : undefined;
+      if (layout !== undefined) return this.callSparse(x, layout);
       // The same fused op tfjs-layers' Conv2D uses, so a dense mask reproduces it bit for bit.
       const y = fused.conv2d({
         x: x as never,
@@ -149,6 +157,42 @@ export class DynamicConv2D extends MaskedLayer {
       });
       return applyUnfusedActivation(y, this.activation);
     });
+  }
+
+  /** The sparse path: dynaprune's kernels on the active weights only, ReLU fused. */
+  private callSparse(x: Tensor, layout: SparseLayout): Tensor {
+    const [n, h, w, ci] = x.shape as [number, number, number, number];
+    const [kh, kw] = this.kernelShape;
+    const info = backend_util.computeConv2DInfo(
+      [n, h, w, ci],
+      [kh, kw, ci, this.filters],
+      this.strides,
+      1,
+      this.padding,
+    );
+    const geometry = {
+      n,
+      h,
+      w,
+      ci,
+      oh: info.outHeight,
+      ow: info.outWidth,
+      co: this.filters,
+      kh,
+      kw,
+      sh: this.strides[0],
+      sw: this.strides[1],
+      pt: info.padInfo.top,
+      pl: info.padInfo.left,
+    };
+    const y = sparseConv(x, this.kernelVariable.read(), this.bias?.read(), {
+      layout,
+      geometry,
+      relu: this.activation === 'relu',
+      inShape: x.shape,
+      outShape: [n, info.outHeight, info.outWidth, this.filters],
+    });
+    return this.activation === 'relu' ? y : applyActivation(y, this.activation);
   }
 
   override getConfig(): serialization.ConfigDict {

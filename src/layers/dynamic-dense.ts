@@ -2,8 +2,10 @@
 import type { serialization } from '@tensorflow/tfjs';
 import { add, fused, initializers, reshape, tidy, type Tensor } from '@tensorflow/tfjs';
 import { InvalidArgumentError } from '../errors.js';
+import { sparseConv } from '../engine/sparse-ops.js';
 
 import {
+  applyActivation,
   applyUnfusedActivation,
   checkActivation,
   fusedActivation,
@@ -91,6 +93,21 @@ export class DynamicDense extends MaskedLayer {
     return tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0] : inputs) as Tensor;
       const flat = x.rank > 2 ? reshape(x, [-1, x.shape[x.rank - 1]!]) : x;
+      const layout = this.sparseLayout('dense');
+      if (layout !== undefined) {
+        // A dense layer is the 1×1 convolution of a 1×1 image, with the batch as the pixels.
+        const [n, features] = flat.shape as [number, number];
+        const one = { h: 1, w: 1, oh: 1, ow: 1, kh: 1, kw: 1, sh: 1, sw: 1, pt: 0, pl: 0 };
+        let y = sparseConv(flat, this.kernelVariable.read(), this.bias?.read(), {
+          layout,
+          geometry: { n, ci: features, co: this.units, ...one },
+          relu: this.activation === 'relu',
+          inShape: flat.shape,
+          outShape: [n, this.units],
+        });
+        if (this.activation !== 'relu') y = applyActivation(y, this.activation);
+        return x.rank > 2 ? reshape(y, [...x.shape.slice(0, -1), this.units]) : y;
+      }
       // The same ops as tfjs-layers' Dense: fused matMul for fusable activations, else matMul, bias add,
       // activation; so a dense mask reproduces it bit for bit.
       let y: Tensor;

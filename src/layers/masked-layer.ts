@@ -4,10 +4,13 @@ import {
   layers,
   tensor,
   tidy,
+  type DataId,
   type LayerVariable,
   type Tensor,
 } from '@tensorflow/tfjs';
-import { InvalidArgumentError } from '../errors.js';
+import { BackendError, InvalidArgumentError } from '../errors.js';
+import { sparseBackend, sparsePays, type KernelMode } from '../engine/sparse-choice.js';
+import { SparseLayout } from '../engine/sparse-layout.js';
 import { Random } from '../util/random.js';
 import { countNonzero, indicesWhere, nnzForSparsity, randomChoice, topK } from './mask-math.js';
 
@@ -60,6 +63,13 @@ export interface SetSparsityOptions {
   readonly rng?: Random;
 }
 
+/** The sparse path's cache, valid while the mask variable holds the same data. */
+interface SparseState {
+  readonly maskId: DataId;
+  readonly density: number;
+  layout: SparseLayout | undefined;
+}
+
 /**
  * The base of layers whose effective kernel is `kernel * mask`. Subclasses create `kernel` and call
  * {@link MaskedLayer.buildMask} in `build()`. The mask is a non-trainable weight, so it is saved and
@@ -73,6 +83,12 @@ export abstract class MaskedLayer extends layers.Layer {
   readonly maskInit: MaskInit;
   readonly seed: number;
   private rng: Random;
+  /**
+   * Which kernels compute this layer on the wasm backend: `auto` (default) picks the sparse ones when the
+   * density is at or below the measured crossover, `dense` and `sparse` force one. Not saved with the model.
+   */
+  kernelMode: KernelMode = 'auto';
+  private sparseState: SparseState | undefined;
 
   constructor(args: SparsityArgs & ConstructorParameters<typeof layers.Layer>[0]) {
     super(args);
@@ -188,6 +204,49 @@ export abstract class MaskedLayer extends layers.Layer {
     if (changed.length === 0) return;
     const write: MaskWrite = { layer: this, changed: Int32Array.from(changed) };
     for (const listener of [...maskWriteListeners]) listener(write);
+  }
+
+  /**
+   * The compressed layout to compute with, or undefined for the dense path (see {@link kernelMode}). The
+   * layout is rebuilt only when the mask variable's data changed (a mask write, setWeights, a checkpoint
+   * load), so a training step costs no rebuild.
+   */
+  protected sparseLayout(kind: 'conv' | 'dense'): SparseLayout | undefined {
+    if (this.kernelMode === 'dense') return undefined;
+    const backend = sparseBackend();
+    if (backend === undefined) {
+      if (this.kernelMode === 'auto') return undefined;
+      throw new BackendError(
+        `Layer ${this.name}: kernelMode "sparse" needs the wasm backend with dynaprune's training ` +
+          'kernels (initBackend("wasm")); use "auto" or "dense" on other backends.',
+      );
+    }
+    const mask = this.maskVariable.read();
+    if (this.sparseState?.maskId !== mask.dataId) {
+      this.sparseState?.layout?.dispose();
+      this.sparseState = {
+        maskId: mask.dataId,
+        density: countNonzero(mask.dataSync()) / this.kernelSize,
+        layout: undefined,
+      };
+    }
+    const state = this.sparseState;
+    if (this.kernelMode === 'auto' && !sparsePays(kind, state.density)) return undefined;
+    if (state.layout === undefined) {
+      const shape = this.shapeOf(this.maskVariable);
+      const co = shape[shape.length - 1]!;
+      state.layout = new SparseLayout(backend, mask.dataSync(), this.kernelSize / co, co);
+    }
+    return state.layout;
+  }
+
+  override dispose(): ReturnType<layers.Layer['dispose']> {
+    const result = super.dispose();
+    if (result.refCountAfterDispose === 0) {
+      this.sparseState?.layout?.dispose();
+      this.sparseState = undefined;
+    }
+    return result;
   }
 
   /**

@@ -11,6 +11,16 @@ export {
   type RuntimeEngine,
 } from './network.js';
 export { DEFAULT_MAX_MEMORY_BYTES } from './arena.js';
+export type { SetSparsityOptions } from './sparsity.js';
+export {
+  MagnitudeOrder,
+  pruneGraph,
+  pruneScopes,
+  type PrunedLayer,
+  type PruneScope,
+  type SparsityTarget,
+} from '../graph/prune.js';
+export { argmax, measureAccuracy, measureLatency, type AccuracyResult } from './measure.js';
 export { kernelState, simdSupported, type KernelState } from './kernels.js';
 export { runReference, type Batch } from './reference.js';
 export type { ContainerSource } from '../format/index.js';

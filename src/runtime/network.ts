@@ -8,6 +8,8 @@ import { instantiateKernels, simdSupported } from './kernels.js';
 import { Plan } from './plan.js';
 import { planners } from './planners.js';
 import { runReference } from './reference.js';
+import type { PrunedLayer, PruneScope, SparsityTarget } from '../graph/prune.js';
+import { NetworkSparsity, type SetSparsityOptions } from './sparsity.js';
 
 /** What runs the model. */
 export type RuntimeEngine = 'wasm-simd' | 'reference';
@@ -30,10 +32,17 @@ export interface NetworkOptions {
    * predicting throws MemoryLimitError instead of allocating.
    */
   readonly maxMemoryBytes?: number;
+  /** Prune further by magnitude right after loading: see {@link Network.setSparsity}. */
+  readonly sparsity?: SparsityTarget;
+  /** How `sparsity` spreads over the layers (default `layer`, uniform). */
+  readonly pruneScope?: PruneScope;
 }
 
 /** Runs a batch; with `profile`, also adds each node's milliseconds to it. */
 type Runner = (input: Float32Array, batch: number, profile?: Map<string, number>) => Float32Array;
+
+/** Plans a graph with the same shapes as the loaded one (new weights) on the network's engine. */
+type Replanner = (graph: ModelGraph) => Runner;
 
 /** Where a prediction's time went: per node of the planned graph (after folding and fusion). */
 export interface Profile {
@@ -46,23 +55,47 @@ export interface Profile {
  * [batch, features]) as one Float32Array and returns the output node's values, batch first.
  */
 export class Network {
-  readonly graph: ModelGraph;
   readonly engine: RuntimeEngine;
   readonly inputShape: readonly number[];
   readonly outputShape: readonly number[];
-  private readonly runner: Runner;
+  private runner: Runner;
+  private readonly sparsity: NetworkSparsity;
 
   constructor(
+    stored: ModelGraph,
     graph: ModelGraph,
     engine: RuntimeEngine,
     shapes: ReadonlyMap<string, Shape>,
-    runner: Runner,
+    private readonly replan: Replanner,
   ) {
-    this.graph = graph;
+    this.sparsity = new NetworkSparsity(stored, graph);
     this.engine = engine;
     this.inputShape = shapes.get(graph.nodes[0]!.name)!;
     this.outputShape = shapes.get(graph.output)!;
-    this.runner = runner;
+    this.runner = replan(graph);
+  }
+
+  /** The graph being run: BatchNorm folded, ReLU fused, weights at the current sparsity. */
+  get graph(): ModelGraph {
+    return this.sparsity.current;
+  }
+
+  /** Each conv2d/dense layer's size, stored nnz and the nnz it runs with now. */
+  get layerSparsity(): PrunedLayer[] {
+    return this.sparsity.layers;
+  }
+
+  /**
+   * Prunes further by magnitude from the stored weights: one sparsity for every layer (each keeps exactly
+   * round((1 − s) · size) of its largest weights, or all it stores if fewer), sparsities by layer name, or one
+   * global threshold with `{ scope: 'global' }`. Reversible: any lower target, down to 0 (the stored weights),
+   * restores exactly the stored weights. Only the layers whose nnz changes get new compressed weights; the
+   * plan is then rebuilt over the same memory. Returns the layers at the new point.
+   */
+  setSparsity(target: SparsityTarget, options: SetSparsityOptions = {}): PrunedLayer[] {
+    const { layers, graph } = this.sparsity.apply(target, options);
+    if (graph) this.runner = this.replan(graph);
+    return layers;
   }
 
   /** Runs `batch` examples; `input.length` must be batch × the input size. */
@@ -131,18 +164,26 @@ function referenceRunner(
   };
 }
 
-/** Plans the graph on the WebAssembly kernels, in a memory of its own. */
-async function wasmPlan(
-  graph: ModelGraph,
+/**
+ * The WebAssembly engine: one memory and one kernel instance for the network's life; each call of the
+ * returned function plans a graph (the loaded one, then each new sparsity) over that memory, zeroed first.
+ */
+async function wasmPlanner(
   shapes: ReadonlyMap<string, Shape>,
   options: NetworkOptions,
   limit: number,
-): Promise<Runner> {
+): Promise<Replanner> {
   const memory = new WebAssembly.Memory({ initial: 16 });
   const kernels = await instantiateKernels(memory);
-  const arena = new Arena(memory, limit);
-  const plan = new Plan(graph, shapes, planners, kernels, arena, options.denseThreshold ?? 0.35);
-  return (input, batch, profile) => plan.run(input, batch, profile);
+  let used = false;
+  return (graph) => {
+    // Planners may count on fresh, zeroed memory (padding borders, for one); a re-plan gets the same.
+    if (used) new Uint8Array(memory.buffer).fill(0);
+    used = true;
+    const arena = new Arena(memory, limit);
+    const plan = new Plan(graph, shapes, planners, kernels, arena, options.denseThreshold ?? 0.35);
+    return (input, batch, profile) => plan.run(input, batch, profile);
+  };
 }
 
 /**
@@ -164,11 +205,11 @@ export async function createNetwork(
   // The rewrites keep every remaining node's shape: validated once, carried over.
   const preparedShapes = validateGraph(prepared, (message) => new InvalidArgumentError(message));
   const reference = () =>
-    new Network(
-      prepared,
-      'reference',
-      preparedShapes,
-      referenceRunner(prepared, preparedShapes, limit),
+    withSparsity(
+      new Network(graph, prepared, 'reference', preparedShapes, (g) =>
+        referenceRunner(g, preparedShapes, limit),
+      ),
+      options,
     );
   const wanted = options.engine ?? 'auto';
   if (wanted === 'reference') return reference();
@@ -183,8 +224,8 @@ export async function createNetwork(
     return reference();
   }
   try {
-    const runner = await wasmPlan(prepared, preparedShapes, options, limit);
-    return new Network(prepared, 'wasm-simd', preparedShapes, runner);
+    const replan = await wasmPlanner(preparedShapes, options, limit);
+    return withSparsity(new Network(graph, prepared, 'wasm-simd', preparedShapes, replan), options);
   } catch (error) {
     if (
       wanted === 'wasm-simd' ||
@@ -197,4 +238,11 @@ export async function createNetwork(
     );
     return reference();
   }
+}
+
+/** Applies the load-time sparsity, if any. */
+function withSparsity(net: Network, options: NetworkOptions): Network {
+  if (options.sparsity !== undefined)
+    net.setSparsity(options.sparsity, options.pruneScope ? { scope: options.pruneScope } : {});
+  return net;
 }

@@ -25,6 +25,8 @@ import {
   ShapeMismatchError,
 } from '../errors.js';
 import { FusedAdamOptimizer } from '../engine/fused-adam.js';
+import type { KernelMode } from '../engine/sparse-choice.js';
+import { maskedLayers } from '../layers/index.js';
 import { Random } from '../util/random.js';
 import { Augmenter, type AugmentOptions } from '../data/augment.js';
 import { makeBatch } from '../data/batch.js';
@@ -161,6 +163,11 @@ export interface TrainOptions {
   /** The clock, in milliseconds; injectable for tests. */
   readonly clock?: () => number;
   /**
+   * Kernels of the masked layers on the wasm backend: `auto` (default: sparse kernels below each layer's
+   * measured crossover density, re-decided as the density changes), `dense` or `sparse`.
+   */
+  readonly kernels?: KernelMode;
+  /**
    * Stop a run that diverged without reaching NaN (default on; `false` turns it off). The rule, checked at
    * the end of every epoch from the second on: the epoch's mean training loss is not below the first
    * epoch's AND is above ln(classes) (worse than a uniform guess) AND the validation accuracy is at most
@@ -293,6 +300,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     .filter((w) => /\/kernel(_\d+)?$/.test(w.originalName))
     .map((w) => w.read() as Variable);
   const schedule = options.learningRateSchedule ?? 'constant';
+  for (const layer of maskedLayers(model)) layer.kernelMode = options.kernels ?? 'auto';
   const variables = model.trainableWeights.map((v) => v.read() as Variable);
   // Run folders and checkpoints use node:fs, loaded only when asked; browser bundles get a stand-in that refuses.
   const files = options.runDir === undefined ? undefined : await import('#platform/run-files');

@@ -1,6 +1,7 @@
 // `dynaprune train`: trains one model on one dataset and writes a run folder.
 import type { Command } from 'commander';
 import { backendRequests, type BackendRequest } from '../../engine/backend.js';
+import { kernelModes, type KernelMode } from '../../engine/sparse-choice.js';
 import {
   augmentKinds,
   runTraining,
@@ -61,6 +62,7 @@ export interface TrainFlags {
   optimizer: string;
   momentum?: string;
   weightDecay?: string;
+  kernels?: string;
 }
 
 /** Larger batches than this do not fit WebAssembly's memory for the CIFAR-10 models. */
@@ -156,6 +158,7 @@ export function trainConfigFromFlags(flags: TrainFlags): TrainingRunConfig {
     ...(flags.weightDecay !== undefined
       ? { weightDecay: nonNegativeNumber('--weight-decay', flags.weightDecay) }
       : {}),
+    kernels: oneOf<KernelMode>('kernel mode', flags.kernels ?? 'auto', kernelModes),
     learningRateSchedule: oneOf<LearningRateSchedule>(
       'learning-rate schedule',
       flags.lrSchedule,
@@ -197,6 +200,11 @@ export function registerTrainCommand(program: Command): void {
     .option('--train-limit <n>', 'use only the first N training images (quick runs)')
     .option('--test-limit <n>', 'use only the first N test images (quick runs)')
     .option('--backend <name>', `tfjs backend (${backendRequests.join(', ')})`, 'auto')
+    .option(
+      '--kernels <mode>',
+      'masked layers on wasm: auto (sparse kernels below the measured crossover density), dense or sparse',
+      'auto',
+    )
     .option('--seed <n>', 'seed for weights, data order and masks', '1')
     .option('--out <dir>', 'run folder (default runs/<model>-<dataset>-<time>)')
     .option(
