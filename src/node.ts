@@ -42,15 +42,22 @@ export {
 } from './train/checkpoint.js';
 export {
   runTraining,
+  trainOrReuse,
   type TrainingRunConfig,
   type TrainingRunEvents,
   type TrainingRunResult,
 } from './experiments/experiment.js';
 export {
   runPaperComparison,
+  measureRun,
+  paperPlan,
+  paperRowIds,
   PAPER_BUDGET,
   PAPER_NUMBERS,
+  type PaperJob,
   type PaperOptions,
+  type PaperRowId,
   type PaperSummary,
 } from './experiments/paper.js';
+export { summaryFromRuns } from './report/from-runs.js';
 export { describeMachine, type MachineInfo } from './experiments/machine.js';

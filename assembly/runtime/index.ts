@@ -382,3 +382,91 @@ export function reluInPlace(x: usize, n: i32): void {
   for (; i + 4 <= n; i += 4) v128.store(x + (<usize>i << 2), f32x4.max(v128.load(x + (<usize>i << 2)), zero));
   for (; i < n; i++) if (load<f32>(x + (<usize>i << 2)) < 0) store<f32>(x + (<usize>i << 2), 0);
 }
+
+/**
+ * Copies C planes [H, W] into the interior of C zero-bordered planes [HP, WP] (top/left padding PT/PL).
+ * The borders are zeroed once by the runtime and never written, so only the interior rows are copied.
+ */
+export function padInterior(x: usize, out: usize, C: i32, H: i32, W: i32, PT: i32, PL: i32, HP: i32, WP: i32): void {
+  const rowBytes = <usize>W << 2;
+  for (let c = 0; c < C; c++) {
+    let src = x + (<usize>(c * H * W) << 2);
+    let dst = out + (<usize>((c * HP + PT) * WP + PL) << 2);
+    for (let h = 0; h < H; h++) {
+      memory.copy(dst, src, rowBytes);
+      src += rowBytes;
+      dst += <usize>WP << 2;
+    }
+  }
+}
+
+/**
+ * Direct sparse convolution over padded planes, stride 1: out[o][p] = act(Σ_k values[k] · x[p + offsets[k]]
+ * + bias[o]) for p < P, where offsets[k] (bytes) is (ci·HP + ky)·WP + kx of nonzero k. With P = OH·WP the
+ * result is OH rows of WP pixels, the first OW of each valid (the rest straddle the border and are dropped
+ * by `compactRows`). No im2col: each weight reads its shifted input plane in place. Reads may run up to 32
+ * floats past the last plane; the runtime leaves that slack.
+ */
+export function sparseConvDirect(
+  rowPtr: usize, offsets: usize, values: usize, rows: i32,
+  x: usize, P: i32, bias: usize, relu: i32, out: usize, outStride: i32,
+): void {
+  const zero = f32x4.splat(0);
+  for (let o = 0; o < rows; o++) {
+    const start = load<u32>(rowPtr + (<usize>o << 2));
+    const end = load<u32>(rowPtr + (<usize>(o + 1) << 2));
+    const b = f32x4.splat(load<f32>(bias + (<usize>o << 2)));
+    const dst = out + (<usize>(o * outStride) << 2);
+    let p = 0;
+    for (; p + 16 < P; p += 32) {
+      let a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b, a6 = b, a7 = b;
+      const chunk = x + (<usize>p << 2);
+      for (let k = start; k < end; k++) {
+        const w = f32x4.splat(load<f32>(values + (<usize>k << 2)));
+        const src = chunk + <usize>load<u32>(offsets + (<usize>k << 2));
+        a0 = f32x4.add(a0, f32x4.mul(w, v128.load(src)));
+        a1 = f32x4.add(a1, f32x4.mul(w, v128.load(src, 16)));
+        a2 = f32x4.add(a2, f32x4.mul(w, v128.load(src, 32)));
+        a3 = f32x4.add(a3, f32x4.mul(w, v128.load(src, 48)));
+        a4 = f32x4.add(a4, f32x4.mul(w, v128.load(src, 64)));
+        a5 = f32x4.add(a5, f32x4.mul(w, v128.load(src, 80)));
+        a6 = f32x4.add(a6, f32x4.mul(w, v128.load(src, 96)));
+        a7 = f32x4.add(a7, f32x4.mul(w, v128.load(src, 112)));
+      }
+      if (relu) {
+        a0 = f32x4.max(a0, zero); a1 = f32x4.max(a1, zero); a2 = f32x4.max(a2, zero); a3 = f32x4.max(a3, zero);
+        a4 = f32x4.max(a4, zero); a5 = f32x4.max(a5, zero); a6 = f32x4.max(a6, zero); a7 = f32x4.max(a7, zero);
+      }
+      storeChunk(dst + (<usize>p << 2), a0, a1, a2, a3, P - p);
+      storeChunk(dst + (<usize>(p + 16) << 2), a4, a5, a6, a7, P - p - 16);
+    }
+    if (p < P) {
+      let a0 = b, a1 = b, a2 = b, a3 = b;
+      const chunk = x + (<usize>p << 2);
+      for (let k = start; k < end; k++) {
+        const w = f32x4.splat(load<f32>(values + (<usize>k << 2)));
+        const src = chunk + <usize>load<u32>(offsets + (<usize>k << 2));
+        a0 = f32x4.add(a0, f32x4.mul(w, v128.load(src)));
+        a1 = f32x4.add(a1, f32x4.mul(w, v128.load(src, 16)));
+        a2 = f32x4.add(a2, f32x4.mul(w, v128.load(src, 32)));
+        a3 = f32x4.add(a3, f32x4.mul(w, v128.load(src, 48)));
+      }
+      if (relu) {
+        a0 = f32x4.max(a0, zero); a1 = f32x4.max(a1, zero); a2 = f32x4.max(a2, zero); a3 = f32x4.max(a3, zero);
+      }
+      storeChunk(dst + (<usize>p << 2), a0, a1, a2, a3, P - p);
+    }
+  }
+}
+
+/** Keeps the first `OW` floats of each of `R` rows of `WP` floats: [R, WP] → [R, OW] (OW ≤ WP). */
+export function compactRows(x: usize, out: usize, R: i32, WP: i32, OW: i32): void {
+  const rowBytes = <usize>OW << 2;
+  let src = x;
+  let dst = out;
+  for (let r = 0; r < R; r++) {
+    memory.copy(dst, src, rowBytes);
+    src += <usize>WP << 2;
+    dst += rowBytes;
+  }
+}

@@ -2,7 +2,7 @@
 import { InvalidArgumentError } from '../errors.js';
 import { indicesWhere, randomChoice } from '../layers/mask-math.js';
 import type { SparseAlgorithm, UpdateContext, UpdateResult } from './algorithm.js';
-import { DoublingSchedule, type UpdateSchedule } from './schedules.js';
+import { DoublingSchedule, REFERENCE_RUN_STEPS, type UpdateSchedule } from './schedules.js';
 
 export interface DsrOptions {
   /**
@@ -17,8 +17,16 @@ export interface DsrOptions {
   readonly tolerance?: number;
   /** The threshold H at the first rewiring. Default 1e-3 (the paper's). */
   readonly initialThreshold?: number;
-  /** When to rewire. Default: periods 100 → 200 → 400 → 800, stopping at 90% of training. */
+  /**
+   * When to rewire. Default: periods 100 → 200 → 400 → 800 (for a run of {@link REFERENCE_RUN_STEPS} or
+   * more; shorter runs scale them down), stopping at 90% of training.
+   */
   readonly schedule?: UpdateSchedule;
+  /**
+   * Cross-layer reallocation (default true, the paper's). false is the ablation: each layer regrows
+   * exactly what it pruned, so per-layer nnz never moves and only the threshold stays global.
+   */
+  readonly reallocate?: boolean;
 }
 
 /**
@@ -39,13 +47,17 @@ export class DSR implements SparseAlgorithm {
   private readonly tolerance: number;
   private readonly targetPrunedOption: number | undefined;
   private readonly targetPrunedFraction: number;
+  readonly reallocate: boolean;
 
   constructor(options: DsrOptions = {}) {
-    this.schedule = options.schedule ?? new DoublingSchedule();
+    this.schedule =
+      options.schedule ??
+      new DoublingSchedule(undefined, undefined, undefined, REFERENCE_RUN_STEPS);
     this.threshold = options.initialThreshold ?? 1e-3;
     this.tolerance = options.tolerance ?? 0.1;
     this.targetPrunedOption = options.targetPruned;
     this.targetPrunedFraction = options.targetPrunedFraction ?? 0.05;
+    this.reallocate = options.reallocate ?? true;
     if (!(this.threshold > 0))
       throw new InvalidArgumentError(`DSR's initial threshold must be > 0, got ${this.threshold}.`);
     if (!(this.tolerance >= 0 && this.tolerance < 1)) {
@@ -109,7 +121,9 @@ export class DSR implements SparseAlgorithm {
     else if (prunedCount < (1 - this.tolerance) * np) this.threshold *= 2;
     // 3. Reallocate the freed weights in proportion to survivors.
     const capacity = layers.map((v, l) => v.size - surviving[l]! - pruned[l]!.length);
-    const grants = proportionalGrants(surviving, capacity, prunedCount);
+    const grants = this.reallocate
+      ? proportionalGrants(surviving, capacity, prunedCount)
+      : pruned.map((p, l) => Math.min(p.length, capacity[l]!));
     // 4. Regrow at random zero positions that were not pruned just now.
     layers.forEach((view, l) => {
       if (grants[l] === 0) return;

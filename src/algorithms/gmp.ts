@@ -4,7 +4,12 @@ import { nnzForSparsity } from '../layers/mask-math.js';
 import { allocate, type DistributionName } from '../sparsity/distributions.js';
 import type { SparseAlgorithm, UpdateContext, UpdateResult } from './algorithm.js';
 import { pruneToLargest } from './magnitude.js';
-import { PeriodicSchedule, polynomialSparsity, type UpdateSchedule } from './schedules.js';
+import {
+  PeriodicSchedule,
+  polynomialSparsity,
+  REFERENCE_RUN_STEPS,
+  type UpdateSchedule,
+} from './schedules.js';
 
 export interface GmpOptions {
   /** Final sparsity over the pruned layers together. */
@@ -20,8 +25,13 @@ export interface GmpOptions {
   readonly beginFraction?: number;
   /** Reach the final sparsity at this fraction of training (default 0.75, so the rest fine-tunes). */
   readonly endFraction?: number;
-  /** Prune every this many steps (default 100, tfmot's frequency). */
+  /**
+   * Prune every this many steps (default 100, tfmot's frequency, for a full-length run; shorter runs
+   * scale it down in proportion, see {@link scaledPeriod}).
+   */
   readonly period?: number;
+  /** The run length `period` is meant for (default: the reference run when `period` is not given). */
+  readonly referenceSteps?: number;
 }
 
 /**
@@ -57,11 +67,14 @@ export class GMP implements SparseAlgorithm {
     )) {
       throw new InvalidArgumentError('GMP needs 0 <= beginFraction < endFraction <= 1.');
     }
-    const period = options.period ?? 100;
-    const schedule = new PeriodicSchedule(period, 1);
+    const schedule = new PeriodicSchedule(
+      options.period ?? 100,
+      1,
+      options.referenceSteps ?? (options.period === undefined ? REFERENCE_RUN_STEPS : undefined),
+    );
     this.schedule = {
       name: 'gmp',
-      periodAt: () => period,
+      periodAt: (step, total) => schedule.periodAt(step, total),
       // Also update at the very step the ramp ends, so the final sparsity is reached exactly.
       shouldUpdate: (step, total) =>
         step >= this.beginFraction * total &&

@@ -6,7 +6,7 @@ import { DSR } from './dsr.js';
 import { GMP } from './gmp.js';
 import { OneShot } from './oneshot.js';
 import { RigL } from './rigl.js';
-import { DoublingSchedule } from './schedules.js';
+import { DoublingSchedule, REFERENCE_RUN_STEPS } from './schedules.js';
 import { SET } from './set.js';
 import { StaticMask } from './static.js';
 
@@ -33,6 +33,8 @@ export interface MethodOptions {
   readonly dropFraction?: number;
   /** Fraction of training after which masks stop changing. */
   readonly stopFraction?: number;
+  /** DSR: cross-layer reallocation (default true); false is the ablation that regrows in place. */
+  readonly reallocate?: boolean;
 }
 
 export interface MethodSpec {
@@ -44,9 +46,17 @@ export interface MethodSpec {
   create(options: MethodOptions): SparseAlgorithm | undefined;
 }
 
+/** The papers' step counts for full-length runs, scaled down for shorter ones, unless a period is given. */
+const reference = (o: MethodOptions) => (o.period === undefined ? REFERENCE_RUN_STEPS : undefined);
+
 const doubling = (o: MethodOptions) => {
   const p = o.period ?? 100;
-  return new DoublingSchedule([p, 2 * p, 4 * p, 8 * p], [0.25, 0.5, 0.75], o.stopFraction ?? 0.9);
+  return new DoublingSchedule(
+    [p, 2 * p, 4 * p, 8 * p],
+    [0.25, 0.5, 0.75],
+    o.stopFraction ?? 0.9,
+    reference(o),
+  );
 };
 
 export const methods: readonly MethodSpec[] = [
@@ -59,6 +69,7 @@ export const methods: readonly MethodSpec[] = [
     create: (o) =>
       new DSR({
         schedule: doubling(o),
+        ...(o.reallocate === false ? { reallocate: false } : {}),
         ...(o.targetPruned !== undefined ? { targetPruned: o.targetPruned } : {}),
       }),
   },
@@ -69,7 +80,7 @@ export const methods: readonly MethodSpec[] = [
     create: (o) =>
       new SET({
         dropFraction: o.dropFraction ?? 0.3,
-        period: o.period ?? 100,
+        ...(o.period !== undefined ? { period: o.period } : {}),
         stopFraction: o.stopFraction ?? 0.75,
       }),
   },
@@ -81,7 +92,7 @@ export const methods: readonly MethodSpec[] = [
     create: (o) =>
       new RigL({
         dropFraction: o.dropFraction ?? 0.3,
-        period: o.period ?? 100,
+        ...(o.period !== undefined ? { period: o.period } : {}),
         stopFraction: o.stopFraction ?? 0.75,
       }),
   },
@@ -93,7 +104,7 @@ export const methods: readonly MethodSpec[] = [
       new GMP({
         finalSparsity: o.sparsity,
         ...(o.distribution ? { distribution: o.distribution } : {}),
-        period: o.period ?? 100,
+        ...(o.period !== undefined ? { period: o.period } : {}),
         endFraction: o.stopFraction ?? 0.75,
       }),
   },

@@ -13,7 +13,7 @@ export class RigL extends SET {
   readonly usesDenseGradients = true;
 
   constructor(options: DropAndGrowOptions = {}) {
-    super({ dropFraction: 0.3, cosineDecay: true, period: 100, stopFraction: 0.75, ...options });
+    super({ dropFraction: 0.3, cosineDecay: true, stopFraction: 0.75, ...options });
   }
 
   protected override chooseGrowth(

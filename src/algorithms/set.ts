@@ -3,7 +3,12 @@ import { InvalidArgumentError } from '../errors.js';
 import { indicesWhere, randomChoice } from '../layers/mask-math.js';
 import type { LayerView, SparseAlgorithm, UpdateContext, UpdateResult } from './algorithm.js';
 import { pruneToLargest } from './magnitude.js';
-import { cosineDropFraction, PeriodicSchedule, type UpdateSchedule } from './schedules.js';
+import {
+  cosineDropFraction,
+  PeriodicSchedule,
+  REFERENCE_RUN_STEPS,
+  type UpdateSchedule,
+} from './schedules.js';
 
 export interface DropAndGrowOptions {
   /** Fraction of each layer's active weights dropped (and regrown) per update, before decay. */
@@ -14,6 +19,11 @@ export interface DropAndGrowOptions {
   readonly period?: number;
   /** Stop updating at this fraction of training. */
   readonly stopFraction?: number;
+  /**
+   * The run length `period` is meant for; shorter runs scale it down in proportion. Default: the papers'
+   * reference run ({@link REFERENCE_RUN_STEPS}) when `period` is not given, none (exact) when it is.
+   */
+  readonly referenceSteps?: number;
 }
 
 /**
@@ -35,7 +45,11 @@ export class SET implements SparseAlgorithm {
     if (!(this.dropFraction > 0 && this.dropFraction < 1)) {
       throw new InvalidArgumentError(`dropFraction must be in (0, 1), got ${this.dropFraction}.`);
     }
-    this.schedule = new PeriodicSchedule(options.period ?? 100, this.stopFraction);
+    this.schedule = new PeriodicSchedule(
+      options.period ?? 100,
+      this.stopFraction,
+      options.referenceSteps ?? (options.period === undefined ? REFERENCE_RUN_STEPS : undefined),
+    );
   }
 
   /** The drop fraction in force at `step`. */

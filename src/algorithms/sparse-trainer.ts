@@ -15,7 +15,14 @@ import type { MaskedLayer } from '../layers/masked-layer.js';
 import type { SparsityRecord, StepEndInfo, TrainBeginInfo, TrainingHook } from '../train/hooks.js';
 import { sparseCategoricalCrossentropy } from '../train/loss.js';
 import { Random } from '../util/random.js';
-import type { LayerView, SparseAlgorithm, UpdateContext, UpdateResult } from './algorithm.js';
+import {
+  neverSchedule,
+  type LayerView,
+  type SparseAlgorithm,
+  type UpdateContext,
+  type UpdateResult,
+} from './algorithm.js';
+import { plannedUpdates } from './schedules.js';
 import { resetMomentsOnMaskWrites } from '../train/optimizer-state.js';
 
 export interface SparseTrainerOptions {
@@ -143,6 +150,26 @@ export class SparseTrainer implements TrainingHook {
   }
 
   /**
+   * How many mask updates the schedule will make over `totalSteps`, for the initial record, with a
+   * `warning` when the run is too short for any (say it once, rather than train silently unchanged).
+   */
+  scheduleFacts(totalSteps: number): Record<string, unknown> {
+    if (this.algorithm.schedule === neverSchedule) return {};
+    const planned = plannedUpdates(this.algorithm.schedule, totalSteps);
+    return {
+      plannedUpdates: planned,
+      ...(planned === 0
+        ? {
+            warning:
+              `${this.algorithm.name} will not change any mask: its schedule makes no update in a run of ` +
+              `${totalSteps} steps (first period ${this.algorithm.schedule.periodAt(1, totalSteps)}). ` +
+              'Train longer or pass a shorter period.',
+          }
+        : {}),
+    };
+  }
+
+  /**
    * Subscribes the optimizer (the given one, else the model's compiled one) to mask writes, once, so its
    * moments are reset at every changed position, whoever writes the mask. Throws when there is none:
    * without it Adam's stale moments would move pruned weights and bias where RigL grows.
@@ -217,6 +244,7 @@ export class SparseTrainer implements TrainingHook {
     this.watched = { optimizer: info.optimizer, release: () => undefined };
     const record = this.snapshot(info.startStep, Math.floor(info.startStep / info.stepsPerEpoch), {
       initial: true,
+      ...this.scheduleFacts(info.totalSteps),
     });
     if (info.startStep === 0) this.records.push(record);
     return record;
@@ -258,7 +286,10 @@ export class SparseTrainer implements TrainingHook {
         this.optimizer ??= this.model.optimizer;
         // setSparsity calls during fit reset the moments too, not only this trainer's updates.
         this.watchOptimizer();
-        if (this.records.length === 0) this.records.push(this.snapshot(0, 0, { initial: true }));
+        if (this.records.length === 0) {
+          const facts = { initial: true, ...this.scheduleFacts(options.totalSteps) };
+          this.records.push(this.snapshot(0, 0, facts));
+        }
       },
       onEpochBegin: async (e) => {
         epoch = e;

@@ -9,9 +9,10 @@
 //   other than dense layers reads the flatten, a Transpose to NHWC keeps the container's order).
 // docs/ONNX.md lists every op and attribute emitted.
 import { InvalidArgumentError } from '../errors.js';
+import { denseValues } from '../graph/matrix.js';
 import { foldBatchNorms, fuseRelus } from '../graph/rewrites.js';
-import type { GraphNode, ModelGraph, Padding, WeightMatrix } from '../graph/types.js';
 import { samePadBefore, validateGraph } from '../graph/shapes.js';
+import type { GraphNode, ModelGraph, Padding } from '../graph/types.js';
 import {
   encodeOnnxModel,
   type OnnxAttribute,
@@ -149,17 +150,6 @@ function pads(
   const top = samePadBefore(h, kernel[0], strides[0]);
   const left = samePadBefore(w, kernel[1], strides[1]);
   return [top, left, total(h, kernel[0], strides[0]) - top, total(w, kernel[1], strides[1]) - left];
-}
-
-/** The row-major dense values of a weight matrix (CSR expanded with zeros). */
-function denseValues(w: WeightMatrix): Float32Array {
-  if (w.kind === 'dense') return w.values;
-  const out = new Float32Array(w.rows * w.cols);
-  for (let r = 0; r < w.rows; r++) {
-    for (let k = w.rowPtr[r]!; k < w.rowPtr[r + 1]!; k++)
-      out[r * w.cols + w.colIdx[k]!] = w.values[k]!;
-  }
-  return out;
 }
 
 /**

@@ -1,5 +1,6 @@
 // One training run end to end: backend, data, model, training, run folder. What `dynaprune train` calls.
 import type { LayersModel } from '@tensorflow/tfjs';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { getMethod, SparseTrainer, type MethodName, type MethodSpec } from '../algorithms/index.js';
@@ -124,6 +125,10 @@ export interface TrainingRunConfig {
   readonly testEachEpoch?: boolean;
   /** The command line as the user typed it, for config.json (default: process.argv). */
   readonly command?: string;
+  /** DSR only: false for the ablation without cross-layer reallocation. */
+  readonly dsrReallocation?: boolean;
+  /** A human-readable name of the run (the paper comparison's row), for reports. */
+  readonly label?: string;
 }
 
 export interface TrainingRunEvents {
@@ -198,6 +203,7 @@ async function buildRunModel(
     ...(config.targetPruned !== undefined ? { targetPruned: config.targetPruned } : {}),
     ...(config.period !== undefined ? { period: config.period } : {}),
     ...(config.dropFraction !== undefined ? { dropFraction: config.dropFraction } : {}),
+    ...(config.dsrReallocation === false ? { reallocate: false } : {}),
   });
   if (algorithm === undefined) return { model: dense, pruner: undefined, method };
   // Methods that start dense (gmp, oneshot) still get dynamic layers, with full masks, to prune later.
@@ -387,6 +393,7 @@ const INCIDENTAL_FIELDS = new Set([
   'machine',
   'parameters',
   'testEachEpoch',
+  'label',
 ]);
 
 /** The fields of a config that define a run's result, in a canonical order, for comparison. */
@@ -509,4 +516,37 @@ export async function loadFinishedRun(
     backend: typeof stored['backend'] === 'string' ? stored['backend'] : 'unknown',
     denseBytes: result.denseBytes,
   };
+}
+
+/** How {@link trainOrReuse} got its result. */
+export type RunOrigin = 'reused' | 'resumed' | 'trained';
+
+/**
+ * The run of `config`: with `reuse`, a finished run of the same definition is read back, and an
+ * interrupted one (config.json of the same definition and a checkpoint) resumes from its last checkpoint;
+ * otherwise it trains from scratch.
+ */
+export async function trainOrReuse(
+  config: TrainingRunConfig,
+  reuse: boolean,
+  events: TrainingRunEvents = {},
+): Promise<{ result: TrainingRunResult; origin: RunOrigin }> {
+  if (reuse) {
+    const finished = await loadFinishedRun(config);
+    if (finished) return { result: finished, origin: 'reused' };
+    let stored: string | undefined;
+    try {
+      stored = await readFile(join(config.out, 'config.json'), 'utf8');
+    } catch {
+      stored = undefined;
+    }
+    const same =
+      stored !== undefined &&
+      runDefinition(JSON.parse(stored) as Record<string, unknown>) === runDefinition({ ...config });
+    if (same && existsSync(join(config.out, 'checkpoint.json'))) {
+      events.onLog?.(`resuming the interrupted run in ${config.out} from its last checkpoint`);
+      return { result: await runTraining({ ...config, resume: true }, events), origin: 'resumed' };
+    }
+  }
+  return { result: await runTraining(config, events), origin: 'trained' };
 }

@@ -1,112 +1,47 @@
-// The paper's comparison end to end: the Keras baseline, the DSR model at the same budget, prune-after-training.
+// The paper's comparison end to end: every row at the paper CNN's budget, over seeds, then measured and summarized.
 import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportSparse, toLayersModel } from '../convert/export.js';
 import { modelToGraph } from '../convert/to-graph.js';
-import { initBackend, type BackendRequest } from '../engine/backend.js';
+import { initBackend } from '../engine/backend.js';
 import { registerDynamicLayers } from '../layers/register.js';
-import { getModel, PAPER_CNN_WIDE_DEFAULT_WIDTH } from '../models/registry.js';
-import type { DistributionName } from '../sparsity/distributions.js';
-import { describeMachine } from './machine.js';
-import { folderHandler, savedModelBytes } from '../train/model-files.js';
-import {
-  multiplyAddsPerImage,
-  nonzeroTrainableParameters,
-  sparsityForBudget,
-} from './model-stats.js';
-import { InvalidArgumentError } from '../errors.js';
-import { loadDataset } from '../data/registry.js';
-import type { Dataset } from '../data/types.js';
-import {
-  hasBatchNorm,
-  recalibrateAndEvaluate,
-  recalibrationLine,
-} from '../train/batch-norm-stats.js';
-import {
-  loadFinishedRun,
-  runTraining,
-  type AugmentKind,
-  type TrainingRunConfig,
-  type TrainingRunEvents,
-} from './experiment.js';
-import type { LearningRateSchedule } from '../train/trainer.js';
+import { summaryFromRuns, type ComparisonMeta, type RunMeasurements } from '../report/from-runs.js';
 import { PAPER_NUMBERS, type ModelSummary, type PaperSummary } from '../report/summary.js';
+import { folderHandler, savedModelBytes } from '../train/model-files.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import { measureLatency } from './latency.js';
+import { describeMachine } from './machine.js';
+import { multiplyAddsPerImage, nonzeroTrainableParameters } from './model-stats.js';
+import { runJobs, type JobEvents } from './paper-jobs.js';
+import {
+  PAPER_BUDGET,
+  paperPlan,
+  paperRowIds,
+  type PaperJob,
+  type PaperPlanOptions,
+  type PaperRowId,
+} from './paper-plan.js';
 
-/** The paper CNN's parameter count: the budget the dynamic model must fit (nonzeros). */
-export const PAPER_BUDGET = 122_570;
-
+export { budgetSparsity, budgetWidth, PAPER_BUDGET, paperPlan, paperRowIds } from './paper-plan.js';
+export type { PaperJob, PaperRowId } from './paper-plan.js';
 export { PAPER_NUMBERS };
 export type { ModelSummary, PaperSummary };
 
-export interface PaperOptions {
-  readonly out: string;
-  readonly dataDir?: string;
-  /** 5,000 training images and 2 epochs, for a first look in a few minutes. */
-  readonly quick: boolean;
-  readonly backend: BackendRequest;
-  readonly seed: number;
-  /** Default 10 (2 with quick). */
-  readonly epochs?: number;
-  /** Default all (5,000 with quick). */
-  readonly trainLimit?: number;
-  /** Default all. */
-  readonly testLimit?: number;
-  /** paper-cnn-wide's width multiplier (default 3). */
-  readonly width?: number;
-  /** The dynamic model's learning-rate schedule (default cosine). */
-  readonly dsrLearningRateSchedule?: LearningRateSchedule;
+export interface PaperOptions extends PaperPlanOptions {
+  /** Runs trained at once, each in its own process (default 1: one after another, in this process). */
+  readonly jobs?: number;
   /**
-   * Augmentation of the dynamic and one-shot models' training images (default crop-flip; the baseline,
-   * the paper's reproduction, never augments).
-   */
-  readonly augment?: AugmentKind;
-  /** How the sparse models share their nonzeros between layers (default uniform). */
-  readonly distribution?: DistributionName;
-  /** One-shot: epochs of fine-tuning after pruning, taken out of the same epoch budget (default 1). */
-  readonly oneshotFinetuneEpochs?: number;
-  /**
-   * Reuse a model's run folder when it holds a finished run with the same definition, instead of
-   * training it again (after an interruption, or when another process trained it with `only`).
+   * Reuse a run folder that holds a finished run with the same definition, and resume one that was
+   * interrupted from its last checkpoint, instead of training it again.
    */
   readonly reuse?: boolean;
-  /**
-   * After training, re-estimate the BatchNorm statistics of the models that have BatchNorm from this many
-   * clean training images (default 10,000, at most the training set; 0 turns it off). See
-   * `recalibrateBatchNorm`. The test accuracy before it is kept in the summary.
-   */
-  readonly batchNormRecalibration?: number;
-  /** Train and report only these models (ids: baseline, dsr, oneshot); default all three. */
-  readonly only?: readonly PaperModelId[];
 }
 
-export const paperModelIds = ['baseline', 'dsr', 'oneshot'] as const;
-export type PaperModelId = (typeof paperModelIds)[number];
-
-export interface PaperEvents extends TrainingRunEvents {
-  onModelBegin?(index: number, count: number, id: string, label: string, epochs: number): void;
-}
-
-/** The sparsity at which paper-cnn-wide (width `width`) fits the paper CNN's nonzero budget. */
-export function budgetSparsity(width: number, distribution: DistributionName = 'uniform'): number {
-  const model = getModel('paper-cnn-wide').build({
-    inputShape: [32, 32, 3],
-    numClasses: 10,
-    seed: 0,
-    width,
-  });
-  const sparse = model.layers
-    .filter((l) => l.getClassName() === 'Conv2D' || l.getClassName() === 'Dense')
-    .map((l) => ({ name: l.name, shape: l.getWeights()[0]!.shape }));
-  const kernels = sparse.reduce((a, l) => a + l.shape.reduce((x, y) => x * y, 1), 0);
-  const trainable = model.trainableWeights.reduce(
-    (a, w) => a + w.shape.reduce<number>((x, y) => x * (y ?? 1), 1),
-    0,
-  );
-  model.dispose();
-  return sparsityForBudget(sparse, trainable - kernels, PAPER_BUDGET, distribution);
+export interface PaperEvents extends JobEvents {
+  /** A phase that takes a while and is not training (timing, writing), for the terminal. */
+  onPhase?(line: string): void;
 }
 
 async function loadRunModel(runDir: string): Promise<LayersModel> {
@@ -115,128 +50,14 @@ async function loadRunModel(runDir: string): Promise<LayersModel> {
 }
 
 /**
- * Trains the three models one after another, exports each as a CSR container, measures sizes,
- * multiply-adds and inference latency, and returns the summary the report is made from.
+ * Exports a finished run's model as a CSR container (model.dpr), and measures nonzeros, sizes,
+ * multiply-adds and batch-1 latency; the figures go into its result.json under `measured`.
  */
-export async function runPaperComparison(
-  options: PaperOptions,
-  events: PaperEvents = {},
-): Promise<PaperSummary> {
-  const started = Date.now();
-  const epochs = options.epochs ?? (options.quick ? 2 : 10);
-  const trainLimit = options.trainLimit ?? (options.quick ? 5000 : undefined);
-  const width = options.width ?? PAPER_CNN_WIDE_DEFAULT_WIDTH;
-  const distribution = options.distribution ?? 'uniform';
-  const sparsity = budgetSparsity(width, distribution);
-  const finetune = Math.min(options.oneshotFinetuneEpochs ?? 1, epochs - 1);
-  const common = {
-    dataset: 'cifar10',
-    ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
-    batchSize: 32,
-    learningRate: 1e-3,
-    ...(trainLimit !== undefined ? { trainLimit } : {}),
-    ...(options.testLimit !== undefined ? { testLimit: options.testLimit } : {}),
-    backend: options.backend,
-    seed: options.seed,
-    resume: false,
-    // Without --reuse the comparison retrains every model, replacing an earlier one in the same folder.
-    overwrite: true,
-  } as const;
-  // Quick runs are ~300 steps: BatchNorm's moving statistics need a faster average to settle (types.ts).
-  const quickBatchNorm = options.quick ? { batchNormMomentum: 0.9 } : {};
-  const fullPlan: { id: PaperModelId; label: string; config: TrainingRunConfig }[] = [
-    {
-      id: 'baseline',
-      label: 'Keras CNN (paper baseline, dense)',
-      config: {
-        ...common,
-        model: 'paper-cnn',
-        method: 'dense',
-        epochs,
-        augment: 'none',
-        out: join(options.out, 'runs', 'baseline'),
-      },
-    },
-    {
-      id: 'dsr',
-      label: `Dynamic pruning: ${width}x-wide CNN, DSR`,
-      config: {
-        ...common,
-        model: 'paper-cnn-wide',
-        width,
-        ...quickBatchNorm,
-        method: 'dsr',
-        sparsity,
-        distribution,
-        epochs,
-        augment: options.augment ?? 'crop-flip',
-        learningRateSchedule: options.dsrLearningRateSchedule ?? 'cosine',
-        out: join(options.out, 'runs', 'dsr'),
-      },
-    },
-    {
-      id: 'oneshot',
-      label: `Prune after training: ${width}x-wide CNN, one-shot magnitude`,
-      config: {
-        ...common,
-        model: 'paper-cnn-wide',
-        width,
-        ...quickBatchNorm,
-        method: 'oneshot',
-        sparsity,
-        distribution,
-        epochs: epochs - finetune,
-        finetuneEpochs: finetune,
-        augment: options.augment ?? 'crop-flip',
-        learningRateSchedule: options.dsrLearningRateSchedule ?? 'cosine',
-        out: join(options.out, 'runs', 'oneshot'),
-      },
-    },
-  ];
-
-  const plan = fullPlan.filter((p) => options.only === undefined || options.only.includes(p.id));
-  if (plan.length === 0) throw new InvalidArgumentError('`only` names none of the three models.');
-  const models: ModelSummary[] = [];
-  let backendName = '';
-  const recalibrationImages = options.batchNormRecalibration ?? 10_000;
-  let data: Dataset | undefined;
-  const dataset = async (): Promise<Dataset> =>
-    (data ??= await loadDataset('cifar10', {
-      ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
-      ...(trainLimit !== undefined ? { trainLimit } : {}),
-      ...(options.testLimit !== undefined ? { testLimit: options.testLimit } : {}),
-    }));
-  for (const [index, { id, label, config }] of plan.entries()) {
-    events.onModelBegin?.(index + 1, plan.length, id, label, epochs);
-    const finished = options.reuse ? await loadFinishedRun(config) : undefined;
-    if (finished) {
-      // The model is still loaded, exported and timed here: that needs the backend runTraining would pick.
-      await initBackend(config.backend);
-      events.onLog?.(`reusing the finished run in ${config.out}`);
-    }
-    const result = finished ?? (await runTraining(config, events));
-    backendName = result.backend;
-    const model = await loadRunModel(result.outDir);
-    // Loads the dataset only for models that have BatchNorm to recalibrate.
-    const recalibrated =
-      recalibrationImages > 0 && hasBatchNorm(model)
-        ? recalibrateAndEvaluate(model, await dataset(), recalibrationImages, result.final)
-        : undefined;
-    const final = recalibrated?.final ?? result.final;
-    const batchNormRecalibration = recalibrated?.record;
-    if (recalibrated) {
-      await writeFile(
-        join(result.outDir, 'batchnorm-recalibration.json'),
-        JSON.stringify(
-          { ...recalibrated.record, testAcc: final.acc, testLoss: final.loss },
-          null,
-          2,
-        ) + '\n',
-      );
-      events.onLog?.(recalibrationLine(`${id}: `, recalibrated.record, final.acc));
-    }
+export async function measureRun(runDir: string): Promise<RunMeasurements> {
+  const model = await loadRunModel(runDir);
+  try {
     const container = exportSparse(model, { values: 'fp32' });
-    await writeFile(join(result.outDir, 'model.dpr'), container);
+    await writeFile(join(runDir, 'model.dpr'), container);
     const graph = modelToGraph(model);
     const dense = toLayersModel(graph);
     const scratch = await mkdtemp(join(tmpdir(), 'dynaprune-dense-'));
@@ -245,14 +66,8 @@ export async function runPaperComparison(
     await rm(scratch, { recursive: true, force: true });
     const macs = multiplyAddsPerImage(graph);
     const latency = await measureLatency(graph, dense);
-    models.push({
-      id,
-      label,
-      model: config.model,
-      method: config.method ?? 'dense',
-      testAcc: final.acc,
-      testLoss: final.loss,
-      ...(batchNormRecalibration ? { batchNormRecalibration } : {}),
+    dense.dispose();
+    const measured: RunMeasurements = {
       nnz: nonzeroTrainableParameters(model),
       totalParams: model.trainableWeights.reduce(
         (a, w) => a + w.shape.reduce<number>((x, y) => x * (y ?? 1), 1),
@@ -260,44 +75,57 @@ export async function runPaperComparison(
       ),
       denseBytes,
       storedBytes: container.length,
-      trainSeconds: result.trainSeconds,
-      maskUpdateSeconds: result.maskUpdateSeconds,
       macsPerImage: macs.sparse,
       denseMacsPerImage: macs.dense,
       inferMsPerImage: latency.msPerImage,
       inferEngine: latency.engine,
       denseInferMsPerImage: latency.denseMsPerImage,
       denseInferEngine: latency.denseEngine,
-      epochs: result.epochs,
-      sparsityHistory: result.sparsity,
-      runDir: result.outDir,
-      recipe: {
-        epochs: config.epochs + (config.finetuneEpochs ?? 0),
-        learningRate: config.learningRate,
-        learningRateSchedule: config.learningRateSchedule ?? 'constant',
-        augment: config.augment,
-        ...(config.sparsity !== undefined ? { sparsity: config.sparsity } : {}),
-        ...(config.distribution !== undefined ? { distribution: config.distribution } : {}),
-        ...(config.width !== undefined ? { width: config.width } : {}),
-        ...(config.batchNormMomentum !== undefined
-          ? { batchNormMomentum: config.batchNormMomentum }
-          : {}),
-        ...(config.finetuneEpochs ? { finetuneEpochs: config.finetuneEpochs } : {}),
-      },
-    });
+    };
+    const resultPath = join(runDir, 'result.json');
+    const result = JSON.parse(await readFile(resultPath, 'utf8')) as Record<string, unknown>;
+    await writeFileAtomic(resultPath, JSON.stringify({ ...result, measured }, null, 2) + '\n');
+    return measured;
+  } finally {
     model.dispose();
-    dense.dispose();
   }
-  return {
+}
+
+/**
+ * Trains every (row, seed) of the plan ({@link paperPlan}), `jobs` at once, then exports and times the
+ * first seed of each row, writes `paper-run.json`, and returns the summary rebuilt from the run folders
+ * ({@link summaryFromRuns}), so `dynaprune report` on the same folder gives the same report.
+ */
+export async function runPaperComparison(
+  options: PaperOptions,
+  events: PaperEvents = {},
+): Promise<PaperSummary> {
+  const started = Date.now();
+  const plan = paperPlan(options);
+  await runJobs(plan, options.jobs ?? 1, options.reuse ?? false, events);
+  const backend = await initBackend(options.backend);
+  const firsts = new Map<PaperRowId, PaperJob>();
+  for (const job of plan) if (!firsts.has(job.row)) firsts.set(job.row, job);
+  for (const job of firsts.values()) {
+    const result = JSON.parse(await readFile(join(job.config.out, 'result.json'), 'utf8')) as {
+      measured?: unknown;
+    };
+    if (result.measured !== undefined && options.reuse) continue;
+    events.onPhase?.(`${job.row}: exporting the CSR container and timing batch-1 inference...`);
+    await measureRun(job.config.out);
+  }
+  const meta: ComparisonMeta = {
     createdAt: new Date().toISOString(),
-    command: process.argv.slice(1).join(' '),
+    command: options.command ?? `dynaprune ${process.argv.slice(2).join(' ')}`,
     machine: describeMachine(),
-    backend: backendName,
+    backend: backend.backend,
     quick: options.quick,
-    dataset: 'cifar10',
     budget: PAPER_BUDGET,
-    models,
-    paper: PAPER_NUMBERS,
     wallSeconds: (Date.now() - started) / 1000,
+    rows: paperRowIds.filter((id) => firsts.has(id)),
   };
+  await writeFileAtomic(join(options.out, 'paper-run.json'), JSON.stringify(meta, null, 2) + '\n');
+  const summary = await summaryFromRuns(options.out);
+  // Rows of this plan only (the folder may hold others from earlier commands).
+  return { ...summary, models: summary.models.filter((m) => firsts.has(m.id as PaperRowId)) };
 }

@@ -8,7 +8,20 @@ const HEIGHT = 260;
 
 /** One colour per model, the same in every chart. */
 function colorScale(summary: PaperSummary): { domain: string[]; range: string[] } {
-  const palette = ['#4c78a8', '#e45756', '#54a24b', '#f58518', '#b279a2'];
+  const palette = [
+    '#4c78a8',
+    '#e45756',
+    '#54a24b',
+    '#f58518',
+    '#b279a2',
+    '#72b7b2',
+    '#eeca3b',
+    '#ff9da6',
+    '#9d755d',
+    '#bab0ac',
+    '#1b5e20',
+    '#6a3d9a',
+  ];
   return {
     domain: summary.models.map((m) => m.label),
     range: summary.models.map((_, i) => palette[i % palette.length]!),
@@ -21,9 +34,11 @@ function paperPoints(
   metric: 'accuracy' | 'loss',
 ): Record<string, unknown>[] {
   const points: Record<string, unknown>[] = [];
+  // The paper's points are 10-epoch figures: a quick preview has nothing comparable to place them beside.
+  if (summary.quick) return points;
   const label = (id: string) => summary.models.find((m) => m.id === id)?.label;
   const epochs = Math.max(...summary.models.map((m) => m.epochs.length));
-  const baseline = label('baseline');
+  const baseline = label('keras-paper') ?? label('baseline');
   const dsr = label('dsr');
   if (metric === 'accuracy') {
     if (baseline)
@@ -58,12 +73,17 @@ function paperPoints(
  * large hollow points.
  */
 export function curvesChart(summary: PaperSummary, metric: 'accuracy' | 'loss'): TopLevelSpec {
+  const held = summary.models.find((m) => typeof m.validation === 'number')?.validation;
+  const validationName =
+    typeof held === 'number'
+      ? `validation (${held.toLocaleString('en-US')} held-out training images)`
+      : 'validation (test set)';
   const rows = summary.models.flatMap((m) =>
     m.epochs.flatMap((e) => [
       {
         model: m.label,
         epoch: e.epoch,
-        split: 'validation (test set)',
+        split: validationName,
         value: metric === 'accuracy' ? 100 * e.valAcc : e.valLoss,
       },
       {
@@ -92,7 +112,7 @@ export function curvesChart(summary: PaperSummary, metric: 'accuracy' | 'loss'):
     $schema: SCHEMA,
     title: {
       text: metric === 'accuracy' ? 'Accuracy per epoch' : 'Loss per epoch',
-      subtitle: 'solid: validation (CIFAR-10 test set), dashed: training; hollow points: the paper',
+      subtitle: `solid: ${validationName}, dashed: training${summary.quick ? '' : '; hollow points: the paper'}`,
     },
     width: WIDTH,
     height: HEIGHT,
@@ -109,7 +129,7 @@ export function curvesChart(summary: PaperSummary, metric: 'accuracy' | 'loss'):
             type: 'nominal',
             title: 'Split',
             scale: {
-              domain: ['validation (test set)', 'training'],
+              domain: [validationName, 'training'],
               range: [
                 [1, 0],
                 [5, 4],
@@ -148,7 +168,7 @@ export function curvesChart(summary: PaperSummary, metric: 'accuracy' | 'loss'):
 /** Per-layer density over training for the dynamic model: how DSR moves weights between layers. */
 export function sparsityChart(summary: PaperSummary, modelId = 'dsr'): TopLevelSpec {
   const model =
-    summary.models.find((m) => m.id === modelId) ??
+    summary.models.find((m) => m.id === modelId && m.sparsityHistory.length > 1) ??
     summary.models.find((m) => m.sparsityHistory.length > 1);
   const rows = (model?.sparsityHistory ?? []).flatMap((r) =>
     r.layers.map((l) => ({
@@ -203,7 +223,12 @@ export function comparisonChart(summary: PaperSummary): TopLevelSpec {
     },
   ];
   const rows = metrics.flatMap((metric) =>
-    summary.models.map((m) => ({ metric: metric.name, model: m.label, value: metric.value(m) })),
+    summary.models.map((m) => ({
+      metric: metric.name,
+      model: m.label,
+      id: m.id,
+      value: metric.value(m),
+    })),
   );
   return {
     $schema: SCHEMA,
@@ -226,11 +251,12 @@ export function comparisonChart(summary: PaperSummary): TopLevelSpec {
           mark: { type: 'bar' },
           encoding: {
             x: {
-              field: 'model',
+              field: 'id',
               type: 'nominal',
               title: null,
-              axis: { labels: false, ticks: false },
-              sort: summary.models.map((m) => m.label),
+              // Every bar is named: the row's short id under it, its full label in the legend.
+              axis: { labelAngle: -45, labelLimit: 110, labelFontSize: 10 },
+              sort: summary.models.map((m) => m.id),
             },
             y: { field: 'value', type: 'quantitative', title: null },
             color: {
@@ -240,13 +266,25 @@ export function comparisonChart(summary: PaperSummary): TopLevelSpec {
               scale: colorScale(summary),
               legend: { orient: 'bottom', columns: 1, labelLimit: 500 },
             },
-            tooltip: [{ field: 'model' }, { field: 'metric' }, { field: 'value', format: '.3~f' }],
+            tooltip: [
+              { field: 'model' },
+              { field: 'id' },
+              { field: 'metric' },
+              { field: 'value', format: '.3~f' },
+            ],
           },
         },
         {
-          mark: { type: 'text', dy: -6, fontSize: 11 },
+          mark: {
+            type: 'text',
+            dy: summary.models.length > 6 ? 0 : -6,
+            dx: summary.models.length > 6 ? 4 : 0,
+            angle: summary.models.length > 6 ? 270 : 0,
+            align: summary.models.length > 6 ? 'left' : 'center',
+            fontSize: summary.models.length > 6 ? 8 : 11,
+          },
           encoding: {
-            x: { field: 'model', type: 'nominal', sort: summary.models.map((m) => m.label) },
+            x: { field: 'id', type: 'nominal', sort: summary.models.map((m) => m.id) },
             y: { field: 'value', type: 'quantitative' },
             text: { field: 'value', type: 'quantitative', format: '.3~r' },
           },

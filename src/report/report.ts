@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { comparisonChart, curvesChart, sparsityChart } from './charts.js';
 import { renderPng, renderSvg } from './render.js';
+import { dsrComparisons, leadSentence, meanStd, seedAccuracies } from './stats.js';
 import type { ModelSummary, PaperSummary } from './summary.js';
 
 const pct = (v: number): string => `${(100 * v).toFixed(2)}%`;
@@ -18,27 +19,65 @@ function escapeHtml(text: string): string {
 }
 
 function paperAccuracy(summary: PaperSummary, m: ModelSummary): number | undefined {
-  if (m.id === 'baseline') return summary.paper.baseline.testAcc;
+  if (m.id === 'keras-paper' || m.id === 'baseline') return summary.paper.baseline.testAcc;
   if (m.id === 'dsr') return summary.paper.dsr.testAcc;
   return undefined;
 }
 
-/** The results table: measured next to the paper, with the difference. */
-function resultsRows(summary: PaperSummary): string[][] {
-  return summary.models.map((m) => {
+/** A table as a header and rows of cells, rendered to both Markdown and HTML. */
+interface Table {
+  readonly header: readonly string[];
+  readonly rows: readonly (readonly string[])[];
+}
+
+function accuracyCell(m: ModelSummary): string {
+  const accs = seedAccuracies(m);
+  if (accs.length === 1) return pct(accs[0]!);
+  const { mean, std } = meanStd(accs);
+  return `${(100 * mean).toFixed(2)} ± ${(100 * std).toFixed(2)}% (${accs.length} seeds)`;
+}
+
+/** The results table: measured, next to the paper only for full-length runs (quick runs are not comparable). */
+function resultsTable(summary: PaperSummary): Table {
+  const paperColumns = !summary.quick;
+  const header = [
+    'model',
+    'test accuracy',
+    ...(paperColumns ? ['paper', 'difference'] : []),
+    'test loss',
+    ...(paperColumns ? ['paper loss'] : []),
+    'validation accuracy (last epoch)',
+    'nonzero params',
+    'stored (CSR)',
+    'dense tfjs',
+    'M multiply-adds / image',
+    'ms / image (runtime)',
+    'ms / image (tfjs dense)',
+    'training time (first seed)',
+  ];
+  const rows = summary.models.map((m) => {
     const paper = paperAccuracy(summary, m);
     const last = m.epochs[m.epochs.length - 1];
     return [
       m.label,
-      pct(m.testAcc),
-      paper === undefined ? '—' : pct(paper),
-      paper === undefined ? '—' : `${signed(100 * (m.testAcc - paper))} pts`,
+      accuracyCell(m),
+      ...(paperColumns
+        ? [
+            paper === undefined ? '—' : pct(paper),
+            paper === undefined ? '—' : `${signed(100 * (m.testAcc - paper))} pts`,
+          ]
+        : []),
       m.testLoss.toFixed(4),
-      m.id === 'baseline' && summary.paper.baseline.testLoss !== null
-        ? summary.paper.baseline.testLoss.toFixed(4)
-        : '—',
+      ...(paperColumns
+        ? [
+            paperAccuracy(summary, m) === summary.paper.baseline.testAcc &&
+            summary.paper.baseline.testLoss !== null
+              ? summary.paper.baseline.testLoss.toFixed(4)
+              : '—',
+          ]
+        : []),
+      last ? pct(last.valAcc) : '—',
       m.nnz.toLocaleString('en-US'),
-      last ? `${(100 * (last.trainAcc - last.valAcc)).toFixed(1)} pts` : '—',
       kib(m.storedBytes),
       kib(m.denseBytes),
       (m.macsPerImage / 1e6).toFixed(2),
@@ -47,31 +86,96 @@ function resultsRows(summary: PaperSummary): string[][] {
       `${(m.trainSeconds / 60).toFixed(1)} min`,
     ];
   });
+  return { header, rows };
 }
 
-const HEADER = [
-  'model',
-  'test accuracy',
-  'paper',
-  'difference',
-  'test loss',
-  'paper loss',
-  'nonzero params',
-  'gap (train − test)',
-  'stored (CSR)',
-  'dense tfjs',
-  'M multiply-adds / image',
-  'ms / image (runtime)',
-  'ms / image (tfjs dense)',
-  'training time',
+/** DSR minus each other sparse method, paired over seeds, with a 95% interval and the verdict. */
+function pairedTable(summary: PaperSummary): Table {
+  return {
+    header: ['comparison', 'seeds', 'mean difference', '95% interval', 'larger than seed noise?'],
+    rows: dsrComparisons(summary).map((c) => [
+      `DSR − ${c.b.label}`,
+      String(c.seeds),
+      `${signed(100 * c.meanDiff)} pts`,
+      Number.isFinite(c.halfWidth)
+        ? `[${signed(100 * (c.meanDiff - c.halfWidth))}, ${signed(100 * (c.meanDiff + c.halfWidth))}]`
+        : '— (one seed)',
+      c.seeds < 2 ? 'cannot tell (one seed)' : c.beyondNoise ? 'yes' : 'no',
+    ]),
+  };
+}
+
+/** Every seed's test accuracy per row. */
+function seedsTable(summary: PaperSummary): Table {
+  return {
+    header: ['model', 'seeds', 'test accuracy per seed', 'mean ± std'],
+    rows: summary.models.map((m) => {
+      const accs = seedAccuracies(m);
+      const { mean, std } = meanStd(accs);
+      return [
+        m.label,
+        (m.seeds ?? []).map((s) => s.seed).join(', ') || '—',
+        accs.map(pct).join(', '),
+        `${(100 * mean).toFixed(2)} ± ${(100 * std).toFixed(2)}%`,
+      ];
+    }),
+  };
+}
+
+/** Final per-layer density (nnz / size) of every sparse row, first seed. */
+function layersTable(summary: PaperSummary): Table | undefined {
+  const sparse = summary.models.filter((m) => m.finalLayers && m.finalLayers.length > 0);
+  if (sparse.length === 0) return undefined;
+  const names = sparse[0]!.finalLayers!.map((l) => l.name);
+  return {
+    header: ['model', ...names],
+    rows: sparse.map((m) => [
+      m.label,
+      ...names.map((n) => {
+        const l = m.finalLayers!.find((x) => x.name === n);
+        return l ? `${((100 * l.nnz) / l.size).toFixed(1)}%` : '—';
+      }),
+    ]),
+  };
+}
+
+const markdownTable = (t: Table): string[] => [
+  '| ' + t.header.join(' | ') + ' |',
+  '|' + t.header.map((_, i) => (i === 0 ? '---' : '---:')).join('|') + '|',
+  ...t.rows.map((r) => '| ' + r.join(' | ') + ' |'),
 ];
+
+const htmlTable = (t: Table): string =>
+  `<div class="scroll"><table><thead><tr>${t.header.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead><tbody>\n` +
+  t.rows
+    .map(
+      (r) =>
+        '<tr>' +
+        r
+          .map((c, i) => (i === 0 ? `<th>${escapeHtml(c)}</th>` : `<td>${escapeHtml(c)}</td>`))
+          .join('') +
+        '</tr>',
+    )
+    .join('\n') +
+  '\n</tbody></table></div>';
 
 /** Training time summed over the models, and this command's own wall time (less when runs were reused). */
 function timeLine(summary: PaperSummary): string {
-  const training = summary.models.reduce((a, m) => a + m.trainSeconds, 0) / 60;
+  const training =
+    summary.models.reduce((a, m) => a + m.trainSeconds * Math.max(1, m.seeds?.length ?? 1), 0) / 60;
   return (
-    `Training took ${training.toFixed(0)} minutes in all; this command ran for ` +
+    `Training took about ${training.toFixed(0)} minutes in all (first seed's time × seeds); this command ran for ` +
     `${(summary.wallSeconds / 60).toFixed(0)} minutes.`
+  );
+}
+
+function protocolLine(summary: PaperSummary): string {
+  const v = summary.models.find((m) => m.validation !== undefined)?.validation;
+  if (v === undefined || v === 'test')
+    return 'Per-epoch curves use the test set as validation data, as the paper does.';
+  return (
+    `Per-epoch curves and every choice use ${v.toLocaleString('en-US')} held-out training images (the last ones, fixed) ` +
+    'as validation data; the test set is evaluated once, at the end, and only the test accuracy is reported as the result.'
   );
 }
 
@@ -82,73 +186,72 @@ function recipeLine(m: ModelSummary): string {
   const r = m.batchNormRecalibration;
   return r
     ? `${recipe}; after training, BatchNorm statistics re-estimated on ${r.images.toLocaleString('en-US')} ` +
-        `clean training images (test accuracy ${pct(r.testAccBefore)} before, ${pct(m.testAcc)} after; ` +
-        `the per-epoch curves use the moving statistics of training)`
+        `clean training images (test accuracy ${pct(r.testAccBefore)} before, ${pct(m.seeds?.[0]?.testAcc ?? m.testAcc)} after)`
     : recipe;
 }
 
+const QUICK_NOTE =
+  'This is a `--quick` preview (a subset of the images, 2 epochs, subsets for validation and test). Its figures ' +
+  "are not comparable with the paper's 10-epoch ones, so no difference against them is shown.";
+
+function title(summary: PaperSummary): string {
+  return `Dynamic pruning of a CIFAR-10 CNN at the paper's budget, measured${summary.quick ? ' (quick preview)' : ''}`;
+}
+
 function markdown(summary: PaperSummary, charts: readonly string[]): string {
-  const lines: string[] = [];
-  lines.push(
-    `# Dynamic pruning of a CIFAR-10 CNN: the paper's comparison, measured${summary.quick ? ' (quick run)' : ''}`,
-  );
-  lines.push('');
+  const lines: string[] = [`# ${title(summary)}`, '', `**${leadSentence(summary)}**`, ''];
   lines.push(
     `Measured ${summary.createdAt.slice(0, 10)} on ${summary.machine.cpus} CPU cores (${summary.machine.cpuModel}, no GPU), ` +
       `Node ${summary.machine.node}, tfjs backend \`${summary.backend}\`. ${timeLine(summary)}`,
+    '',
+    '```sh',
+    summary.command,
+    '```',
+    '',
   );
-  lines.push('');
-  lines.push('```sh');
-  lines.push(summary.command.replace(/^.*?dynaprune/, 'npx dynaprune'));
-  lines.push('```');
-  lines.push('');
-  if (summary.quick) {
-    lines.push(
-      '> This is a `--quick` run (5,000 training images, 2 epochs): a preview, not the comparison.',
-    );
-    lines.push('');
-  }
+  if (summary.quick) lines.push(`> ${QUICK_NOTE}`, '');
   lines.push(
-    `The sparse models must fit the paper CNN's budget of ${summary.budget.toLocaleString('en-US')} nonzero trainable parameters (biases and BatchNorm included).`,
+    `The sparse models must fit the paper CNN's budget of ${summary.budget.toLocaleString('en-US')} nonzero trainable parameters (biases and BatchNorm included). ${protocolLine(summary)}`,
+    '',
+    ...markdownTable(resultsTable(summary)),
+    '',
   );
-  lines.push('');
-  lines.push('| ' + HEADER.join(' | ') + ' |');
-  lines.push('|' + HEADER.map((_, i) => (i === 0 ? '---' : '---:')).join('|') + '|');
-  for (const row of resultsRows(summary)) lines.push('| ' + row.join(' | ') + ' |');
-  lines.push('');
-  lines.push('How each model was trained:');
-  lines.push('');
+  const paired = pairedTable(summary);
+  if (paired.rows.length > 0)
+    lines.push(
+      '## DSR against the other sparse methods, paired over seeds',
+      '',
+      ...markdownTable(paired),
+      '',
+    );
+  lines.push('## Every seed', '', ...markdownTable(seedsTable(summary)), '');
+  const layers = layersTable(summary);
+  if (layers)
+    lines.push('## Final density of each layer (first seed)', '', ...markdownTable(layers), '');
+  lines.push('## How each model was trained', '');
   for (const m of summary.models)
     lines.push(
       `- **${m.label}** (\`${m.model}\`, method \`${m.method}\`): ${recipeLine(m)}. Run folder: \`${m.runDir}\`.`,
     );
-  lines.push('');
   lines.push(
+    '',
     `Inference time: median of batch-1 predictions on one thread, with ${summary.models[0]?.inferEngine ?? ''}` +
       (summary.models[0]?.denseInferEngine
         ? `, and for comparison the same weights dense on ${summary.models[0].denseInferEngine}`
         : '') +
       '. Multiply-adds skip zero weights.',
+    '',
   );
-  lines.push('');
   for (const chart of charts) lines.push(`![${chart}](${chart}.png)`, '');
   lines.push(
-    'Per-epoch figures are in each run folder (`metrics.jsonl`); every mask update in `sparsity.jsonl`; all numbers in `summary.json`.',
+    'Per-epoch figures are in each run folder (`metrics.jsonl`); every mask update in `sparsity.jsonl`; the final figures in `result.json`. `dynaprune report DIR` rebuilds this report from those files.',
   );
   return lines.join('\n') + '\n';
 }
 
 function html(summary: PaperSummary, svgs: readonly { name: string; svg: string }[]): string {
-  const rows = resultsRows(summary)
-    .map(
-      (r) =>
-        '<tr>' +
-        r
-          .map((c, i) => (i === 0 ? `<th>${escapeHtml(c)}</th>` : `<td>${escapeHtml(c)}</td>`))
-          .join('') +
-        '</tr>',
-    )
-    .join('\n');
+  const paired = pairedTable(summary);
+  const layers = layersTable(summary);
   const recipes = summary.models
     .map(
       (m) =>
@@ -156,23 +259,29 @@ function html(summary: PaperSummary, svgs: readonly { name: string; svg: string 
     )
     .join('\n');
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>dynaprune: the paper's comparison</title>
 <style>
 body { font-family: system-ui, "DejaVu Sans", sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }
+.scroll { overflow-x: auto; max-width: 100%; }
 table { border-collapse: collapse; font-size: 14px; } th, td { border-bottom: 1px solid #ddd; padding: 4px 8px; text-align: right; }
 thead th { background: #f4f4f4; } tbody th { text-align: left; } pre { background: #f6f6f6; padding: 0.6em; overflow-x: auto; }
-figure { margin: 1.5em 0; } .note { background: #fff8e1; padding: 0.6em; }
+figure { margin: 1.5em 0; max-width: 100%; overflow-x: auto; } figure svg { max-width: 100%; height: auto; }
+.note { background: #fff8e1; padding: 0.6em; } .lead { font-size: 1.15em; font-weight: 600; }
 </style></head><body>
-<h1>Dynamic pruning of a CIFAR-10 CNN: the paper's comparison, measured${summary.quick ? ' (quick run)' : ''}</h1>
+<h1>${escapeHtml(title(summary))}</h1>
+<p class="lead">${escapeHtml(leadSentence(summary))}</p>
 <p>Measured ${escapeHtml(summary.createdAt.slice(0, 10))} on ${summary.machine.cpus} CPU cores (${escapeHtml(summary.machine.cpuModel)}, no GPU),
 Node ${escapeHtml(summary.machine.node)}, tfjs backend <code>${escapeHtml(summary.backend)}</code>. ${escapeHtml(timeLine(summary))}</p>
-<pre>${escapeHtml(summary.command.replace(/^.*?dynaprune/, 'npx dynaprune'))}</pre>
-${summary.quick ? '<p class="note">This is a <code>--quick</code> run (5,000 training images, 2 epochs): a preview, not the comparison.</p>' : ''}
-<p>The sparse models must fit the paper CNN's budget of ${summary.budget.toLocaleString('en-US')} nonzero trainable parameters.</p>
-<table><thead><tr>${HEADER.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead><tbody>
-${rows}
-</tbody></table>
+<pre>${escapeHtml(summary.command)}</pre>
+${summary.quick ? `<p class="note">${escapeHtml(QUICK_NOTE.replace(/`/g, ''))}</p>` : ''}
+<p>The sparse models must fit the paper CNN's budget of ${summary.budget.toLocaleString('en-US')} nonzero trainable parameters. ${escapeHtml(protocolLine(summary))}</p>
+${htmlTable(resultsTable(summary))}
+${paired.rows.length > 0 ? `<h2>DSR against the other sparse methods, paired over seeds</h2>\n${htmlTable(paired)}` : ''}
+<h2>Every seed</h2>
+${htmlTable(seedsTable(summary))}
+${layers ? `<h2>Final density of each layer (first seed)</h2>\n${htmlTable(layers)}` : ''}
+<h2>How each model was trained</h2>
 <ul>${recipes}</ul>
 ${svgs.map((s) => `<figure>${s.svg}</figure>`).join('\n')}
 </body></html>

@@ -69,6 +69,28 @@ export interface ModelSummary {
   };
   /** How it was trained (epochs, learning rate and schedule, augmentation, sparsity...). */
   readonly recipe: Readonly<Record<string, unknown>>;
+  /**
+   * Every seed's final figures (testAcc and testLoss above are their means; the curves, sizes and timings
+   * are the first seed's). Absent from single-run summaries of older versions.
+   */
+  readonly seeds?: readonly SeedResult[];
+  /** Per-layer nonzeros at the end of training (the first seed), for the per-layer density table. */
+  readonly finalLayers?: readonly {
+    readonly name: string;
+    readonly size: number;
+    readonly nnz: number;
+  }[];
+  /** Validation images held out of the training set, or 'test' when validation used the test set. */
+  readonly validation?: number | 'test';
+}
+
+/** One seed of a row: its test figures (evaluated once, at the end) and its last validation accuracy. */
+export interface SeedResult {
+  readonly seed: number;
+  readonly testAcc: number;
+  readonly testLoss: number;
+  readonly valAcc?: number;
+  readonly runDir: string;
 }
 
 /** What the paper reports, for the side-by-side tables and plots. */

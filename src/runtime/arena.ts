@@ -11,6 +11,7 @@ import type { WeightMatrix } from '../graph/types.js';
 export const DEFAULT_MAX_MEMORY_BYTES = 2 ** 30;
 
 const PAGE = 65536;
+const GUARD_BYTES = 256;
 export const roundUp = (n: number, m: number): number => Math.ceil(n / m) * m;
 const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
@@ -32,7 +33,10 @@ export class Arena {
     return at;
   }
 
-  /** Makes sure the memory holds `top` bytes, within the limit. */
+  /**
+   * Makes sure the memory holds `top` bytes, within the limit, plus a guard: SIMD kernels may read a few
+   * vectors past their last buffer (into lanes they never store).
+   */
   ensure(top: number, what: string): void {
     if (top > this.limitBytes) {
       throw new MemoryLimitError(
@@ -43,7 +47,7 @@ export class Arena {
         this.limitBytes,
       );
     }
-    const needed = top - this.memory.buffer.byteLength;
+    const needed = top + GUARD_BYTES - this.memory.buffer.byteLength;
     if (needed > 0) this.memory.grow(Math.ceil(needed / PAGE));
   }
 

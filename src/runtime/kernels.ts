@@ -72,6 +72,30 @@ export interface RuntimeKernels {
     relu: number,
   ): void;
   addArrays(a: number, b: number, out: number, n: number, relu: number): void;
+  padInterior(
+    x: number,
+    out: number,
+    c: number,
+    h: number,
+    w: number,
+    pt: number,
+    pl: number,
+    hp: number,
+    wp: number,
+  ): void;
+  sparseConvDirect(
+    rowPtr: number,
+    offsets: number,
+    values: number,
+    rows: number,
+    x: number,
+    p: number,
+    bias: number,
+    relu: number,
+    out: number,
+    outStride: number,
+  ): void;
+  compactRows(x: number, out: number, rows: number, wp: number, ow: number): void;
   reluInPlace(x: number, n: number): void;
 }
 

@@ -1,6 +1,8 @@
 // One planner per op: each turns a node into a step of WebAssembly kernel calls over the buffers it holds.
 import { samePadBefore } from '../graph/shapes.js';
-import { roundUp, uploadWeight } from './arena.js';
+import { toCsr } from '../graph/matrix.js';
+import type { NodeOf } from '../graph/types.js';
+import { roundUp, uploadWeight, type UploadedWeight } from './arena.js';
 import type { PlanContext, Planner, PlannerTable, Step } from './plan.js';
 
 const isImage = (ctx: PlanContext, name: string): boolean => ctx.shape(name).length === 3;
@@ -9,81 +11,151 @@ const isImage = (ctx: PlanContext, name: string): boolean => ctx.shape(name).len
 const padBefore = (padding: 'same' | 'valid', n: number, k: number, s: number): number =>
   padding === 'same' ? samePadBefore(n, k, s) : 0;
 
-/** Conv2d: im2col of the image into the shared scratch, then the CSR (or dense) weight times it. */
+/**
+ * Conv2d: a sparse stride-1 kernel convolves the padded input in place (`directConv`); any other goes
+ * through im2col and a CSR or dense multiply (`im2colConv`).
+ */
 const conv2d: Planner<'conv2d'> = (node, ctx) => {
-  const { kernels: k, arena } = ctx;
-  const inp = ctx.image(node.input);
-  const out = ctx.image(node.name);
   const weight = uploadWeight(
-    arena,
+    ctx.arena,
     node.weight,
     node.bias,
     ctx.denseThreshold,
     `node "${node.name}"`,
   );
-  const [kh, kw] = node.kernelSize;
-  const [sh, sw] = node.strides;
-  const pt = padBefore(node.padding, inp.h, kh, sh);
-  const pl = padBefore(node.padding, inp.w, kw, sw);
-  const colStride = roundUp(out.plane, 16); // im2col rows, padded for the 16-wide SIMD blocks
-  ctx.scratch.floats = Math.max(ctx.scratch.floats, weight.cols * colStride);
-  const relu = node.activation === 'relu' ? 1 : 0;
-  const softmax = node.activation === 'softmax';
-  const scratch = ctx.scratch;
+  const direct = weight.kind === 'csr' && node.strides[0] === 1 && node.strides[1] === 1;
+  const run = direct ? directConv(node, weight, ctx) : im2colConv(node, weight, ctx);
+  if (node.activation !== 'softmax') return { node: node.name, stage: 'image', run };
+  const out = ctx.image(node.name);
   return {
     node: node.name,
     stage: 'image',
     run: () => {
-      k.im2col(
-        inp.at,
-        scratch.at,
-        inp.c,
-        inp.h,
-        inp.w,
-        out.h,
-        out.w,
-        kh,
-        kw,
-        sh,
-        sw,
-        pt,
-        pl,
-        colStride,
-      );
-      if (weight.kind === 'csr') {
-        k.spmm(
-          weight.rowPtr,
-          weight.colIdx,
-          weight.values,
-          weight.rows,
-          scratch.at,
-          colStride,
-          out.plane,
-          weight.bias,
-          1,
-          relu,
-          out.at,
-          out.plane,
-        );
-      } else {
-        k.gemm(
-          weight.values,
-          weight.rows,
-          weight.cols,
-          scratch.at,
-          colStride,
-          out.plane,
-          weight.bias,
-          1,
-          relu,
-          out.at,
-          out.plane,
-        );
-      }
-      if (softmax) softmaxChannels(arena.f32(), out.at / 4, out.c, out.plane);
+      run();
+      softmaxChannels(ctx.arena.f32(), out.at / 4, out.c, out.plane);
     },
   };
 };
+
+/** The conv's geometry on its input: output size, kernel, strides and the padding before the data. */
+function convGeometry(node: NodeOf<'conv2d'>, ctx: PlanContext) {
+  const inp = ctx.image(node.input);
+  const out = ctx.image(node.name);
+  const [kh, kw] = node.kernelSize;
+  const [sh, sw] = node.strides;
+  const pt = padBefore(node.padding, inp.h, kh, sh);
+  const pl = padBefore(node.padding, inp.w, kw, sw);
+  return { inp, out, kh, kw, sh, sw, pt, pl, relu: node.activation === 'relu' ? 1 : 0 };
+}
+
+/**
+ * Stride-1 sparse conv without im2col: the input sits in zero-bordered planes [HP, WP] (HP = OH + KH − 1,
+ * WP = OW + KW − 1), each nonzero (ci, ky, kx) becomes a byte offset into them, and one pass computes OH
+ * rows of WP pixels, of which the first OW per row are kept. Without padding or extra columns (1×1 kernels)
+ * the input and output are used as they are.
+ */
+function directConv(
+  node: NodeOf<'conv2d'>,
+  weight: Extract<UploadedWeight, { kind: 'csr' }>,
+  ctx: PlanContext,
+): () => void {
+  const { kernels: k, arena } = ctx;
+  const { inp, out, kh, kw, pt, pl, relu } = convGeometry(node, ctx);
+  const hp = out.h + kh - 1;
+  const wp = out.w + kw - 1;
+  const csr = toCsr(node.weight);
+  const offsets = new Uint32Array(csr.colIdx.length);
+  for (let i = 0; i < offsets.length; i++) {
+    const col = csr.colIdx[i]!;
+    const ci = Math.floor(col / (kh * kw));
+    const ky = Math.floor(col / kw) % kh;
+    offsets[i] = ((ci * hp + ky) * wp + (col % kw)) * 4;
+  }
+  const offsetsAt = arena.upload(offsets, `node "${node.name}" offsets`);
+  const P = out.h * wp;
+  const padded = hp !== inp.h || wp !== inp.w;
+  const compact = wp !== out.w;
+  // Zeroed once here: the borders are never written again.
+  const paddedAt = padded ? arena.alloc(inp.c * hp * wp * 4, `node "${node.name}" padding`) : 0;
+  if (padded) arena.f32().fill(0, paddedAt / 4, paddedAt / 4 + inp.c * hp * wp);
+  const scratch = ctx.scratch;
+  if (compact) scratch.floats = Math.max(scratch.floats, out.c * P);
+  const source = padded ? paddedAt : inp.at;
+  return () => {
+    if (padded) k.padInterior(inp.at, paddedAt, inp.c, inp.h, inp.w, pt, pl, hp, wp);
+    const target = compact ? scratch.at : out.at;
+    k.sparseConvDirect(
+      weight.rowPtr,
+      offsetsAt,
+      weight.values,
+      weight.rows,
+      source,
+      P,
+      weight.bias,
+      relu,
+      target,
+      P,
+    );
+    if (compact) k.compactRows(scratch.at, out.at, out.c * out.h, wp, out.w);
+  };
+}
+
+/** im2col of the image into the shared scratch, then the CSR (or dense) weight times it. */
+function im2colConv(node: NodeOf<'conv2d'>, weight: UploadedWeight, ctx: PlanContext): () => void {
+  const { kernels: k } = ctx;
+  const { inp, out, kh, kw, sh, sw, pt, pl, relu } = convGeometry(node, ctx);
+  const colStride = roundUp(out.plane, 16); // im2col rows, padded for the 16-wide SIMD blocks
+  ctx.scratch.floats = Math.max(ctx.scratch.floats, weight.cols * colStride);
+  const scratch = ctx.scratch;
+  return () => {
+    k.im2col(
+      inp.at,
+      scratch.at,
+      inp.c,
+      inp.h,
+      inp.w,
+      out.h,
+      out.w,
+      kh,
+      kw,
+      sh,
+      sw,
+      pt,
+      pl,
+      colStride,
+    );
+    if (weight.kind === 'csr') {
+      k.spmm(
+        weight.rowPtr,
+        weight.colIdx,
+        weight.values,
+        weight.rows,
+        scratch.at,
+        colStride,
+        out.plane,
+        weight.bias,
+        1,
+        relu,
+        out.at,
+        out.plane,
+      );
+    } else {
+      k.gemm(
+        weight.values,
+        weight.rows,
+        weight.cols,
+        scratch.at,
+        colStride,
+        out.plane,
+        weight.bias,
+        1,
+        relu,
+        out.at,
+        out.plane,
+      );
+    }
+  };
+}
 
 /** Dense: the batch on the SIMD lanes, CSR (or dense) weight times the feature rows. */
 const dense: Planner<'dense'> = (node, ctx) => {

@@ -76,6 +76,10 @@ async function removeFile(path: string): Promise<void> {
 async function removeRunFiles(dir: string): Promise<void> {
   for (const name of RUN_FILES) await removeFile(join(dir, name));
   for (const name of MODEL_FILES) await removeFile(join(dir, 'model', name));
+  // One-shot's fine-tuning is a run of its own in finetune/.
+  if ((await lstat(join(dir, 'finetune')).catch(() => undefined))?.isDirectory()) {
+    await removeRunFiles(join(dir, 'finetune'));
+  }
   const checkpoints = join(dir, CHECKPOINTS_FOLDER);
   const info = await lstat(checkpoints).catch(() => undefined);
   if (info?.isSymbolicLink()) return;
@@ -125,16 +129,17 @@ export async function prepareRunFolder(
   const hasRun = (await Promise.all(RUN_FILES.map((n) => exists(join(dir, n))))).some(Boolean);
   const epoch = await checkpointEpoch(dir);
   const hasPointer = await exists(join(dir, CHECKPOINT_POINTER));
-  if (options.overwrite) {
-    if (hasRun) await removeRunFiles(dir);
-    return { state: hasRun ? 'overwritten' : 'new', removedTemporaries };
-  }
+  // Resume wins over overwrite: a checkpoint asked to be continued is never deleted.
   if (options.resume && hasPointer) {
     return {
       state: 'resume',
       ...(epoch !== undefined ? { checkpointEpoch: epoch } : {}),
       removedTemporaries,
     };
+  }
+  if (options.overwrite) {
+    if (hasRun) await removeRunFiles(dir);
+    return { state: hasRun ? 'overwritten' : 'new', removedTemporaries };
   }
   if (hasRun) {
     const what = hasPointer

@@ -92,4 +92,22 @@ describe('review bugs (issue #11)', () => {
     expect(String(result.facts['warning'])).toMatch(/fell by 4, from 9 to 5/);
     expect(count(layer.mask)).toBe(5);
   });
+
+  it('DSR without reallocation (the ablation) regrows each layer in place', () => {
+    const layers = [0, 1].map((l) =>
+      view(
+        `l${l}`,
+        Array.from({ length: 40 }, (_, i) => (i < 20 ? (i < 5 + 10 * l ? 1e-5 : 0.5) : 0)),
+        Array.from({ length: 40 }, (_, i) => (i < 20 ? 1 : 0)),
+      ),
+    );
+    const dsr = new DSR({ schedule: new PeriodicSchedule(1), targetPruned: 20, reallocate: false });
+    dsr.update(context(layers));
+    expect(layers.map((v) => count(v.mask))).toEqual([20, 20]);
+    const moving = new DSR({ schedule: new PeriodicSchedule(1), targetPruned: 20 });
+    const again = layers.map((v) => view(v.name, Array.from(v.kernel), Array.from(v.mask)));
+    again[1]!.kernel.fill(1e-5, 0, 15);
+    moving.update(context(again));
+    expect(again.map((v) => count(v.mask))).not.toEqual([20, 20]);
+  });
 });

@@ -24,6 +24,12 @@ describe('dynaprune paper flags', () => {
       'augment',
       'lrSchedule',
       'distribution',
+      'seeds',
+      'jobs',
+      'validation',
+      'testEachEpoch',
+      'reuse',
+      'only',
     ]) {
       expect(options, name).toHaveProperty(name);
     }
@@ -31,5 +37,6 @@ describe('dynaprune paper flags', () => {
     expect(options['lrSchedule']).toBe('cosine');
     expect(options['backend']).toBe('auto');
     expect(options['augment']).toBe('crop-flip');
+    expect(Number(options['jobs'])).toBeGreaterThanOrEqual(1);
   });
 });

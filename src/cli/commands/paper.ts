@@ -1,9 +1,11 @@
-// `dynaprune paper`: the paper's comparison end to end, with a report. The README's first command.
+// `dynaprune paper`: the paper's comparison at its nonzero budget, over seeds, in parallel; writes a report.
 import type { Command } from 'commander';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { backendRequests, type BackendRequest } from '../../engine/backend.js';
 import { augmentKinds, type AugmentKind } from '../../experiments/experiment.js';
-import { paperModelIds, runPaperComparison, type PaperModelId } from '../../experiments/paper.js';
+import type { OverallProgress } from '../../experiments/paper-jobs.js';
+import { paperRowIds, runPaperComparison, type PaperRowId } from '../../experiments/paper.js';
 import { distributionNames, type DistributionName } from '../../sparsity/distributions.js';
 import { learningRateSchedules, type LearningRateSchedule } from '../../train/trainer.js';
 import { writeReport } from '../../report/report.js';
@@ -16,9 +18,13 @@ interface PaperFlags {
   dataDir?: string;
   backend: string;
   seed: string;
+  seeds?: string;
+  jobs: string;
   epochs?: string;
   trainLimit?: string;
   testLimit?: string;
+  validation?: string;
+  testEachEpoch?: boolean;
   width?: string;
   augment: string;
   lrSchedule: string;
@@ -28,37 +34,108 @@ interface PaperFlags {
   only?: string;
 }
 
-const minutes = (s: number): string =>
-  s >= 90 ? `${(s / 60).toFixed(0)} min` : `${s.toFixed(0)} s`;
+/** A duration for people: seconds, minutes, or hours and minutes. */
+export const duration = (s: number): string =>
+  s < 90
+    ? `${s.toFixed(0)} s`
+    : s < 5400
+      ? `${(s / 60).toFixed(0)} min`
+      : `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
+
+/** The overall line: runs done, share of all steps, elapsed time and the ETA. */
+export function overallLine(o: OverallProgress): string {
+  const share = o.totalSteps > 0 ? (100 * o.steps) / o.totalSteps : 0;
+  return (
+    `overall: ${o.jobsDone}/${o.jobs} runs, ${share.toFixed(0)}% of all steps, ${duration(o.elapsedSeconds)} elapsed` +
+    (o.etaSeconds === undefined ? '' : `, about ${duration(o.etaSeconds)} left`)
+  );
+}
+
+function options(flags: PaperFlags, command: string) {
+  return {
+    out: flags.out,
+    quick: flags.quick === true,
+    ...(flags.dataDir !== undefined ? { dataDir: flags.dataDir } : {}),
+    backend: oneOf<BackendRequest>('backend', flags.backend, backendRequests),
+    seed: nonNegativeInt('--seed', flags.seed),
+    ...(flags.seeds !== undefined ? { seeds: positiveInt('--seeds', flags.seeds) } : {}),
+    jobs: positiveInt('--jobs', flags.jobs),
+    ...(flags.epochs !== undefined ? { epochs: positiveInt('--epochs', flags.epochs) } : {}),
+    ...(flags.trainLimit !== undefined
+      ? { trainLimit: positiveInt('--train-limit', flags.trainLimit) }
+      : {}),
+    ...(flags.testLimit !== undefined
+      ? { testLimit: positiveInt('--test-limit', flags.testLimit) }
+      : {}),
+    ...(flags.validation !== undefined
+      ? { validation: positiveInt('--validation', flags.validation) }
+      : {}),
+    ...(flags.testEachEpoch ? { testEachEpoch: true } : {}),
+    ...(flags.width !== undefined ? { width: positiveNumber('--width', flags.width) } : {}),
+    augment: oneOf<AugmentKind>('augmentation', flags.augment, augmentKinds),
+    distribution: oneOf<DistributionName>('distribution', flags.distribution, distributionNames),
+    learningRateSchedule: oneOf<LearningRateSchedule>(
+      'learning-rate schedule',
+      flags.lrSchedule,
+      learningRateSchedules,
+    ),
+    reuse: flags.reuse === true,
+    batchNormRecalibration: nonNegativeInt('--bn-recalibration', flags.bnRecalibration),
+    ...(flags.only !== undefined
+      ? {
+          only: flags.only
+            .split(',')
+            .map((id) => oneOf<PaperRowId>('row', id.trim().toLowerCase(), paperRowIds)),
+        }
+      : {}),
+    command,
+  };
+}
 
 export function registerPaperCommand(program: Command): void {
   program
     .command('paper')
     .description(
-      "Reproduce the paper's comparison: the Keras CNN baseline, a DSR-trained CNN at the same nonzero budget, and prune-after-training; writes a report.",
+      "The paper's comparison at its nonzero budget (122,570): the Keras CNN as the paper trained it and with our recipe, a small dense CNN, and a 3x-wide CNN made sparse by static masks, SET, RigL, GMP, one-shot pruning and DSR, over seeds; writes a report.",
     )
     .option('--out <dir>', 'output folder', 'runs/paper')
-    .option('--quick', '5,000 training images and 2 epochs: the whole report in a few minutes')
+    .option(
+      '--quick',
+      'a preview: 3 rows, 1 seed, 5,000 training images, 2 epochs, evaluated on subsets (not comparable with the paper)',
+    )
     .option(
       '--data-dir <path>',
       'local copy of CIFAR-10 (folder or .tar.gz); default $DYNAPRUNE_DATA or the cache',
     )
     .option('--backend <name>', `tfjs backend (${backendRequests.join(', ')})`, 'auto')
-    .option('--seed <n>', 'seed for weights, data order and masks', '1')
+    .option('--seed <n>', 'the first seed (weights, data order, masks)', '1')
+    .option(
+      '--seeds <n>',
+      'seeds per row (default 3; 1 with --quick; the dense upper bound runs 1)',
+    )
+    .option(
+      '--jobs <n>',
+      'runs trained at once, each in its own process',
+      String(availableParallelism()),
+    )
     .option('--epochs <n>', 'epochs per model (default 10; 2 with --quick)')
-    .option('--train-limit <n>', 'use only the first N training images')
-    .option('--test-limit <n>', 'use only the first N test images')
-    .option('--width <x>', "the dynamic model's width multiplier (default 3)")
+    .option('--train-limit <n>', 'train on only the first N training images')
+    .option(
+      '--test-limit <n>',
+      'test on only the first N test images (default all; 2,000 with --quick)',
+    )
+    .option(
+      '--validation <n>',
+      'hold out the last N training images for per-epoch validation (default 5,000; 1,000 with --quick)',
+    )
+    .option('--test-each-epoch', 'also evaluate the test set after every epoch (reported apart)')
+    .option('--width <x>', "the sparse models' width multiplier (default 3)")
     .option(
       '--augment <kind>',
-      `augmentation of the sparse models' training images (${augmentKinds.join(', ')}); the baseline, like the paper, uses none`,
+      `augmentation for our recipe (${augmentKinds.join(', ')}); the paper's row never augments`,
       'crop-flip',
     )
-    .option(
-      '--lr-schedule <name>',
-      "the sparse models' learning-rate schedule (constant or cosine)",
-      'cosine',
-    )
+    .option('--lr-schedule <name>', "our recipe's learning-rate schedule", 'cosine')
     .option(
       '--distribution <name>',
       `per-layer share of the sparse models' nonzeros (${distributionNames.join(', ')})`,
@@ -71,91 +148,68 @@ export function registerPaperCommand(program: Command): void {
     )
     .option(
       '--reuse',
-      'reuse run folders that hold a finished run with the same settings instead of training again',
+      'reuse finished runs with the same settings and resume interrupted ones from their last checkpoint',
     )
     .option(
-      '--only <ids>',
-      `train and report only these models, comma-separated (${paperModelIds.join(', ')})`,
+      '--only <rows>',
+      `train and report only these rows, comma-separated (${paperRowIds.join(', ')})`,
     )
     .action(async (flags: PaperFlags) => {
       const log = (line: string) => process.stderr.write(line + '\n');
-      const progress = new EpochProgress();
-      let current = { index: 0, count: 0, id: '', epochs: 0 };
-      const started = Date.now();
-      const epochSeconds: number[] = [];
-      const summary = await runPaperComparison(
-        {
-          out: flags.out,
-          quick: flags.quick === true,
-          ...(flags.dataDir !== undefined ? { dataDir: flags.dataDir } : {}),
-          backend: oneOf<BackendRequest>('backend', flags.backend, backendRequests),
-          seed: nonNegativeInt('--seed', flags.seed),
-          ...(flags.epochs !== undefined ? { epochs: positiveInt('--epochs', flags.epochs) } : {}),
-          ...(flags.trainLimit !== undefined
-            ? { trainLimit: positiveInt('--train-limit', flags.trainLimit) }
-            : {}),
-          ...(flags.testLimit !== undefined
-            ? { testLimit: positiveInt('--test-limit', flags.testLimit) }
-            : {}),
-          ...(flags.width !== undefined ? { width: positiveNumber('--width', flags.width) } : {}),
-          augment: oneOf<AugmentKind>('augmentation', flags.augment, augmentKinds),
-          distribution: oneOf<DistributionName>(
-            'distribution',
-            flags.distribution,
-            distributionNames,
-          ),
-          dsrLearningRateSchedule: oneOf<LearningRateSchedule>(
-            'learning-rate schedule',
-            flags.lrSchedule,
-            learningRateSchedules,
-          ),
-          reuse: flags.reuse === true,
-          batchNormRecalibration: nonNegativeInt('--bn-recalibration', flags.bnRecalibration),
-          ...(flags.only !== undefined
-            ? {
-                only: flags.only
-                  .split(',')
-                  .map((id) => oneOf<PaperModelId>('model id', id.trim(), paperModelIds)),
-              }
-            : {}),
+      const command = `dynaprune ${process.argv.slice(2).join(' ')}`;
+      const parsed = options(flags, command);
+      const interrupted = () => {
+        log(
+          `\ninterrupted. Every finished epoch is checkpointed under ${join(flags.out, 'runs')}; ` +
+            `resume with:\n  ${command.includes('--reuse') ? command : `${command} --reuse`}`,
+        );
+        process.exit(130);
+      };
+      process.once('SIGINT', interrupted);
+      const bar = parsed.jobs === 1 ? new EpochProgress() : undefined;
+      const name = (j: { row: string; seed: number }) => `${j.row} seed ${j.seed}`;
+      const summary = await runPaperComparison(parsed, {
+        onLog: (job, line) => {
+          bar?.end();
+          log(`[${name(job)}] ${line}`);
         },
-        {
-          onLog: log,
-          onModelBegin: (index, count, id, label, epochs) => {
-            current = { index, count, id, epochs };
-            log(`\n== model ${index}/${count}: ${label}`);
-          },
-          train: {
-            onBatchEnd: (p) => {
-              if (p.batch === 1) {
-                const prefix = `[${current.index}/${current.count} ${current.id}] `;
-                progress.label = prefix;
-                progress.begin(p.epoch, p.epochs, p.batches);
-              }
-              progress.update(p);
-            },
-            onEpochEnd: (m) => {
-              progress.end();
-              epochSeconds.push(m.seconds + m.evalSeconds);
-              log(
-                `[${current.index}/${current.count} ${current.id}] epoch ${m.epoch}: val acc ${(100 * m.valAcc).toFixed(2)}% ` +
-                  `loss ${m.valLoss.toFixed(4)} | train acc ${(100 * m.trainAcc).toFixed(2)}% | ${m.imagesPerSecond.toFixed(0)} img/s` +
-                  ` | elapsed ${minutes((Date.now() - started) / 1000)}`,
-              );
-            },
-          },
+        onPhase: log,
+        onJobBegin: (job) => log(`\n== ${job.label}, seed ${job.seed} (${job.config.out})`),
+        onBatch: (job, p) => {
+          if (!bar) return;
+          if (p.batch === 1) {
+            bar.label = `[${name(job)}] `;
+            bar.begin(p.epoch, p.epochs, p.batches);
+          }
+          bar.update(p);
         },
-      );
-      log('\nwriting the report...');
+        onEpoch: (job, m, overall) => {
+          bar?.end();
+          log(
+            `[${name(job)}] epoch ${m.epoch}: validation acc ${(100 * m.valAcc).toFixed(2)}% loss ${m.valLoss.toFixed(4)}` +
+              (m.testAcc !== undefined ? ` | test acc ${(100 * m.testAcc).toFixed(2)}%` : '') +
+              ` | train acc ${(100 * m.trainAcc).toFixed(2)}% | ${m.imagesPerSecond.toFixed(0)} img/s`,
+          );
+          log(overallLine(overall));
+        },
+        onJobEnd: (job, origin, overall) => {
+          if (origin === 'reused') log(`[${name(job)}] reused the finished run`);
+          log(overallLine(overall));
+        },
+      });
+      process.removeListener('SIGINT', interrupted);
+      log('\nwriting the report (charts rendered to SVG and PNG)...');
       const files = await writeReport(flags.out, summary);
       for (const m of summary.models) {
+        const seeds = m.seeds ?? [];
         process.stdout.write(
-          `${m.id.padEnd(9)} test acc ${(100 * m.testAcc).toFixed(2)}%  loss ${m.testLoss.toFixed(4)}  nnz ${m.nnz}  ` +
-            `stored ${(m.storedBytes / 1024).toFixed(1)} KiB  (dense tfjs ${(m.denseBytes / 1024).toFixed(1)} KiB)\n`,
+          `${m.id.padEnd(15)} test acc ${(100 * m.testAcc).toFixed(2)}%` +
+            (seeds.length > 1 ? ` (mean of ${seeds.length} seeds)` : '') +
+            `  nnz ${m.nnz}  stored ${(m.storedBytes / 1024).toFixed(1)} KiB\n`,
         );
       }
       process.stdout.write(
-        `wrote ${files.length} files to ${flags.out} (open ${join(flags.out, 'report.html')}) in ${minutes(summary.wallSeconds)}\n`,
+        `wrote ${files.length} files to ${flags.out} (open ${join(flags.out, 'report.html')}) in ${duration(summary.wallSeconds)}\n`,
       );
     });
 }

@@ -1,35 +1,44 @@
-// `dynaprune report DIR`: rewrites a comparison's report (markdown, HTML, charts) from its summary.json.
+// `dynaprune report DIR`: rebuilds a comparison's report from its run folders' small files (or its summary.json).
 import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CorruptFileError, DataNotFoundError } from '../../errors.js';
+import { summaryFromRuns } from '../../report/from-runs.js';
 import { writeReport } from '../../report/report.js';
-import { parseSummary } from '../../report/summary.js';
+import { parseSummary, type PaperSummary } from '../../report/summary.js';
+
+async function summaryFromFile(path: string): Promise<PaperSummary> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new DataNotFoundError(
+      `No ${path} and no runs/ folder beside it; run 'dynaprune paper' first.`,
+      { cause: error },
+    );
+  }
+  try {
+    return parseSummary(JSON.parse(text));
+  } catch (error) {
+    if (error instanceof SyntaxError)
+      throw new CorruptFileError(path, 'is not valid JSON.', 'E_CORRUPT_FILE', { cause: error });
+    throw error;
+  }
+}
 
 export function registerReportCommand(program: Command): void {
   program
     .command('report')
     .description(
-      "Rewrite the report (report.md, report.html, charts) of a 'dynaprune paper' folder from its summary.json.",
+      "Rebuild the report (report.md, report.html, charts, summary.json) of a 'dynaprune paper' folder from its run folders' config.json, metrics.jsonl, sparsity.jsonl and result.json (or, without runs/, from its summary.json).",
     )
-    .argument('[dir]', 'the folder holding summary.json', 'runs/paper')
+    .argument('[dir]', 'the comparison folder', 'runs/paper')
     .action(async (dir: string) => {
-      const path = join(dir, 'summary.json');
-      let text: string;
-      try {
-        text = await readFile(path, 'utf8');
-      } catch (error) {
-        throw new DataNotFoundError(`No ${path}; run 'dynaprune paper --out ${dir}' first.`, {
-          cause: error,
-        });
-      }
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch (error) {
-        throw new CorruptFileError(path, 'is not valid JSON.', 'E_CORRUPT_FILE', { cause: error });
-      }
-      const files = await writeReport(dir, parseSummary(json));
+      const summary = existsSync(join(dir, 'runs'))
+        ? await summaryFromRuns(dir)
+        : await summaryFromFile(join(dir, 'summary.json'));
+      const files = await writeReport(dir, summary);
       process.stdout.write(`wrote ${files.length} files to ${dir}\n`);
     });
 }

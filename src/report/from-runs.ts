@@ -1,0 +1,199 @@
+// Rebuilds a comparison's summary from its run folders' small files alone (config, metrics, sparsity, result).
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DataNotFoundError } from '../errors.js';
+import {
+  PAPER_NUMBERS,
+  type EpochSummary,
+  type ModelSummary,
+  type PaperSummary,
+  type SeedResult,
+  type SparsitySummary,
+} from './summary.js';
+
+/** What `dynaprune paper` writes at the top of its folder: the facts no single run holds. */
+export interface ComparisonMeta {
+  readonly createdAt: string;
+  readonly command: string;
+  readonly machine: PaperSummary['machine'];
+  readonly backend: string;
+  readonly quick: boolean;
+  readonly budget: number;
+  readonly wallSeconds: number;
+  /** Row ids in report order. */
+  readonly rows: readonly string[];
+}
+
+/** The export measurements `dynaprune paper` adds to the first seed's result.json. */
+export interface RunMeasurements {
+  readonly nnz: number;
+  readonly totalParams: number;
+  readonly denseBytes: number;
+  readonly storedBytes: number;
+  readonly macsPerImage: number;
+  readonly denseMacsPerImage: number;
+  readonly inferMsPerImage: number;
+  readonly inferEngine: string;
+  readonly denseInferMsPerImage?: number;
+  readonly denseInferEngine?: string;
+}
+
+interface RunFiles {
+  readonly dir: string;
+  readonly seed: number;
+  readonly config: Record<string, unknown>;
+  readonly result: Record<string, unknown>;
+  readonly metrics: EpochSummary[];
+  readonly sparsity: SparsitySummary[];
+}
+
+const jsonLines = (text: string): unknown[] =>
+  text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as unknown);
+
+async function readRun(dir: string, seed: number): Promise<RunFiles | undefined> {
+  if (!existsSync(join(dir, 'result.json'))) return undefined;
+  const read = (name: string) => readFile(join(dir, name), 'utf8');
+  return {
+    dir,
+    seed,
+    config: JSON.parse(await read('config.json')) as Record<string, unknown>,
+    result: JSON.parse(await read('result.json')) as Record<string, unknown>,
+    metrics: jsonLines(await read('metrics.jsonl')) as EpochSummary[],
+    sparsity: existsSync(join(dir, 'sparsity.jsonl'))
+      ? (jsonLines(await read('sparsity.jsonl')) as SparsitySummary[])
+      : [],
+  };
+}
+
+const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/** One row of the report from its seeds' run folders (the first seed carries the measurements). */
+function rowSummary(id: string, runs: readonly RunFiles[]): ModelSummary {
+  const first = runs[0]!;
+  const measured = (first.result['measured'] ?? {}) as Partial<RunMeasurements>;
+  const seeds: SeedResult[] = runs.map((r) => ({
+    seed: r.seed,
+    testAcc: r.result['testAcc'] as number,
+    testLoss: r.result['testLoss'] as number,
+    ...(typeof r.result['validationAcc'] === 'number' ? { valAcc: r.result['validationAcc'] } : {}),
+    runDir: r.dir,
+  }));
+  const c = first.config;
+  const recipeKeys = [
+    'epochs',
+    'finetuneEpochs',
+    'learningRate',
+    'learningRateSchedule',
+    'augment',
+    'sparsity',
+    'distribution',
+    'width',
+    'batchNormMomentum',
+    'dsrReallocation',
+    'trainLimit',
+    'validation',
+  ];
+  const recipe = Object.fromEntries(
+    recipeKeys.filter((k) => c[k] !== undefined).map((k) => [k, c[k]]),
+  );
+  const validation = first.result['validation'];
+  return {
+    id,
+    label: typeof c['label'] === 'string' ? c['label'] : id,
+    model: String(c['model']),
+    method: String(c['method'] ?? 'dense'),
+    testAcc: mean(seeds.map((s) => s.testAcc)),
+    testLoss: mean(seeds.map((s) => s.testLoss)),
+    nnz: measured.nnz ?? (first.result['nnz'] as number | undefined) ?? 0,
+    totalParams: measured.totalParams ?? (first.result['parameters'] as number),
+    denseBytes: measured.denseBytes ?? (first.result['denseBytes'] as number),
+    storedBytes: measured.storedBytes ?? 0,
+    trainSeconds: first.result['trainSeconds'] as number,
+    maskUpdateSeconds: first.result['maskUpdateSeconds'] as number,
+    macsPerImage: measured.macsPerImage ?? 0,
+    denseMacsPerImage: measured.denseMacsPerImage ?? 0,
+    inferMsPerImage: measured.inferMsPerImage ?? 0,
+    inferEngine: measured.inferEngine ?? 'not measured',
+    ...(measured.denseInferMsPerImage !== undefined
+      ? {
+          denseInferMsPerImage: measured.denseInferMsPerImage,
+          denseInferEngine: measured.denseInferEngine ?? '',
+        }
+      : {}),
+    epochs: first.metrics,
+    sparsityHistory: first.sparsity,
+    runDir: first.dir,
+    ...(first.result['batchNormRecalibration']
+      ? {
+          batchNormRecalibration: first.result[
+            'batchNormRecalibration'
+          ] as ModelSummary['batchNormRecalibration'] & object,
+        }
+      : {}),
+    recipe,
+    seeds,
+    ...(Array.isArray(first.result['layers'])
+      ? { finalLayers: first.result['layers'] as ModelSummary['finalLayers'] & object }
+      : {}),
+    ...(validation === 'test' || typeof validation === 'number' ? { validation } : {}),
+  };
+}
+
+/**
+ * The summary of the comparison in `dir`: every finished run under `dir/runs/<row>/seed-<n>/` (runs that
+ * did not finish are left out), grouped by row, with `dir/paper-run.json`'s facts when present.
+ */
+export async function summaryFromRuns(dir: string): Promise<PaperSummary> {
+  const root = join(dir, 'runs');
+  if (!existsSync(root)) {
+    throw new DataNotFoundError(
+      `No ${root}: expected the run folders of 'dynaprune paper --out ${dir}'.`,
+    );
+  }
+  const metaPath = join(dir, 'paper-run.json');
+  const meta = existsSync(metaPath)
+    ? (JSON.parse(await readFile(metaPath, 'utf8')) as ComparisonMeta)
+    : undefined;
+  const found = (await readdir(root, { withFileTypes: true })).filter((e) => e.isDirectory());
+  const order = meta?.rows ?? [];
+  const rank = (id: string) => (order.includes(id) ? order.indexOf(id) : order.length);
+  const rows = found.map((e) => e.name).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  const models: ModelSummary[] = [];
+  for (const row of rows) {
+    const seedDirs = (await readdir(join(root, row)))
+      .map((name) => ({ name, seed: Number(/^seed-(\d+)$/.exec(name)?.[1]) }))
+      .filter((s) => Number.isInteger(s.seed))
+      .sort((a, b) => a.seed - b.seed);
+    const runs: RunFiles[] = [];
+    for (const s of seedDirs) {
+      const run = await readRun(join(root, row, s.name), s.seed);
+      if (run) runs.push(run);
+    }
+    if (runs.length > 0) models.push(rowSummary(row, runs));
+  }
+  if (models.length === 0)
+    throw new DataNotFoundError(`No finished run under ${root} (none has a result.json).`);
+  return {
+    createdAt: meta?.createdAt ?? new Date().toISOString(),
+    command: meta?.command ?? `dynaprune report ${dir}`,
+    machine: meta?.machine ?? {
+      cpus: 0,
+      cpuModel: 'unknown',
+      memoryGiB: 0,
+      os: '',
+      node: '',
+      gpu: '',
+    },
+    backend: meta?.backend ?? String(models[0]!.recipe['backend'] ?? 'unknown'),
+    quick: meta?.quick ?? false,
+    dataset: 'cifar10',
+    budget: meta?.budget ?? 122_570,
+    models,
+    paper: PAPER_NUMBERS,
+    wallSeconds: meta?.wallSeconds ?? 0,
+  };
+}
