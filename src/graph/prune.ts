@@ -88,14 +88,18 @@ function magnitudeOrder(magnitudes: Float32Array): Uint32Array {
   const keys = new Float64Array(n);
   for (let i = 0; i < n; i++) keys[i] = (0x7f800000 - bits[i]!) * KEY_INDEX_LIMIT + i;
   keys.sort();
-  return Uint32Array.from(keys, (k) => k % KEY_INDEX_LIMIT);
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = keys[i]! % KEY_INDEX_LIMIT;
+  return order;
 }
 
 function layerEntries(name: string, w: WeightMatrix): LayerEntries {
   const { positions, values } = storedEntries(w);
-  const magnitudes = Float32Array.from(values, Math.abs);
+  const magnitudes = new Float32Array(values.length);
+  for (let i = 0; i < values.length; i++) magnitudes[i] = Math.abs(values[i]!);
   const order = magnitudeOrder(magnitudes);
-  const sortedMagnitudes = Float32Array.from(order, (i) => magnitudes[i]!);
+  const sortedMagnitudes = new Float32Array(order.length);
+  for (let i = 0; i < order.length; i++) sortedMagnitudes[i] = magnitudes[order[i]!]!;
   return { name, rows: w.rows, cols: w.cols, positions, order, sortedMagnitudes };
 }
 

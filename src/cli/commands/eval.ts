@@ -10,6 +10,8 @@ import type { ModelGraph } from '../../graph/types.js';
 import { loadSparse } from '../../format/load.js';
 import { createNetwork } from '../../runtime/index.js';
 import { oneOf, positiveInt } from '../parse.js';
+import { pruneScopes, type PruneScope } from '../../graph/prune.js';
+import { evalSparsity } from './eval-sparsity.js';
 
 type EvalEngine = 'runtime' | 'tfjs';
 
@@ -75,6 +77,15 @@ export function registerEvalCommand(program: Command): void {
       'auto',
     )
     .option('--compare', 'run both engines and report how closely they agree')
+    .option(
+      '--sparsity <list>',
+      'prune further to each sparsity (e.g. 0.9,0.95,0.98,0.99) on the runtime: table and accuracy-latency chart',
+    )
+    .option('--prune-scope <scope>', `with --sparsity: ${pruneScopes.join(' or ')}`, 'layer')
+    .option(
+      '--out <path>',
+      'with --sparsity: chart and points to PATH.svg/.png/.json (default FILE.sparsity)',
+    )
     .action(
       async (
         file: string,
@@ -85,6 +96,9 @@ export function registerEvalCommand(program: Command): void {
           engine: string;
           backend: string;
           compare?: boolean;
+          sparsity?: string;
+          pruneScope: string;
+          out?: string;
         },
       ) => {
         const dataset = oneOf('dataset', flags.dataset, datasetNames());
@@ -99,6 +113,14 @@ export function registerEvalCommand(program: Command): void {
             ? { testLimit: positiveInt('--test-limit', flags.testLimit) }
             : {}),
         });
+        if (flags.sparsity !== undefined) {
+          await evalSparsity(file, graph, data, {
+            sparsity: flags.sparsity,
+            pruneScope: oneOf<PruneScope>('pruning scope', flags.pruneScope, pruneScopes),
+            out: flags.out ?? file.replace(/\.dpr$/i, '') + '.sparsity',
+          });
+          return;
+        }
         const { count } = data.test;
         const [h, w, c] = data.inputShape;
         const images = Float32Array.from(data.test.images, (v) => v / 255);
