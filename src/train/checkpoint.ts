@@ -1,5 +1,13 @@
 // Checkpoints: everything an interrupted run needs to resume exactly where it stopped, checksummed.
-import { io, scalar, tidy, type LayersModel, type Optimizer, type Tensor } from '@tensorflow/tfjs';
+import {
+  io,
+  scalar,
+  tidy,
+  type LayersModel,
+  type Optimizer,
+  type Tensor,
+  type Variable,
+} from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
 import { lstat, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -85,10 +93,38 @@ async function saveOptimizer(dir: string, optimizer: Optimizer): Promise<Record<
   return scalars;
 }
 
+/**
+ * Maps the optimizer slot names of a checkpoint (`<variable>/m`, `<variable>/momentum`...) to this
+ * process's variable names. tfjs names variables with a counter (`dense_Dense1/kernel` in one process,
+ * `dense_Dense3/kernel` in another that built more models first), and the moment resets of sparse
+ * training find a variable's slots by name: without the renaming, a resumed run would stop resetting
+ * the moments of rewired weights. The slots' variables come in the training order, which is the order
+ * of the model's trainable weights; with any other count, names are kept.
+ */
+function slotRenaming(
+  specs: readonly io.WeightsManifestEntry[],
+  variableNames: readonly string[],
+): (name: string) => string {
+  const saved: string[] = [];
+  for (const spec of specs) {
+    const cut = spec.name.lastIndexOf('/');
+    const variable = cut > 0 ? spec.name.slice(0, cut) : undefined;
+    if (variable !== undefined && !saved.includes(variable)) saved.push(variable);
+  }
+  if (saved.length !== variableNames.length) return (name) => name;
+  const to = new Map(saved.map((v, i) => [v, variableNames[i]!]));
+  return (name) => {
+    const cut = name.lastIndexOf('/');
+    const now = cut > 0 ? to.get(name.slice(0, cut)) : undefined;
+    return now === undefined ? name : `${now}${name.slice(cut)}`;
+  };
+}
+
 async function loadOptimizer(
   dir: string,
   optimizer: Optimizer,
   scalars: Readonly<Record<string, number>>,
+  variableNames: readonly string[],
 ): Promise<void> {
   const specs = parseJson<io.WeightsManifestEntry[]>(
     join(dir, 'optimizer.json'),
@@ -106,7 +142,11 @@ async function loadOptimizer(
   }
   const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
   const map = io.decodeWeights(buffer, specs);
-  const named: NamedTensor[] = specs.map((s) => ({ name: s.name, tensor: map[s.name]! }));
+  const rename = slotRenaming(specs, variableNames);
+  const named: NamedTensor[] = specs.map((s) => ({
+    name: rename(s.name),
+    tensor: map[s.name]!,
+  }));
   await optimizer.setWeights(named);
   // setWeights copies each tensor into a new variable; the decoded tensors are ours to free.
   tidy(() => named.forEach((n) => n.tensor.dispose()));
@@ -309,7 +349,8 @@ export async function loadCheckpoint(
   // Weight names can gain suffixes when several models live in one process, so match by position.
   model.setWeights(specs.map((s) => saved[s.name]!));
   tidy(() => Object.values(saved).forEach((t) => t.dispose()));
-  await loadOptimizer(dir, optimizer, state.optimizerScalars ?? {});
+  const variableNames = model.trainableWeights.map((w) => (w.read() as Variable).name);
+  await loadOptimizer(dir, optimizer, state.optimizerScalars ?? {}, variableNames);
   const { optimizerScalars: _scalars, ...rest } = state;
   return rest;
 }
