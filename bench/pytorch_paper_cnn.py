@@ -1,7 +1,10 @@
-"""Training throughput of the paper's CNN in PyTorch on one CPU thread: the yardstick for bench/train-throughput.
+"""Training throughput of the paper's CNNs in PyTorch on CPU threads: the yardstick for bench/train-throughput.
 
-Prints one JSON line: {"imagesPerSecond": ..., "batches": ..., "torch": version}. Same model, optimizer
-(Adam, lr 1e-3), loss, batch size and random data as the TypeScript workers. Benchmarks only; never a test.
+Prints one JSON line: {"imagesPerSecond": ..., "batches": ..., "threads": ..., "torch": version}. Same models,
+optimizer (Adam, lr 1e-3, eps 1e-7), loss, batch size and random data as the TypeScript workers. With
+--density < 1, every conv and linear weight gets a random binary mask through torch.nn.utils.prune
+(weight = weight_orig * mask in every forward pass): how PyTorch users train sparse models, at the dense
+speed. Benchmarks only; never a test.
 """
 import argparse
 import json
@@ -9,6 +12,7 @@ import time
 
 import torch
 from torch import nn
+from torch.nn.utils import prune
 
 
 def paper_cnn() -> nn.Module:
@@ -21,16 +25,49 @@ def paper_cnn() -> nn.Module:
     )
 
 
+def paper_cnn_wide(width: float) -> nn.Module:
+    # dynaprune's paper-cnn-wide: each conv without bias, then BatchNorm (Keras's eps 1e-3, momentum 0.99),
+    # then ReLU; the same widths (32, 64, 64, 64 times the multiplier).
+    f1, f2, f3, units = (round(c * width) for c in (32, 64, 64, 64))
+
+    def block(cin: int, cout: int) -> list:
+        return [nn.Conv2d(cin, cout, 3, bias=False), nn.BatchNorm2d(cout, eps=1e-3, momentum=0.01), nn.ReLU()]
+
+    return nn.Sequential(
+        *block(3, f1), nn.MaxPool2d(2),
+        *block(f1, f2), nn.MaxPool2d(2),
+        *block(f2, f3),
+        nn.Flatten(), nn.Linear(4 * 4 * f3, units), nn.ReLU(), nn.Linear(units, 10),
+    )
+
+
+def apply_masks(model: nn.Module, density: float, generator: torch.Generator) -> None:
+    """A uniformly random mask with round(density * size) ones on every conv and linear weight."""
+    for module in model.modules():
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            size = module.weight.numel()
+            keep = round(density * size)
+            flat = torch.zeros(size)
+            flat[torch.randperm(size, generator=generator)[:keep]] = 1
+            prune.custom_from_mask(module, "weight", flat.view_as(module.weight))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--batches", type=int, default=100)
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--model", choices=["paper-cnn", "paper-cnn-wide"], default="paper-cnn")
+    parser.add_argument("--width", type=float, default=3)
+    parser.add_argument("--density", type=float, default=1.0)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    model = paper_cnn()
+    model = paper_cnn() if args.model == "paper-cnn" else paper_cnn_wide(args.width)
+    if args.density < 1:
+        apply_masks(model, args.density, torch.Generator().manual_seed(1))
+    model.train()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
     # CrossEntropyLoss on logits equals Keras's softmax + sparse categorical cross-entropy.
     loss_fn = nn.CrossEntropyLoss()
@@ -54,6 +91,8 @@ def main() -> None:
         "imagesPerSecond": args.batches * args.batch_size / seconds,
         "batches": args.batches,
         "threads": args.threads,
+        "model": args.model,
+        "density": args.density,
         "torch": torch.__version__,
     }))
 

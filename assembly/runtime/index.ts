@@ -470,3 +470,38 @@ export function compactRows(x: usize, out: usize, R: i32, WP: i32, OW: i32): voi
     dst += rowBytes;
   }
 }
+
+/**
+ * Splits C planes [H, W] into SH·SW zero-padded phase planes, so that a stride-S convolution becomes a
+ * stride-1 one over each phase: phase (a, b) holds padded rows a, a + SH, ... and columns b, b + SW, ...:
+ * out[(a·SW + b)·C + c][r][j] = x[c][r·SH + a − PT][j·SW + b − PL] (0 outside), r < HQ, j < WQ.
+ */
+export function gatherPhases(
+  x: usize, out: usize, C: i32, H: i32, W: i32, PT: i32, PL: i32, SH: i32, SW: i32, HQ: i32, WQ: i32,
+): void {
+  const rowBytes = <usize>WQ << 2;
+  let dst = out;
+  for (let a = 0; a < SH; a++) {
+    for (let b = 0; b < SW; b++) {
+      // The valid columns j, with 0 <= j·SW + b − PL < W, are a contiguous range [j0, j1).
+      const j0 = min(WQ, max(0, (PL - b + SW - 1) / SW));
+      const j1 = min(WQ, max(j0, (W + PL - b + SW - 1) / SW));
+      for (let c = 0; c < C; c++) {
+        const plane = x + (<usize>(c * H * W) << 2);
+        for (let r = 0; r < HQ; r++) {
+          const ih = r * SH + a - PT;
+          if (ih < 0 || ih >= H) {
+            memory.fill(dst, 0, rowBytes);
+            dst += rowBytes;
+            continue;
+          }
+          const row = plane + (<usize>(ih * W + b - PL) << 2);
+          for (let j = 0; j < j0; j++) store<f32>(dst + (<usize>j << 2), 0);
+          for (let j = j0; j < j1; j++) store<f32>(dst + (<usize>j << 2), load<f32>(row + (<usize>(j * SW) << 2)));
+          for (let j = j1; j < WQ; j++) store<f32>(dst + (<usize>j << 2), 0);
+          dst += rowBytes;
+        }
+      }
+    }
+  }
+}

@@ -129,6 +129,8 @@ export interface TrainingRunConfig {
   readonly dsrReallocation?: boolean;
   /** A human-readable name of the run (the paper comparison's row), for reports. */
   readonly label?: string;
+  /** Sparse-aware initialization: scale each unit's initial weights to its active fan-in. */
+  readonly sparseInit?: boolean;
 }
 
 export interface TrainingRunEvents {
@@ -212,6 +214,7 @@ async function buildRunModel(
     distribution: config.distribution ?? 'uniform',
     maskInit: 'random',
     seed: config.seed,
+    ...(config.sparseInit ? { sparseInit: true } : {}),
     ...(spec.keepDense ? { exclude: (l: { name: string }) => spec.keepDense!(l.name) } : {}),
   });
   dense.dispose();

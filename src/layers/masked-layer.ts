@@ -12,6 +12,7 @@ import { BackendError, InvalidArgumentError } from '../errors.js';
 import { sparseBackend, sparsePays, type KernelMode } from '../engine/sparse-choice.js';
 import { SparseLayout } from '../engine/sparse-layout.js';
 import { Random } from '../util/random.js';
+import { scaleToActiveFanIn } from './sparse-init.js';
 import { countNonzero, indicesWhere, nnzForSparsity, randomChoice, topK } from './mask-math.js';
 
 /** How the first mask is chosen when the layer is built. */
@@ -26,6 +27,11 @@ export interface SparsityArgs {
   maskInit?: MaskInit;
   /** Seeds the random mask. Default 0. */
   seed?: number;
+  /**
+   * Sparse-aware initialization: after choosing the first mask, scale each unit's weights to its active
+   * fan-in (`scaleToActiveFanIn`, Evci et al. 2022). Default false.
+   */
+  sparseInit?: boolean;
 }
 
 /** Checks a sparsity value: a number in [0, 1). */
@@ -82,6 +88,8 @@ export abstract class MaskedLayer extends layers.Layer {
   protected readonly initialSparsity: number;
   readonly maskInit: MaskInit;
   readonly seed: number;
+  readonly sparseInit: boolean;
+
   private rng: Random;
   /**
    * Which kernels compute this layer on the wasm backend: `auto` (default) picks the sparse ones when the
@@ -101,6 +109,7 @@ export abstract class MaskedLayer extends layers.Layer {
     }
     this.maskInit = init;
     this.seed = args.seed ?? 0;
+    this.sparseInit = args.sparseInit ?? false;
     this.rng = new Random(this.seed);
   }
 
@@ -108,6 +117,7 @@ export abstract class MaskedLayer extends layers.Layer {
   protected buildMask(shape: number[]): void {
     this.mask = this.addWeight('mask', shape, 'float32', initializers.ones(), undefined, false);
     this.resetMask(this.initialSparsity, this.maskInit);
+    if (this.sparseInit && this.initialSparsity > 0) scaleToActiveFanIn(this);
   }
 
   /**
@@ -283,7 +293,12 @@ export abstract class MaskedLayer extends layers.Layer {
     return this.kernelVariable.read().mul(this.maskVariable.read());
   }
 
-  protected sparsityConfig(): Record<string, number | string> {
-    return { sparsity: this.initialSparsity, maskInit: this.maskInit, seed: this.seed };
+  protected sparsityConfig(): Record<string, number | string | boolean> {
+    return {
+      sparsity: this.initialSparsity,
+      maskInit: this.maskInit,
+      seed: this.seed,
+      ...(this.sparseInit ? { sparseInit: true } : {}),
+    };
   }
 }

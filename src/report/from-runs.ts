@@ -177,6 +177,12 @@ export async function summaryFromRuns(dir: string): Promise<PaperSummary> {
   }
   if (models.length === 0)
     throw new DataNotFoundError(`No finished run under ${root} (none has a result.json).`);
+  // Shorter than the paper's 10 epochs, or on a subset: a preview whatever the command called it.
+  const preview = models.some(
+    (m) =>
+      Number(m.recipe['epochs'] ?? 0) + Number(m.recipe['finetuneEpochs'] ?? 0) < 10 ||
+      m.recipe['trainLimit'] !== undefined,
+  );
   return {
     createdAt: meta?.createdAt ?? new Date().toISOString(),
     command: meta?.command ?? `dynaprune report ${dir}`,
@@ -189,7 +195,7 @@ export async function summaryFromRuns(dir: string): Promise<PaperSummary> {
       gpu: '',
     },
     backend: meta?.backend ?? String(models[0]!.recipe['backend'] ?? 'unknown'),
-    quick: meta?.quick ?? false,
+    quick: (meta?.quick ?? false) || preview,
     dataset: 'cifar10',
     budget: meta?.budget ?? 122_570,
     models,

@@ -191,11 +191,11 @@ function recipeLine(m: ModelSummary): string {
 }
 
 const QUICK_NOTE =
-  'This is a `--quick` preview (a subset of the images, 2 epochs, subsets for validation and test). Its figures ' +
+  'This is a preview (`--quick`, or fewer than 10 epochs, or a subset of the training images). Its figures ' +
   "are not comparable with the paper's 10-epoch ones, so no difference against them is shown.";
 
 function title(summary: PaperSummary): string {
-  return `Dynamic pruning of a CIFAR-10 CNN at the paper's budget, measured${summary.quick ? ' (quick preview)' : ''}`;
+  return `Dynamic pruning of a CIFAR-10 CNN at the paper's budget, measured${summary.quick ? ' (preview)' : ''}`;
 }
 
 function markdown(summary: PaperSummary, charts: readonly string[]): string {
@@ -290,14 +290,17 @@ ${svgs.map((s) => `<figure>${s.svg}</figure>`).join('\n')}
 
 /**
  * Writes `summary.json`, `report.md`, `report.html` (self-contained: the SVGs are inline) and
- * `accuracy`, `loss`, `sparsity` and `comparison` as `.svg` and `.png` into `dir`, each atomically.
+ * `accuracy`, `loss`, `sparsity` (when some mask moved) and `comparison` as `.svg` and `.png` into
+ * `dir`, each atomically.
  * Returns the paths written.
  */
 export async function writeReport(dir: string, summary: PaperSummary): Promise<string[]> {
+  // No mask ever moved (no sparse row, or runs too short to update): no empty chart with a meaningless axis.
+  const masksMoved = summary.models.some((m) => m.sparsityHistory.length > 1);
   const charts = [
     { name: 'accuracy', spec: curvesChart(summary, 'accuracy') },
     { name: 'loss', spec: curvesChart(summary, 'loss') },
-    { name: 'sparsity', spec: sparsityChart(summary) },
+    ...(masksMoved ? [{ name: 'sparsity', spec: sparsityChart(summary) }] : []),
     { name: 'comparison', spec: comparisonChart(summary) },
   ];
   const written: string[] = [];

@@ -73,7 +73,7 @@ const pts = (v: number): string => `${v >= 0 ? '+' : '−'}${Math.abs(100 * v).t
 /** One sentence saying what the measured comparison shows, written from the numbers. */
 export function leadSentence(summary: PaperSummary): string {
   const scope = summary.quick
-    ? 'In this quick preview (short runs on a subset; not comparable with the paper’s 10-epoch figures), '
+    ? 'In this preview (short runs or a subset; not comparable with the paper’s 10-epoch figures), '
     : '';
   const dsr = summary.models.find((m) => m.id === 'dsr');
   if (!dsr) {

@@ -96,6 +96,19 @@ export interface RuntimeKernels {
     outStride: number,
   ): void;
   compactRows(x: number, out: number, rows: number, wp: number, ow: number): void;
+  gatherPhases(
+    x: number,
+    out: number,
+    c: number,
+    h: number,
+    w: number,
+    pt: number,
+    pl: number,
+    sh: number,
+    sw: number,
+    hq: number,
+    wq: number,
+  ): void;
   reluInPlace(x: number, n: number): void;
 }
 

@@ -23,7 +23,7 @@ const conv2d: Planner<'conv2d'> = (node, ctx) => {
     ctx.denseThreshold,
     `node "${node.name}"`,
   );
-  const direct = weight.kind === 'csr' && node.strides[0] === 1 && node.strides[1] === 1;
+  const direct = weight.kind === 'csr';
   const run = direct ? directConv(node, weight, ctx) : im2colConv(node, weight, ctx);
   if (node.activation !== 'softmax') return { node: node.name, stage: 'image', run };
   const out = ctx.image(node.name);
@@ -49,10 +49,12 @@ function convGeometry(node: NodeOf<'conv2d'>, ctx: PlanContext) {
 }
 
 /**
- * Stride-1 sparse conv without im2col: the input sits in zero-bordered planes [HP, WP] (HP = OH + KH − 1,
- * WP = OW + KW − 1), each nonzero (ci, ky, kx) becomes a byte offset into them, and one pass computes OH
- * rows of WP pixels, of which the first OW per row are kept. Without padding or extra columns (1×1 kernels)
- * the input and output are used as they are.
+ * Sparse conv without im2col. The input is laid out as zero-padded planes, split into SH·SW phases when
+ * strided (phase (a, b) holds the padded rows a, a + SH, ... and columns b, b + SW, ...), so that each
+ * nonzero (ci, ky, kx) reads one phase plane shifted by (ky / SH, kx / SW): a byte offset, fixed at plan
+ * time. One pass computes OH rows of WQ pixels (WQ = OW + (KW − 1) / SW), the first OW of each kept.
+ * Stride 1 copies only the interior (the borders are zeroed once); without padding or extra columns
+ * (1×1 stride-1 kernels) the input and output buffers are used as they are.
  */
 function directConv(
   node: NodeOf<'conv2d'>,
@@ -60,29 +62,34 @@ function directConv(
   ctx: PlanContext,
 ): () => void {
   const { kernels: k, arena } = ctx;
-  const { inp, out, kh, kw, pt, pl, relu } = convGeometry(node, ctx);
-  const hp = out.h + kh - 1;
-  const wp = out.w + kw - 1;
+  const { inp, out, kh, kw, sh, sw, pt, pl, relu } = convGeometry(node, ctx);
+  const hq = out.h + Math.floor((kh - 1) / sh);
+  const wq = out.w + Math.floor((kw - 1) / sw);
   const csr = toCsr(node.weight);
   const offsets = new Uint32Array(csr.colIdx.length);
   for (let i = 0; i < offsets.length; i++) {
     const col = csr.colIdx[i]!;
     const ci = Math.floor(col / (kh * kw));
     const ky = Math.floor(col / kw) % kh;
-    offsets[i] = ((ci * hp + ky) * wp + (col % kw)) * 4;
+    const kx = col % kw;
+    const phase = (ky % sh) * sw + (kx % sw);
+    offsets[i] = (((phase * inp.c + ci) * hq + Math.floor(ky / sh)) * wq + Math.floor(kx / sw)) * 4;
   }
   const offsetsAt = arena.upload(offsets, `node "${node.name}" offsets`);
-  const P = out.h * wp;
-  const padded = hp !== inp.h || wp !== inp.w;
-  const compact = wp !== out.w;
-  // Zeroed once here: the borders are never written again.
-  const paddedAt = padded ? arena.alloc(inp.c * hp * wp * 4, `node "${node.name}" padding`) : 0;
-  if (padded) arena.f32().fill(0, paddedAt / 4, paddedAt / 4 + inp.c * hp * wp);
+  const P = out.h * wq;
+  const strided = sh > 1 || sw > 1;
+  const padded = strided || hq !== inp.h || wq !== inp.w;
+  const compact = wq !== out.w;
+  const paddedFloats = sh * sw * inp.c * hq * wq;
+  const paddedAt = padded ? arena.alloc(paddedFloats * 4, `node "${node.name}" padding`) : 0;
+  // Zeroed once here: at stride 1 the borders are never written again.
+  if (padded) arena.f32().fill(0, paddedAt / 4, paddedAt / 4 + paddedFloats);
   const scratch = ctx.scratch;
   if (compact) scratch.floats = Math.max(scratch.floats, out.c * P);
   const source = padded ? paddedAt : inp.at;
   return () => {
-    if (padded) k.padInterior(inp.at, paddedAt, inp.c, inp.h, inp.w, pt, pl, hp, wp);
+    if (strided) k.gatherPhases(inp.at, paddedAt, inp.c, inp.h, inp.w, pt, pl, sh, sw, hq, wq);
+    else if (padded) k.padInterior(inp.at, paddedAt, inp.c, inp.h, inp.w, pt, pl, hq, wq);
     const target = compact ? scratch.at : out.at;
     k.sparseConvDirect(
       weight.rowPtr,
@@ -96,7 +103,7 @@ function directConv(
       target,
       P,
     );
-    if (compact) k.compactRows(scratch.at, out.at, out.c * out.h, wp, out.w);
+    if (compact) k.compactRows(scratch.at, out.at, out.c * out.h, wq, out.w);
   };
 }
 

@@ -3,6 +3,7 @@ import { models, type LayersModel } from '@tensorflow/tfjs';
 import { InvalidArgumentError } from '../errors.js';
 import { MaskedLayer, type MaskInit } from '../layers/masked-layer.js';
 import { registerDynamicLayers } from '../layers/register.js';
+import { scaleToActiveFanIn } from '../layers/sparse-init.js';
 import { Random } from '../util/random.js';
 import { allocate, type Allocation, type DistributionName } from './distributions.js';
 
@@ -20,6 +21,11 @@ export interface SparsifyOptions {
   readonly maskInit?: MaskInit;
   /** Seeds random masks. */
   readonly seed?: number;
+  /**
+   * Scale each unit's copied weights to its active fan-in ({@link scaleToActiveFanIn}, Evci et al. 2022),
+   * for sparse training from scratch. Default false (the dense initializer's scale, kept as it was).
+   */
+  readonly sparseInit?: boolean;
 }
 
 export interface SparsifyResult {
@@ -101,6 +107,7 @@ export async function sparsify(
       layer.kernelVariable.write(kernel!);
       if (bias) layer.setWeights([kernel!, bias, layer.maskVariable.read()]);
       layer.resetMask(byName.get(layer.name)!.sparsity, maskInit, rng);
+      if (options.sparseInit) scaleToActiveFanIn(layer);
     } else if (weights.length > 0) {
       layer.setWeights(weights);
     }

@@ -40,7 +40,7 @@ describe('comparison statistics', () => {
 
   it('says that one seed cannot separate anything, and marks quick previews', () => {
     const sentence = leadSentence(summary([row('dsr', [0.5]), row('static', [0.45])], true));
-    expect(sentence).toMatch(/^In this quick preview/);
+    expect(sentence).toMatch(/^In this preview/);
     expect(sentence).toMatch(/with one seed, no difference can be told from seed noise/);
   });
 });
