@@ -4,9 +4,11 @@
 //   - paper-cnn-wide (width 3) with a random 90% mask on every conv and dense kernel;
 //   - WRN-16-2 at 90% (DSR's rule: the first conv, the 1x1 shortcuts and the classifier stay dense);
 //   - the same two models at sparsity 0 (the runtime's dense path),
-// on five engines with the same weights: the dynaprune runtime (WebAssembly SIMD, CSR kernels);
+// on six engines with the same weights: the dynaprune runtime (WebAssembly SIMD, CSR kernels);
 // onnxruntime-node (native CPU, all graph optimizations) and onnxruntime-web (WebAssembly SIMD, one thread)
-// running the model exported with exportOnnx (dense initializers, zeros included); tfjs-wasm (XNNPACK) and
+// running the model exported with exportOnnx (dense initializers, zeros included); PyTorch (where
+// /usr/bin/python3 has torch: the same exported node list traced, frozen and passed through
+// torch.jit.optimize_for_inference, timed inside Python by bench/pytorch_infer.py); tfjs-wasm (XNNPACK) and
 // tfjs-cpu running the dense model. The peers come from the bench-only package bench/peers/ (installed with
 // `npm ci --ignore-scripts` on first use). Rounds interleave the engines and speedups are medians of
 // per-round ratios (peer time / runtime time: above 1, the runtime is faster). The ideal speedup is dense
@@ -19,27 +21,31 @@
 //
 // Run: npm run bench:infer [-- --quick] [-- --rounds N]. Writes bench/results/infer-latency.json and prints
 // two tables; the last line is JSON with minSpeedupVsTfjsWasmBatch1, minSpeedupVsOrtNodeBatch1,
-// minSpeedupVsOrtWebBatch1, minSpeedupVsOrtNodeBatch32 (each the smaller of the two 90% models'), the
+// minSpeedupVsOrtWebBatch1, minSpeedupVsOrtNodeBatch32, minSpeedupVsPytorchBatch1 (each the smaller of the two 90% models'), the
 // dense path's worst slowdown against tfjs-wasm, each engine's GFLOP/s per case and the largest output
 // difference.
 import { loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { graphToLayersModel } from '../src/convert/from-graph.js';
-import { exportOnnx } from '../src/convert/onnx-export.js';
+import { exportOnnx, toOnnxModel } from '../src/convert/onnx-export.js';
 import { initBackend } from '../src/engine/backend.js';
 import type { ModelGraph } from '../src/graph/types.js';
 import { createNetwork } from '../src/runtime/index.js';
 import { multiplyAddsPerImage } from '../src/experiments/model-stats.js';
 import { median, sparseGraph } from './lib/sparse-graph.js';
 import { createSession, loadPeers, nhwcToNchw, type PeerSession } from './lib/peers.js';
+import { PytorchPeer } from './lib/pytorch.js';
 import { describeMachine, writeBenchResult } from './lib/results.js';
 
 const quick = process.argv.includes('--quick');
 const roundsFlag = process.argv.indexOf('--rounds');
 const rounds = roundsFlag > 0 ? Number(process.argv[roundsFlag + 1]) : quick ? 2 : 5;
 
-const engines = ['runtime', 'ort-node', 'ort-web', 'tfjs-wasm', 'tfjs-cpu'] as const;
-type Engine = (typeof engines)[number];
+const allEngines = ['runtime', 'ort-node', 'ort-web', 'pytorch', 'tfjs-wasm', 'tfjs-cpu'] as const;
+type Engine = (typeof allEngines)[number];
+/** The engines of this run: PyTorch drops out (with a message) where /usr/bin/python3 has no torch. */
+let engines: Engine[] = [...allEngines];
+let pytorch: PytorchPeer | undefined;
 
 interface Case {
   readonly model: string;
@@ -104,10 +110,23 @@ async function prepare(
   };
 }
 
+/** PyTorch models loaded in the Python server, by model and sparsity. */
+const torchModels = new Set<string>();
+
 /** Median ms of `c` on `engine`; with `outputs`, also records the engine's output once. */
 async function measure(c: Case, engine: Engine, outputs?: Map<Engine, Float32Array>) {
   const slow = engine === 'tfjs-cpu';
   const runs = slow ? (c.batch === 1 ? 3 : 1) : c.batch === 1 ? (quick ? 30 : 100) : quick ? 3 : 10;
+  if (engine === 'pytorch') {
+    const name = `${c.model}-${c.sparsity}`;
+    if (!torchModels.has(name)) {
+      await pytorch!.load(name, toOnnxModel(c.graph), [3, 32, 32]);
+      torchModels.add(name);
+    }
+    const { ms, output } = await pytorch!.run(name, c.batch, runs, 5);
+    outputs?.set(engine, output);
+    return ms;
+  }
   const prepared = await prepare(c, engine);
   outputs?.set(engine, await prepared.run());
   const ms = await timeMedianAsync(prepared.run, runs, slow ? 0 : 5);
@@ -148,7 +167,7 @@ async function runRounds(cases: Case[]) {
     for (const c of cases) {
       const entry =
         samples.get(key(c)) ??
-        (Object.fromEntries(engines.map((e) => [e, []])) as unknown as Samples);
+        (Object.fromEntries(allEngines.map((e) => [e, []])) as unknown as Samples);
       const outputs = r === 0 ? new Map<Engine, Float32Array>() : undefined;
       for (const engine of engines) {
         // tfjs-cpu takes seconds per batch-32 call on WRN; once is enough to place it.
@@ -177,7 +196,9 @@ const gflops = (macsPerImage: number, batch: number, ms: number) =>
 
 function summarize(c: Case, s: Samples, diffs: Partial<Record<Engine, number>>) {
   const speedup = (peer: Engine) => median(s.runtime.map((t, i) => s[peer][i]! / t));
-  const ms = Object.fromEntries(engines.map((e) => [e, median(s[e])])) as Record<Engine, number>;
+  const ms = Object.fromEntries(
+    allEngines.map((e) => [e, s[e].length > 0 ? median(s[e]) : NaN]),
+  ) as Record<Engine, number>;
   const speedupVsTfjsWasm = speedup('tfjs-wasm');
   return {
     model: c.model,
@@ -186,13 +207,14 @@ function summarize(c: Case, s: Samples, diffs: Partial<Record<Engine, number>>) 
     ms,
     speedupVsOrtNode: speedup('ort-node'),
     speedupVsOrtWeb: speedup('ort-web'),
+    speedupVsPytorch: engines.includes('pytorch') ? speedup('pytorch') : null,
     speedupVsTfjsWasm,
     speedupVsTfjsCpu: ms['tfjs-cpu'] / ms.runtime,
     idealSpeedup: c.macs.dense / c.macs.sparse,
     fractionOfIdeal: c.sparsity > 0 ? speedupVsTfjsWasm / (c.macs.dense / c.macs.sparse) : null,
     /** Dense engines at dense multiply-adds; the runtime at the multiply-adds it performs. */
     gflops: Object.fromEntries(
-      engines.map((e) => [
+      allEngines.map((e) => [
         e,
         gflops(e === 'runtime' ? c.macs.sparse : c.macs.dense, c.batch, ms[e]),
       ]),
@@ -206,28 +228,28 @@ function summarize(c: Case, s: Samples, diffs: Partial<Record<Engine, number>>) 
 type Row = ReturnType<typeof summarize>;
 
 function printTables(rows: Row[], machine: ReturnType<typeof describeMachine>, load: number[]) {
-  const f = (v: number | null, d = 2) => (v === null ? '—' : v.toFixed(d));
+  const f = (v: number | null, d = 2) => (v === null || Number.isNaN(v) ? '—' : v.toFixed(d));
   const worstDiff = (r: Row) => Math.max(...Object.values(r.maxAbsDiffVsRuntime));
   const lines = [
     `Inference latency, median ms, ${rounds} interleaved round(s), 1 thread, ${machine.cpuModel} (${machine.cpus} cores, no GPU), load average ${load.map((l) => l.toFixed(1)).join(' / ')}`,
     '',
-    '| model | sparsity | batch | runtime | ort-node | ort-web | tfjs-wasm | tfjs-cpu | vs ort-node | vs ort-web | vs tfjs-wasm | ideal | of ideal | max diff |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| model | sparsity | batch | runtime | ort-node | ort-web | pytorch | tfjs-wasm | tfjs-cpu | vs ort-node | vs ort-web | vs pytorch | vs tfjs-wasm | ideal | of ideal | max diff |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>
-        `| ${r.model} | ${r.sparsity} | ${r.batch} | ${f(r.ms.runtime, 3)} | ${f(r.ms['ort-node'], 3)} | ${f(r.ms['ort-web'], 3)} | ` +
-        `${f(r.ms['tfjs-wasm'], 3)} | ${f(r.ms['tfjs-cpu'], 1)} | ${f(r.speedupVsOrtNode)}x | ${f(r.speedupVsOrtWeb)}x | ` +
+        `| ${r.model} | ${r.sparsity} | ${r.batch} | ${f(r.ms.runtime, 3)} | ${f(r.ms['ort-node'], 3)} | ${f(r.ms['ort-web'], 3)} | ${f(r.ms.pytorch, 3)} | ` +
+        `${f(r.ms['tfjs-wasm'], 3)} | ${f(r.ms['tfjs-cpu'], 1)} | ${f(r.speedupVsOrtNode)}x | ${f(r.speedupVsOrtWeb)}x | ${f(r.speedupVsPytorch)}x | ` +
         `${f(r.speedupVsTfjsWasm)}x | ${f(r.idealSpeedup, 1)}x | ${r.fractionOfIdeal === null ? '—' : `${(100 * r.fractionOfIdeal).toFixed(0)}%`} | ${worstDiff(r).toExponential(1)} |`,
     ),
     '',
     'GFLOP/s (2 x conv/dense multiply-adds per second; runtime: nonzero ones, others: dense ones)',
     '',
-    '| model | sparsity | batch | runtime | runtime (dense-equivalent) | ort-node | ort-web | tfjs-wasm | tfjs-cpu |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| model | sparsity | batch | runtime | runtime (dense-equivalent) | ort-node | ort-web | pytorch | tfjs-wasm | tfjs-cpu |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>
         `| ${r.model} | ${r.sparsity} | ${r.batch} | ${f(r.gflops.runtime, 1)} | ${f(r.gflopsEffective, 1)} | ` +
-        `${f(r.gflops['ort-node'], 1)} | ${f(r.gflops['ort-web'], 1)} | ${f(r.gflops['tfjs-wasm'], 1)} | ${f(r.gflops['tfjs-cpu'], 2)} |`,
+        `${f(r.gflops['ort-node'], 1)} | ${f(r.gflops['ort-web'], 1)} | ${f(r.gflops.pytorch, 1)} | ${f(r.gflops['tfjs-wasm'], 1)} | ${f(r.gflops['tfjs-cpu'], 2)} |`,
     ),
   ];
   process.stdout.write(lines.join('\n') + '\n');
@@ -236,11 +258,17 @@ function printTables(rows: Row[], machine: ReturnType<typeof describeMachine>, l
 async function main(): Promise<void> {
   await initBackend('wasm');
   loadPeers(); // installs bench/peers on first use, before anything is timed
+  const torch = await PytorchPeer.start();
+  if (typeof torch === 'string') {
+    process.stderr.write(`PyTorch row skipped: ${torch}\n`);
+    engines = engines.filter((e) => e !== 'pytorch');
+  } else pytorch = torch;
   const loadBefore = loadavg();
   const cases = await buildCases();
   const { samples, diffs } = await runRounds(cases);
   const loadAfter = loadavg();
   for (const s of sessions.values()) await s.release();
+  pytorch?.close();
   const rows = cases.map((c) => summarize(c, samples.get(key(c))!, diffs.get(key(c))!));
   const sparse = (batch: number) => rows.filter((r) => r.sparsity > 0 && r.batch === batch);
   const min = (rs: Row[], pick: (r: Row) => number) => Math.min(...rs.map(pick));
@@ -249,6 +277,7 @@ async function main(): Promise<void> {
     minSpeedupVsOrtNodeBatch1: min(sparse(1), (r) => r.speedupVsOrtNode),
     minSpeedupVsOrtWebBatch1: min(sparse(1), (r) => r.speedupVsOrtWeb),
     minSpeedupVsOrtNodeBatch32: min(sparse(32), (r) => r.speedupVsOrtNode),
+    minSpeedupVsPytorchBatch1: pytorch ? min(sparse(1), (r) => r.speedupVsPytorch!) : null,
     worstDenseSlowdownVsTfjsWasm: Math.max(
       ...rows.filter((r) => r.sparsity === 0).map((r) => 1 / r.speedupVsTfjsWasm),
     ),
@@ -279,6 +308,7 @@ async function main(): Promise<void> {
     machine,
     loadAverage: load,
     onnxruntime,
+    pytorch: pytorch?.torchVersion ?? null,
     rounds,
     rows,
     ...summary,
