@@ -41,12 +41,17 @@ class Tracker {
   private trained = 0;
   private jobsDone = 0;
   private readonly started = Date.now();
+  /** When the first step of this session was trained: reused runs before it do not dilute the rate. */
+  private firstStepAt: number | undefined;
   constructor(private readonly jobs: readonly PaperJob[]) {}
 
   step(job: PaperJob, progress: BatchProgress, offsetEpochs: number): void {
     const steps = (progress.epoch - 1 + offsetEpochs) * progress.batches + progress.batch;
     const before = this.done.get(job) ?? 0;
-    if (steps > before) this.trained += steps - before;
+    if (steps > before) {
+      this.firstStepAt ??= Date.now();
+      this.trained += steps - before;
+    }
     this.done.set(job, steps);
   }
 
@@ -59,7 +64,8 @@ class Tracker {
     const total = this.jobs.reduce((a, j) => a + j.steps, 0);
     const steps = [...this.done.values()].reduce((a, b) => a + b, 0);
     const elapsed = (Date.now() - this.started) / 1000;
-    const rate = this.trained > 0 ? this.trained / elapsed : 0;
+    const training = this.firstStepAt === undefined ? 0 : (Date.now() - this.firstStepAt) / 1000;
+    const rate = this.trained > 1 && training > 0 ? this.trained / training : 0;
     return {
       jobsDone: this.jobsDone,
       jobs: this.jobs.length,
@@ -157,6 +163,9 @@ function inChild(
 ): Promise<RunOrigin> {
   return new Promise((resolve, reject) => {
     const child = fork(path, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    // A worker never outlives the comparison (Ctrl-C, an error): it would go on training unseen.
+    const stop = () => child.kill();
+    process.once('exit', stop);
     let origin: RunOrigin | undefined;
     let error: string | undefined;
     child.on('message', (m: WorkerMessage) => {
@@ -165,6 +174,7 @@ function inChild(
       else send(m);
     });
     child.on('exit', (code) => {
+      process.removeListener('exit', stop);
       if (origin) resolve(origin);
       else
         reject(new Error(error ?? `the run ${job.config.out} stopped (exit code ${String(code)})`));

@@ -69,6 +69,14 @@ async function readRun(dir: string, seed: number): Promise<RunFiles | undefined>
   };
 }
 
+/** Nonzero trainable parameters from result.json alone: kernel nonzeros plus every non-kernel parameter. */
+function unmeasuredNnz(result: Record<string, unknown>): number {
+  const parameters = Number(result['parameters'] ?? 0);
+  const layers = result['layers'] as { size: number; nnz: number }[] | undefined;
+  if (!Array.isArray(layers)) return parameters;
+  return layers.reduce((a, l) => a + l.nnz - l.size, parameters);
+}
+
 const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /** One row of the report from its seeds' run folders (the first seed carries the measurements). */
@@ -108,7 +116,7 @@ function rowSummary(id: string, runs: readonly RunFiles[]): ModelSummary {
     method: String(c['method'] ?? 'dense'),
     testAcc: mean(seeds.map((s) => s.testAcc)),
     testLoss: mean(seeds.map((s) => s.testLoss)),
-    nnz: measured.nnz ?? (first.result['nnz'] as number | undefined) ?? 0,
+    nnz: measured.nnz ?? unmeasuredNnz(first.result),
     totalParams: measured.totalParams ?? (first.result['parameters'] as number),
     denseBytes: measured.denseBytes ?? (first.result['denseBytes'] as number),
     storedBytes: measured.storedBytes ?? 0,

@@ -78,10 +78,11 @@ function resultsTable(summary: PaperSummary): Table {
         : []),
       last ? pct(last.valAcc) : '—',
       m.nnz.toLocaleString('en-US'),
-      kib(m.storedBytes),
+      // Rows whose export was not measured (an interrupted comparison) show dashes, not zeros.
+      m.storedBytes > 0 ? kib(m.storedBytes) : '—',
       kib(m.denseBytes),
-      (m.macsPerImage / 1e6).toFixed(2),
-      m.inferMsPerImage.toFixed(3),
+      m.macsPerImage > 0 ? (m.macsPerImage / 1e6).toFixed(2) : '—',
+      m.inferMsPerImage > 0 ? m.inferMsPerImage.toFixed(3) : '—',
       m.denseInferMsPerImage === undefined ? '—' : m.denseInferMsPerImage.toFixed(3),
       `${(m.trainSeconds / 60).toFixed(1)} min`,
     ];
