@@ -3,12 +3,12 @@
 // Run: npx tsx examples/mlp-fashion-dsr.ts [epochs]
 // Needs Fashion-MNIST (Debian: apt-get install dataset-fashion-mnist, or DYNAPRUNE_DATA=<folder>).
 import { DSR, SparseTrainer, getModel, initBackend, sparsify, train } from '../src/index.js';
-import { loadDataset } from '../src/node.js';
+import { readDataset } from '../src/node.js';
 
 const epochs = Number(process.argv[2] ?? 5);
 const backend = await initBackend();
 console.log(backend.description);
-const data = await loadDataset('fashion-mnist');
+const data = await readDataset('fashion-mnist');
 const build = () => getModel('mlp').build({ inputShape: data.inputShape, numClasses: 10, seed: 1 });
 
 for (const sparse of [false, true]) {

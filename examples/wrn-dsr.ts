@@ -3,12 +3,12 @@
 // Run: npx tsx examples/wrn-dsr.ts [depth] [width] [epochs] [trainLimit]
 // The DSR paper trains WRN-28-2 for 200 epochs; on 2 CPU cores WRN-16-2 takes about 20 minutes per epoch.
 import { DSR, SparseTrainer, getModel, initBackend, sparsify, train } from '../src/index.js';
-import { loadDataset } from '../src/node.js';
+import { readDataset } from '../src/node.js';
 
 const arg = (i: number, fallback: number): number => Number(process.argv[2 + i] ?? fallback);
 const [depth, width, epochs, trainLimit] = [arg(0, 16), arg(1, 2), arg(2, 1), arg(3, 5000)];
 console.log((await initBackend()).description);
-const data = await loadDataset('cifar10', { trainLimit });
+const data = await readDataset('cifar10', { trainLimit });
 const spec = getModel(`wrn-${depth}-${width}`);
 const dense = spec.build({ inputShape: data.inputShape, numClasses: 10, seed: 1 });
 // DSR's rule for WRN: the first conv, the 1x1 shortcuts and the classifier stay dense.

@@ -17,13 +17,54 @@ export class InvalidArgumentError extends DynapruneError {
   }
 }
 
+/** Edit distance between two short strings (insertions, deletions, substitutions). */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(
+        row[j]! + 1,
+        next[j - 1]! + 1,
+        row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    row = next;
+  }
+  return row[b.length]!;
+}
+
+/**
+ * The choice a mistyped name most likely meant: compared without case, hyphens or underscores, within an
+ * edit distance of a third of its length (at least 2); undefined when none is that close.
+ */
+export function closestName(given: string, choices: readonly string[]): string | undefined {
+  const norm = (s: string) => s.toLowerCase().replace(/[-_\s]/g, '');
+  const g = norm(given);
+  let best: { name: string; distance: number } | undefined;
+  for (const name of choices) {
+    const distance = editDistance(g, norm(name));
+    if (
+      distance <= Math.max(2, Math.floor(name.length / 3)) &&
+      (!best || distance < best.distance)
+    ) {
+      best = { name, distance };
+    }
+  }
+  return best?.name;
+}
+
 /** A name (model, dataset, method, backend...) is not one of the registered choices. */
 export class UnknownNameError extends DynapruneError {
   readonly kind: string;
   readonly given: string;
   readonly choices: readonly string[];
   constructor(kind: string, given: string, choices: readonly string[]) {
-    super('E_UNKNOWN_NAME', `Unknown ${kind} "${given}". Valid choices: ${choices.join(', ')}.`);
+    const near = closestName(given, choices);
+    super(
+      'E_UNKNOWN_NAME',
+      `Unknown ${kind} "${given}".${near ? ` Did you mean "${near}"?` : ''} Valid choices: ${choices.join(', ')}.`,
+    );
     this.kind = kind;
     this.given = given;
     this.choices = choices;
@@ -97,6 +138,22 @@ export class NonFiniteLossError extends DynapruneError {
         `or resume from the last checkpoint.`,
     );
     this.step = step;
+  }
+}
+
+/** A run folder cannot be used as asked: it holds another run, is a file, or cannot be written. */
+export class RunFolderError extends DynapruneError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_RUN_FOLDER', message, options);
+  }
+}
+
+/** Training diverged without reaching NaN (see `TrainOptions.divergence`); the last good checkpoint is kept. */
+export class DivergedError extends DynapruneError {
+  readonly epoch: number;
+  constructor(epoch: number, message: string) {
+    super('E_DIVERGED', message);
+    this.epoch = epoch;
   }
 }
 

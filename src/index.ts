@@ -33,6 +33,7 @@ export {
   type LayerShape,
 } from './sparsity/distributions.js';
 export { sparsify, type SparsifyOptions, type SparsifyResult } from './sparsity/sparsify.js';
+export { stripMasks } from './sparsity/strip-masks.js';
 
 // Sparse-training algorithms.
 export * from './algorithms/index.js';

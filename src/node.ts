@@ -1,10 +1,20 @@
 // dynaprune/node: what needs a file system: dataset loaders, run folders, checkpoints, the experiment runners.
+// Datasets as ready tensors (`loadCifar10()`, `loadDataset(name)`), and as raw uint8 arrays
+// (`readCifar10()`, `readDataset(name)`), which is what the library's own loaders return.
+export {
+  disposeDataset,
+  loadCifar10Tensors as loadCifar10,
+  loadDatasetTensors as loadDataset,
+  type DatasetTensors,
+  type TensorLoadOptions,
+  type TensorSplit,
+} from './data/tensors.js';
 export {
   datasetNames,
   datasets,
   getDataset,
   isDatasetName,
-  loadDataset,
+  loadDataset as readDataset,
   type DatasetInfo,
   type DatasetName,
   type LoadDatasetOptions,
@@ -13,7 +23,7 @@ export {
   CIFAR10_CHECKSUMS,
   CIFAR10_OFFICIAL_CHECKSUM,
   CIFAR10_URL,
-  loadCifar10,
+  loadCifar10 as readCifar10,
   type Cifar10Options,
 } from './data/cifar10.js';
 export { CIFAR10_LABELS } from './data/cifar10-format.js';
@@ -21,6 +31,9 @@ export { FASHION_MNIST_LABELS, loadFashionMnist, loadMnist } from './data/mnist.
 export { parseIdx, type IdxArray } from './data/idx.js';
 export type { Checksum } from './data/checksum.js';
 export { folderHandler, savedModelBytes } from './train/model-files.js';
+export { loadDynamicModel } from './train/load-model.js';
+export { fitProgress, FitProgress, type FitProgressOptions } from './train/fit-progress.js';
+export { prepareRunFolder, type PreparedRunFolder } from './train/run-folder.js';
 export {
   hasCheckpoint,
   loadCheckpoint,

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `dynaprune` command: parses the subcommand and its flags, then calls the library.
 import { env } from '@tensorflow/tfjs';
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { DynapruneError } from '../errors.js';
 import { registerEvalCommand } from './commands/eval.js';
@@ -17,6 +18,7 @@ async function main(argv: readonly string[]): Promise<void> {
     .description(
       'Dynamic pruning and sparse training of CNNs in TypeScript: train (DSR and friends), store as CSR, run sparse.',
     )
+    .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError('(run with --help for usage)');
   registerPaperCommand(program);
   registerTrainCommand(program);
@@ -25,7 +27,18 @@ async function main(argv: readonly string[]): Promise<void> {
   registerEvalCommand(program);
   registerReportCommand(program);
   registerServeCommand(program);
+  if (argv.length <= 2) {
+    // No subcommand: say what there is, successfully (commander would exit 1).
+    program.outputHelp();
+    return;
+  }
   await program.parseAsync(argv as string[]);
+}
+
+/** The version in the package's package.json (two folders up, from src/cli or dist/cli). */
+function packageVersion(): string {
+  const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+  return (JSON.parse(text) as { version: string }).version;
 }
 
 // The CLI owns the terminal: mute tfjs's console banner (it suggests tfjs-node; the backend line says what runs).

@@ -36,8 +36,11 @@ export function sparsity(flag: string, value: string): number {
   return n;
 }
 
+/** One of `choices`, matched without regard to case (`CIFAR10`, `Paper-CNN`); else an error with a suggestion. */
 export function oneOf<T extends string>(kind: string, value: string, choices: readonly T[]): T {
   if ((choices as readonly string[]).includes(value)) return value as T;
+  const match = choices.find((c) => c.toLowerCase() === value.toLowerCase());
+  if (match !== undefined) return match;
   throw new UnknownNameError(kind, value, choices);
 }
 
@@ -54,6 +57,15 @@ export function nonNegativeNumber(flag: string, value: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n < 0) {
     throw new InvalidArgumentError(`${flag} expects a number >= 0, got "${value}".`);
+  }
+  return n;
+}
+
+/** A positive number no larger than `max`; `why` says what the ceiling protects. */
+export function boundedNumber(flag: string, value: string, max: number, why: string): number {
+  const n = positiveNumber(flag, value);
+  if (n > max) {
+    throw new InvalidArgumentError(`${flag} expects at most ${max}, got "${value}": ${why}`);
   }
   return n;
 }

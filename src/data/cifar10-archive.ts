@@ -1,6 +1,6 @@
 // Extracts a CIFAR-10 .tar.gz once into the cache, atomically, in a folder keyed by the archive's SHA-256.
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Parser, type ReadEntry } from 'tar';
 import { CorruptFileError } from '../errors.js';
@@ -169,6 +169,53 @@ async function validateExtraction(
 
 let stagingCounter = 0;
 
+/** The file, beside `cifar-10-batches-bin/` in an extraction, that records the archive's digests. */
+const EXTRACTION_DIGESTS = 'digests.json';
+const EXTRACTION_NAME = /^cifar10-([0-9a-f]{16})$/;
+
+/** A finished extraction found in the cache. */
+export interface CachedExtraction {
+  /** Its `cifar-10-batches-bin` folder. */
+  readonly folder: string;
+  /** The first 16 hex digits of the archive's SHA-256 (the folder's key). */
+  readonly sha256Prefix: string;
+  /** The archive's digests, when the extraction recorded them. */
+  readonly digests?: Digests;
+}
+
+/**
+ * The finished extractions in `cacheDir` (`cifar10-<key>/cifar-10-batches-bin` with every batch file),
+ * newest first. Links are not followed; half-done (`.partial`) folders are not listed.
+ */
+export async function findCachedExtractions(cacheDir: string): Promise<CachedExtraction[]> {
+  let names: string[];
+  try {
+    names = await readdir(cacheDir);
+  } catch {
+    return [];
+  }
+  const found: (CachedExtraction & { time: number })[] = [];
+  for (const name of names) {
+    const key = EXTRACTION_NAME.exec(name);
+    const folder = join(cacheDir, name, CIFAR10_FOLDER);
+    if (!key || !(await isComplete(folder))) continue;
+    let digests: Digests | undefined;
+    try {
+      const parsed = JSON.parse(
+        await readFile(join(cacheDir, name, EXTRACTION_DIGESTS), 'utf8'),
+      ) as Partial<Digests>;
+      if (typeof parsed.md5 === 'string' && parsed.sha256?.startsWith(key[1]!)) {
+        digests = { md5: parsed.md5, sha256: parsed.sha256 };
+      }
+    } catch {
+      // Extractions made before the digests were recorded: only the key is known.
+    }
+    const time = (await stat(folder)).mtimeMs;
+    found.push({ folder, sha256Prefix: key[1]!, ...(digests ? { digests } : {}), time });
+  }
+  return found.sort((a, b) => b.time - a.time).map(({ time: _time, ...rest }) => rest);
+}
+
 /**
  * Extracts `archive` once into `<cacheDir>/cifar10-<first 16 hex digits of its SHA-256>/` and returns the
  * `cifar-10-batches-bin` folder inside. The key is the archive's content, so a different archive (even
@@ -200,6 +247,9 @@ export async function extractCifarArchive(
   try {
     const unpacked = await unpack(archive, staging, options.onProgress);
     await validateExtraction(archive, staging, unpacked);
+    // The archive's digests, so a later load that finds this folder in the cache can say whether the data
+    // was verified without the archive at hand.
+    await writeFile(join(staging, EXTRACTION_DIGESTS), JSON.stringify(digests) + '\n');
     try {
       await rename(staging, target);
     } catch (error) {

@@ -3,7 +3,12 @@ import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CorruptFileError, DataNotFoundError } from '../errors.js';
 import { checkChecksums, findChecksum, type Checksum, type Digests } from './checksum.js';
-import { extractCifarArchive } from './cifar10-archive.js';
+import {
+  extractCifarArchive,
+  findCachedExtractions,
+  type CachedExtraction,
+} from './cifar10-archive.js';
+import { removeStaleTemporaries } from '../util/stale-files.js';
 import {
   CIFAR10_ARCHIVE,
   CIFAR10_BATCH_FILES,
@@ -200,6 +205,34 @@ export async function readCifar10Folder(
 interface Found {
   readonly location?: Cifar10Location;
   readonly origin: DataSource['origin'];
+  /** When the location is an extraction in the cache: what is known of its archive. */
+  readonly extracted?: CachedExtraction;
+}
+
+/** The source of an extraction found in the cache: verified when its archive's digest is a known one. */
+function extractionSource(
+  extracted: CachedExtraction,
+  known: readonly Checksum[],
+  onWarning: ((message: string) => void) | undefined,
+): DataSource {
+  const matched = extracted.digests
+    ? findChecksum(extracted.digests, known)
+    : known.find(
+        (c) => c.algorithm === 'sha256' && c.hex.toLowerCase().startsWith(extracted.sha256Prefix),
+      );
+  if (matched === undefined) {
+    onWarning?.(
+      `${extracted.folder}: extracted earlier from an archive whose checksum is not that of a known ` +
+        'CIFAR-10 archive (or was not recorded); its structure is checked and it is used as given.',
+    );
+  }
+  return {
+    origin: 'cache',
+    path: extracted.folder,
+    verified: matched !== undefined,
+    ...(extracted.digests ? { checksum: extracted.digests } : {}),
+    ...(matched?.description !== undefined ? { matched: matched.description } : {}),
+  };
 }
 
 async function findCifar10(options: Cifar10Options, cacheDir: string): Promise<Found> {
@@ -225,6 +258,11 @@ async function findCifar10(options: Cifar10Options, cacheDir: string): Promise<F
   }
   const cached = await locateCifar10(cacheDir);
   if (cached !== undefined) return { location: cached, origin: 'cache' };
+  // What an earlier load unpacked from an archive given by --data-dir, keyed by the archive's checksum.
+  const extracted = (await findCachedExtractions(cacheDir))[0];
+  if (extracted !== undefined) {
+    return { location: { kind: 'folder', folder: extracted.folder }, origin: 'cache', extracted };
+  }
   if (options.download === false) {
     throw new DataNotFoundError(
       `CIFAR-10 was not found${fromEnv !== undefined ? ` in ${DATA_ENV}=${fromEnv} or` : ''} in the ` +
@@ -237,7 +275,9 @@ async function findCifar10(options: Cifar10Options, cacheDir: string): Promise<F
 /**
  * Loads CIFAR-10 as NHWC uint8 images ([N, 32, 32, 3]) and byte labels.
  *
- * Sources, in order: `options.dataDir` (`--data-dir`), `$DYNAPRUNE_DATA`, the cache folder, and finally a
+ * Sources, in order: `options.dataDir` (`--data-dir`), `$DYNAPRUNE_DATA`, the cache folder (a copy
+ * placed there, or what an earlier load unpacked from an archive, which keeps the verdict on that
+ * archive's checksum), and finally a
  * download of the official archive (unless `download: false`). See {@link locateCifar10} for the layouts
  * a source may have. An archive is extracted once into the cache and reused (see
  * {@link extractCifarArchive}).
@@ -257,13 +297,17 @@ export async function loadCifar10(options: Cifar10Options = {}): Promise<Dataset
   const extra = options.knownChecksums ?? [];
   const known = [...CIFAR10_CHECKSUMS, ...extra];
   const cacheDir = options.cacheDir ?? defaultCacheDir();
-  const { location, origin } = await findCifar10(options, cacheDir);
+  // Half-done extractions of killed processes (an 85 MB .partial folder each).
+  await removeStaleTemporaries(cacheDir);
+  const { location, origin, extracted: cached } = await findCifar10(options, cacheDir);
 
   let folder: string;
   let source: DataSource;
   if (location?.kind === 'folder') {
     folder = location.folder;
-    source = { origin, path: folder, verified: false };
+    source = cached
+      ? extractionSource(cached, known, options.onWarning)
+      : { origin, path: folder, verified: false };
   } else {
     let archive: string;
     let digests: Digests | undefined;

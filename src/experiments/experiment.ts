@@ -11,11 +11,17 @@ import type { DistributionName } from '../sparsity/distributions.js';
 import { sparsify } from '../sparsity/sparsify.js';
 import { loadDataset } from '../data/registry.js';
 import { holdOutValidation } from '../data/split.js';
-import type { Dataset, DataProgress as DownloadProgress, ImageSplit } from '../data/types.js';
+import type {
+  DataSource,
+  Dataset,
+  DataProgress as DownloadProgress,
+  ImageSplit,
+} from '../data/types.js';
 import { getModel } from '../models/registry.js';
 import { describeMachine } from './machine.js';
 import { folderHandler, savedModelBytes } from '../train/model-files.js';
-import { RunFolder } from '../train/run-folder.js';
+import { prepareRunFolder, RunFolder } from '../train/run-folder.js';
+import { RunFolderError } from '../errors.js';
 import { recalibrateAndEvaluate, recalibrationLine } from '../train/batch-norm-stats.js';
 import type { SparsityRecord } from '../train/hooks.js';
 import {
@@ -68,8 +74,13 @@ export interface TrainingRunConfig {
   readonly seed: number;
   /** The run folder. */
   readonly out: string;
-  /** Continue from the run folder's checkpoint. */
+  /**
+   * Continue from the run folder's checkpoint. Every setting but `epochs` must be the one the run was
+   * started with (a changed one is refused); a changed `epochs` is said in the log.
+   */
   readonly resume: boolean;
+  /** Remove the files of an earlier run in the folder first (without it, such a folder is refused). */
+  readonly overwrite?: boolean;
   /** Training-image augmentation: `none` (the paper), `flip` (horizontal flips), `crop-flip` (crop with padding 4, and flips). */
   readonly augment: AugmentKind;
   /** The pruning method (default dense). */
@@ -155,6 +166,7 @@ async function loadRunData(config: TrainingRunConfig, events: TrainingRunEvents)
     ...(config.trainLimit !== undefined && !heldOut ? { trainLimit: config.trainLimit } : {}),
     ...(config.testLimit !== undefined ? { testLimit: config.testLimit } : {}),
     ...(events.onDownload ? { onProgress: events.onDownload } : {}),
+    onWarning: (message) => log(`warning: ${message}`),
   });
   const split = heldOut
     ? holdOutValidation(dataset.train, config.validation!, config.trainLimit)
@@ -164,7 +176,7 @@ async function loadRunData(config: TrainingRunConfig, events: TrainingRunEvents)
       (heldOut
         ? `${split.validation.count} validation (the last training images, held out) and `
         : '') +
-      `${dataset.test.count} test images`,
+      `${dataset.test.count} test images, from ${dataset.source.path} (${describeSource(dataset.source)})`,
   );
   return { dataset: { ...dataset, train: split.train }, ...split, heldOut };
 }
@@ -269,6 +281,14 @@ export async function runTraining(
   events: TrainingRunEvents = {},
 ): Promise<TrainingRunResult> {
   const log = events.onLog ?? (() => undefined);
+  const prepared = await prepareRunFolder(config.out, {
+    resume: config.resume,
+    overwrite: config.overwrite === true,
+  });
+  for (const path of prepared.removedTemporaries) {
+    log(`removed a leftover of a killed write: ${path}`);
+  }
+  const stored = prepared.state === 'resume' ? await checkResumable(config, log) : undefined;
   const backend = await initBackend(config.backend);
   log(backend.description);
   const data = await loadRunData(config, events);
@@ -276,8 +296,10 @@ export async function runTraining(
   const run = new RunFolder(config.out);
   await run.writeConfig({
     ...config,
-    command: config.command ?? process.argv.slice(1).join(' '),
-    startedAt: new Date().toISOString(),
+    startedAt:
+      typeof stored?.['startedAt'] === 'string' ? stored['startedAt'] : new Date().toISOString(),
+    ...(stored ? { resumedAt: new Date().toISOString() } : {}),
+    data: data.dataset.source,
     backend: backend.backend,
     backendDescription: backend.description,
     machine: describeMachine(),
@@ -363,6 +385,9 @@ export async function runTraining(
 const INCIDENTAL_FIELDS = new Set([
   'out',
   'resume',
+  'overwrite',
+  'data',
+  'resumedAt',
   'dataDir',
   'backend',
   'command',
@@ -380,6 +405,68 @@ function runDefinition(config: Readonly<Record<string, unknown>>): string {
     (k) => !INCIDENTAL_FIELDS.has(k) && config[k] !== undefined,
   );
   return JSON.stringify(keys.sort().map((k) => [k, config[k]]));
+}
+
+/** The flag that sets each config field, for messages (camelCase fields not listed map to kebab-case). */
+const FLAG_OF: Readonly<Record<string, string>> = {
+  targetPruned: '--np',
+  period: '--rewire-period',
+  batchNormMomentum: '--bn-momentum',
+  batchNormRecalibration: '--bn-recalibration',
+  learningRateSchedule: '--lr-schedule',
+};
+
+const flagOf = (key: string): string =>
+  FLAG_OF[key] ?? `--${key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`;
+
+/** One phrase for the log: whether the data's checksum is known. */
+function describeSource(source: DataSource): string {
+  if (source.verified) return `verified: ${source.matched ?? 'known checksum'}`;
+  return source.checksum
+    ? 'NOT verified: the archive checksum is not a known one'
+    : 'NOT verified: a folder has no checksum to check';
+}
+
+/**
+ * Reads the run's config.json and refuses a resume whose settings differ from the run's, except
+ * `epochs`, whose change is logged. Returns the stored config.
+ */
+async function checkResumable(
+  config: TrainingRunConfig,
+  log: (line: string) => void,
+): Promise<Record<string, unknown>> {
+  let stored: Record<string, unknown>;
+  try {
+    const text = await readFile(join(config.out, 'config.json'), 'utf8');
+    stored = JSON.parse(text) as Record<string, unknown>;
+  } catch (error) {
+    throw new RunFolderError(
+      `${config.out} has a checkpoint but no readable config.json, so its settings are unknown; ` +
+        'start again with --overwrite.',
+      { cause: error },
+    );
+  }
+  const given: Record<string, unknown> = { ...config };
+  const keys = new Set([...Object.keys(stored), ...Object.keys(given)]);
+  const shown = (v: unknown) => (v === undefined ? '(unset)' : String(v));
+  const changed = [...keys]
+    .filter((k) => !INCIDENTAL_FIELDS.has(k) && k !== 'epochs')
+    .filter((k) => JSON.stringify(stored[k]) !== JSON.stringify(given[k]))
+    .sort()
+    .map((k) => `${flagOf(k)} ${shown(given[k])} (the run has ${shown(stored[k])})`);
+  if (changed.length > 0) {
+    throw new RunFolderError(
+      `--resume continues the run in ${config.out} with the settings it was started with, and only ` +
+        `--epochs may change. These differ: ${changed.join('; ')}. Drop them, or start a new run ` +
+        '(another --out, or --overwrite).',
+    );
+  }
+  if (stored['epochs'] !== config.epochs) {
+    log(
+      `resuming with --epochs ${config.epochs} (the run was started with ${String(stored['epochs'])})`,
+    );
+  }
+  return stored;
 }
 
 /**

@@ -221,6 +221,8 @@ export function paperPlan(options: PaperPlanOptions): PaperJob[] {
         backend: options.backend,
         seed,
         resume: false,
+        // Without --reuse a run is trained again, replacing an earlier one in the same folder.
+        overwrite: true,
         epochs: isOneShot ? epochs - finetune : epochs,
         ...(isOneShot ? { finetuneEpochs: finetune } : {}),
         augment: spec.paperRecipe ? 'none' : (options.augment ?? 'crop-flip'),

@@ -25,7 +25,8 @@ const EPSILON = 1e-7;
 export function sparseCategoricalCrossentropy(probs: Tensor, labels: Tensor): Scalar {
   return tidy(() => {
     const classes = probs.shape[probs.shape.length - 1]!;
-    const picked = sum(oneHot(labels, classes).mul(probs), -1);
+    // Labels may be int32 or float32 (tfjs's model.fit metrics need float32 class indices).
+    const picked = sum(oneHot(labels.toInt(), classes).mul(probs), -1);
     // Clipping would turn NaN into ε and hide a diverged model; keep NaN so the loop can stop.
     const clipped = where(isNaN(picked), picked, clipByValue(picked, EPSILON, 1 - EPSILON));
     return mean(neg(log(clipped))) as Scalar;
@@ -34,5 +35,5 @@ export function sparseCategoricalCrossentropy(probs: Tensor, labels: Tensor): Sc
 
 /** The number of rows whose arg-max equals the label, as a new int32 scalar. */
 export function countCorrect(probs: Tensor, labels: Tensor): Scalar {
-  return tidy(() => sum(equal(argMax(probs, -1), labels).toInt()) as Scalar);
+  return tidy(() => sum(equal(argMax(probs, -1), labels.toInt()).toInt()) as Scalar);
 }

@@ -7,6 +7,7 @@ import {
   add,
   addN,
   backend as currentBackend,
+  getBackend,
   mul,
   square,
   sum,
@@ -17,7 +18,12 @@ import {
   type Tensor,
   type Variable,
 } from '@tensorflow/tfjs';
-import { InvalidArgumentError, NonFiniteLossError, ShapeMismatchError } from '../errors.js';
+import {
+  DivergedError,
+  InvalidArgumentError,
+  NonFiniteLossError,
+  ShapeMismatchError,
+} from '../errors.js';
 import { FusedAdamOptimizer } from '../engine/fused-adam.js';
 import type { KernelMode } from '../engine/sparse-choice.js';
 import { maskedLayers } from '../layers/index.js';
@@ -106,6 +112,8 @@ export interface TrainCallbacks {
   onSparsity?(record: SparsityRecord): void;
   /** Called when evaluation starts, with the number of images to evaluate. */
   onEvaluate?(images: number): void;
+  /** Something the user should know, such as training on the slow tfjs-cpu backend. The loop never prints. */
+  onWarning?(message: string): void;
 }
 
 export interface TrainOptions {
@@ -159,6 +167,29 @@ export interface TrainOptions {
    * measured crossover density, re-decided as the density changes), `dense` or `sparse`.
    */
   readonly kernels?: KernelMode;
+  /**
+   * Stop a run that diverged without reaching NaN (default on; `false` turns it off). The rule, checked at
+   * the end of every epoch from the second on: the epoch's mean training loss is not below the first
+   * epoch's AND is above ln(classes) (worse than a uniform guess) AND the validation accuracy is at most
+   * 1.5/classes (chance). All three hold for a run blown up by too high a learning rate (loss stuck near
+   * 14.5, 10% accuracy on CIFAR-10) and none of them for a run that learns. The diverged epoch writes no
+   * checkpoint, so the last good one is kept, and DivergedError is thrown.
+   */
+  readonly divergence?: boolean;
+}
+
+/** True when an epoch meets the divergence rule of {@link TrainOptions.divergence}. */
+export function hasDiverged(
+  first: EpochMetrics | undefined,
+  current: EpochMetrics,
+  classes: number,
+): boolean {
+  if (first === undefined || current.epoch < 2 || !(classes >= 2)) return false;
+  return (
+    !(current.trainLoss < first.trainLoss) &&
+    current.trainLoss > Math.log(classes) &&
+    current.valAcc <= 1.5 / classes
+  );
 }
 
 export interface TrainResult {
@@ -276,6 +307,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const run: RunFolder | undefined =
     files && options.runDir !== undefined ? new files.RunFolder(options.runDir) : undefined;
 
+  if (getBackend() === 'cpu') {
+    callbacks.onWarning?.(
+      'training on tfjs-cpu, about 100x slower than wasm: call `await initBackend()` from dynaprune ' +
+        'before building the model (it picks tfjs-node, else wasm with the training kernels).',
+    );
+  }
   let rng = new Random(options.seed);
   let step = 0;
   let startEpoch = 0;
@@ -321,6 +358,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const augmenter = options.augmentation ? new Augmenter(rng, options.augmentation) : undefined;
 
   try {
+    let lastYield = performance.now();
     for (let epoch = startEpoch; epoch < epochs; epoch++) {
       callbacks.onEpochBegin?.(epoch + 1, epochs);
       // Each epoch shuffles the identity order, so the order depends only on the generator's state,
@@ -389,6 +427,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         correct += hits;
         seen += size;
         const elapsed = (clock() - epochStart) / 1000;
+        if (performance.now() - lastYield > 100) {
+          // Let signals (Ctrl-C) and timers run during long epochs; the loop is otherwise synchronous.
+          await new Promise((resolve) => setTimeout(resolve, 0));
+          lastYield = performance.now();
+        }
         callbacks.onBatchEnd?.({
           epoch: epoch + 1,
           epochs,
@@ -427,6 +470,17 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         evalSeconds: (clock() - evalStart) / 1000,
         learningRate: rate,
       };
+      const classes = model.outputs[0]?.shape.at(-1) ?? 0;
+      if (options.divergence !== false && hasDiverged(history[0], metrics, classes)) {
+        const kept = run ? ` The last good checkpoint (epoch ${epoch}) is kept in ${run.dir}.` : '';
+        throw new DivergedError(
+          epoch + 1,
+          `Training diverged at epoch ${epoch + 1}: loss ${metrics.trainLoss.toFixed(4)} is not below ` +
+            `the first epoch's ${history[0]!.trainLoss.toFixed(4)} and validation accuracy ` +
+            `${(100 * metrics.valAcc).toFixed(2)}% is chance level (1/${classes}).${kept} Lower the ` +
+            'learning rate and train into a new folder (or with --overwrite).',
+        );
+      }
       history.push(metrics);
       callbacks.onEpochEnd?.(metrics);
       if (run) {

@@ -12,7 +12,6 @@ const good = {
   backend: 'auto',
   seed: '1',
   method: 'dense',
-  sparsity: '0.9',
   distribution: 'uniform',
   lrSchedule: 'constant',
   optimizer: 'adam',

@@ -177,7 +177,10 @@ describe('CIFAR-10 sources', () => {
     const archive = await writeCifarArchive(dir, RECORDS, { strays: true });
     const data = await loadCifar10({ ...base, dataDir: archive });
     const key = `cifar10-${data.source.checksum!.sha256.slice(0, 16)}`;
-    expect((await readdir(join(cache, key))).sort()).toEqual(['cifar-10-batches-bin']);
+    expect((await readdir(join(cache, key))).sort()).toEqual([
+      'cifar-10-batches-bin',
+      'digests.json',
+    ]);
     expect(await readdir(join(cache, key, 'cifar-10-batches-bin'))).not.toContain('link');
   });
 
@@ -253,5 +256,44 @@ describe('CIFAR-10 sources', () => {
     await expect(load).rejects.toThrow(
       /downloads are off.*--data-dir PATH or set DYNAPRUNE_DATA=PATH/,
     );
+  });
+
+  it('finds what an earlier --data-dir load unpacked into the cache, offline, keeping its checksum verdict', async () => {
+    const archive = await writeCifarArchive(dir, RECORDS);
+    const digest = await sha256(archive);
+    const first = await loadCifar10({ ...base, dataDir: archive });
+    expect(first.source).toMatchObject({ origin: 'data-dir', verified: false });
+    // The next command has no --data-dir: the extraction is found, and its unknown checksum said again.
+    const warnings: string[] = [];
+    const again = await loadCifar10({ ...base, onWarning: (m) => warnings.push(m) });
+    expect(again.source).toMatchObject({ origin: 'cache', verified: false });
+    expect(again.source.checksum?.sha256).toBe(digest);
+    expect(again.train.images).toEqual(first.train.images);
+    expect(warnings.join()).toMatch(/not that of a known/);
+    // Trusted, it is verified from the cache too; --data-dir and $DYNAPRUNE_DATA still win.
+    const known = { algorithm: 'sha256', hex: digest, description: 'test archive' } as const;
+    const trusted = await loadCifar10({ ...base, knownChecksums: [known] });
+    expect(trusted.source).toMatchObject({
+      origin: 'cache',
+      verified: true,
+      matched: 'test archive',
+    });
+    const folder = await writeCifarFolder(join(dir, 'other'), RECORDS);
+    process.env['DYNAPRUNE_DATA'] = folder;
+    expect((await loadCifar10(base)).source.origin).toBe('env');
+    expect((await loadCifar10({ ...base, dataDir: archive })).source.origin).toBe('data-dir');
+  });
+
+  it('removes the half-done extraction folders of killed processes, not those of live ones', async () => {
+    const archive = await writeCifarArchive(dir, RECORDS);
+    await mkdir(cache, { recursive: true });
+    const dead = join(cache, `.cifar10-0123456789abcdef.${2 ** 22 + 7}.1.partial`);
+    const live = join(cache, `.cifar10-0123456789abcdef.${process.pid}.1.partial`);
+    await mkdir(join(dead, 'cifar-10-batches-bin'), { recursive: true });
+    await mkdir(live);
+    await loadCifar10({ ...base, dataDir: archive });
+    const entries = await cacheEntries();
+    expect(entries).not.toContain(dead.slice(cache.length + 1));
+    expect(entries).toContain(live.slice(cache.length + 1));
   });
 });

@@ -67,5 +67,7 @@ describe('training on the sparse kernels', () => {
       }
       model.dispose();
     },
+    // Two 2,000-image trainings: past the default 120 s on a loaded 2-core machine.
+    600_000,
   );
 });

@@ -4,7 +4,9 @@ import { tensor4d, tidy, type Tensor } from '@tensorflow/tfjs';
 import type { BackendRequest } from '../../engine/backend.js';
 import { backendRequests, initBackend } from '../../engine/backend.js';
 import { toLayersModel } from '../../convert/export.js';
-import { datasetNames, loadDataset } from '../../data/registry.js';
+import { datasetNames, datasets, getDataset, loadDataset } from '../../data/registry.js';
+import { ShapeMismatchError } from '../../errors.js';
+import type { ModelGraph } from '../../graph/types.js';
 import { loadSparse } from '../../format/load.js';
 import { createNetwork } from '../../runtime/index.js';
 import { oneOf, positiveInt } from '../parse.js';
@@ -35,6 +37,25 @@ function score(
     loss -= Math.log(Math.min(Math.max(row[labels[i]!]!, 1e-7), 1 - 1e-7));
   }
   return { acc: correct / labels.length, loss: loss / labels.length };
+}
+
+/** Refuses a dataset whose images are not the model's input, naming the datasets that would fit. */
+export function checkInputFits(file: string, graph: ModelGraph, dataset: string): void {
+  const input = graph.nodes.find((n) => n.op === 'input');
+  if (input?.op !== 'input') return;
+  const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+  const info = getDataset(dataset);
+  if (size(input.shape) === size(info.inputShape)) return;
+  const fitting = Object.values(datasets)
+    .filter((d) => size(d.inputShape) === size(input.shape))
+    .map((d) => d.name);
+  throw new ShapeMismatchError(
+    `${file} takes ${input.shape.join('x')} inputs, but ${dataset} images are ` +
+      `${info.inputShape.join('x')}: the model was made for another dataset. ` +
+      (fitting.length > 0
+        ? `Use --dataset ${fitting.join(' or --dataset ')}.`
+        : 'No registered dataset has images of that shape.'),
+  );
 }
 
 export function registerEvalCommand(program: Command): void {
@@ -83,7 +104,9 @@ export function registerEvalCommand(program: Command): void {
         const dataset = oneOf('dataset', flags.dataset, datasetNames());
         const wanted = oneOf<EvalEngine>('engine', flags.engine, ['runtime', 'tfjs']);
         const graph = await loadSparse(file);
+        checkInputFits(file, graph, dataset);
         const data = await loadDataset(dataset, {
+          onWarning: (message) => process.stderr.write(`warning: ${message}\n`),
           ...(flags.dataDir !== undefined ? { dataDir: flags.dataDir } : {}),
           trainLimit: 1,
           ...(flags.testLimit !== undefined

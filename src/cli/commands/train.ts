@@ -15,7 +15,11 @@ import {
   type OptimizerName,
 } from '../../train/trainer.js';
 import { DataProgressBar, EpochProgress } from '../progress.js';
+import { InvalidArgumentError } from '../../errors.js';
+import { checkpointEpoch } from '../../train/checkpoint.js';
+import { onInterrupt, typedCommand } from '../terminal.js';
 import {
+  boundedNumber,
   fraction,
   nonNegativeInt,
   nonNegativeNumber,
@@ -42,9 +46,10 @@ export interface TrainFlags {
   seed: string;
   out?: string;
   resume?: boolean;
+  overwrite?: boolean;
   augment?: string | boolean;
   method: string;
-  sparsity: string;
+  sparsity?: string;
   distribution: string;
   np?: string;
   rewirePeriod?: string;
@@ -60,14 +65,46 @@ export interface TrainFlags {
   kernels?: string;
 }
 
+/** Larger batches than this do not fit WebAssembly's memory for the CIFAR-10 models. */
+const MAX_BATCH_SIZE = 4096;
+/** paper-cnn-wide at width 16 has 512 and 1,024 filters; wider ones exhaust memory before training. */
+const MAX_WIDTH = 16;
+
+/** The model name, without regard to case (`Paper-CNN`). */
+function modelName(given: string): string {
+  const lower = given.toLowerCase();
+  return isModelName(lower) ? lower : oneOf('model', given, modelNames());
+}
+
+/** The sparsity flag: an error with the dense method (which has no sparsity), else default 0.9. */
+function sparsityFlag(method: MethodName, given: string | undefined): number {
+  if (method === 'dense') {
+    if (given !== undefined) {
+      throw new InvalidArgumentError(
+        `--sparsity ${given} has no effect with --method dense (a dense model has no zeros to keep). ` +
+          `Choose a sparse method (${methodNames.filter((m) => m !== 'dense').join(', ')}) or drop --sparsity.`,
+      );
+    }
+    return 0;
+  }
+  return sparsityValue('--sparsity', given ?? '0.9');
+}
+
 /** Parses the flags into a run configuration; every bad value throws a typed error. */
 export function trainConfigFromFlags(flags: TrainFlags): TrainingRunConfig {
+  const method = oneOf<MethodName>('method', flags.method, methodNames);
+  const sparsity = sparsityFlag(method, flags.sparsity);
   return {
-    model: isModelName(flags.model) ? flags.model : oneOf('model', flags.model, modelNames()),
+    model: modelName(flags.model),
     dataset: oneOf('dataset', flags.dataset, datasetNames()),
     ...(flags.dataDir !== undefined ? { dataDir: flags.dataDir } : {}),
     epochs: positiveInt('--epochs', flags.epochs),
-    batchSize: positiveInt('--batch-size', flags.batchSize),
+    batchSize: boundedNumber(
+      '--batch-size',
+      String(positiveInt('--batch-size', flags.batchSize)),
+      MAX_BATCH_SIZE,
+      "larger batches do not fit in WebAssembly's memory for the CIFAR-10 models.",
+    ),
     learningRate: positiveNumber('--learning-rate', flags.learningRate),
     ...(flags.trainLimit !== undefined
       ? { trainLimit: positiveInt('--train-limit', flags.trainLimit) }
@@ -81,14 +118,15 @@ export function trainConfigFromFlags(flags: TrainFlags): TrainingRunConfig {
       flags.out ??
       `runs/${flags.model}-${flags.dataset}-${new Date().toISOString().replace(/[:.]/g, '-')}`,
     resume: flags.resume === true,
+    ...(flags.overwrite === true ? { overwrite: true } : {}),
     augment:
       flags.augment === undefined || flags.augment === false
         ? 'none'
         : flags.augment === true
           ? 'crop-flip'
           : oneOf<AugmentKind>('augmentation', flags.augment, augmentKinds),
-    method: oneOf<MethodName>('method', flags.method, methodNames),
-    sparsity: sparsityValue('--sparsity', flags.sparsity),
+    method,
+    ...(method === 'dense' ? {} : { sparsity }),
     distribution: oneOf<DistributionName>('distribution', flags.distribution, distributionNames),
     ...(flags.np !== undefined ? { targetPruned: positiveInt('--np', flags.np) } : {}),
     ...(flags.rewirePeriod !== undefined
@@ -97,7 +135,16 @@ export function trainConfigFromFlags(flags: TrainFlags): TrainingRunConfig {
     ...(flags.dropFraction !== undefined
       ? { dropFraction: fraction('--drop-fraction', flags.dropFraction) }
       : {}),
-    ...(flags.width !== undefined ? { width: positiveNumber('--width', flags.width) } : {}),
+    ...(flags.width !== undefined
+      ? {
+          width: boundedNumber(
+            '--width',
+            flags.width,
+            MAX_WIDTH,
+            'wider models (512 and 1,024 filters at 16) exhaust memory before training starts.',
+          ),
+        }
+      : {}),
     ...(flags.bnRecalibration !== undefined
       ? {
           batchNormRecalibration: nonNegativeInt('--bn-recalibration', flags.bnRecalibration),
@@ -160,7 +207,11 @@ export function registerTrainCommand(program: Command): void {
     )
     .option('--seed <n>', 'seed for weights, data order and masks', '1')
     .option('--out <dir>', 'run folder (default runs/<model>-<dataset>-<time>)')
-    .option('--resume', "continue from the run folder's last checkpoint")
+    .option(
+      '--resume',
+      "continue from the run folder's last checkpoint (settings must match; --epochs may grow)",
+    )
+    .option('--overwrite', 'replace an earlier run in the --out folder (its files only)')
     .option(
       '--augment [kind]',
       'augment training images: crop-flip (random crop, padding 4, and flips; the default kind) or flip',
@@ -168,8 +219,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--method <name>', `pruning method (${methodNames.join(', ')})`, 'dense')
     .option(
       '--sparsity <s>',
-      'target sparsity: the fraction of zero weights in the sparse layers',
-      '0.9',
+      'target sparsity: the fraction of zero weights in the sparse layers (default 0.9; not with dense)',
     )
     .option(
       '--distribution <name>',
@@ -196,10 +246,18 @@ export function registerTrainCommand(program: Command): void {
     )
     .option('--finetune-epochs <n>', 'oneshot: epochs of fine-tuning after pruning (default 0)')
     .action(async (flags: TrainFlags) => {
-      const config = trainConfigFromFlags(flags);
+      const config = {
+        ...trainConfigFromFlags(flags),
+        command: typedCommand(process.argv.slice(2)),
+      };
       const progress = new EpochProgress();
       const dataProgress = new DataProgressBar();
       const log = (line: string) => process.stderr.write(line + '\n');
+      onInterrupt(async () => {
+        progress.end();
+        dataProgress.end();
+        log(await interruptionNote(config));
+      });
       const result = await runTraining(config, {
         onLog: log,
         onDownload: (p) => dataProgress.update(p),
@@ -209,6 +267,7 @@ export function registerTrainCommand(program: Command): void {
             if (p.batch === 1) progress.begin(p.epoch, p.epochs, p.batches);
             progress.update(p);
           },
+          onWarning: (message) => log(`warning: ${message}`),
           onEpochEnd: (m) => {
             progress.end();
             log(
@@ -224,4 +283,18 @@ export function registerTrainCommand(program: Command): void {
           `(${result.outDir})\n`,
       );
     });
+}
+
+/** What Ctrl-C prints: where the run stopped and the command that continues it. */
+async function interruptionNote(config: TrainingRunConfig): Promise<string> {
+  const epoch = await checkpointEpoch(config.out);
+  if (epoch === undefined) {
+    return `\ninterrupted before the first epoch ended: ${config.out} holds no checkpoint to resume.`;
+  }
+  const args = process.argv.slice(2).filter((a) => a !== '--resume' && a !== '--overwrite');
+  const hasOut = args.some((a) => a === '--out' || a.startsWith('--out='));
+  return (
+    `\ninterrupted: ${config.out} holds the checkpoint of epoch ${epoch}. Continue with:\n  ` +
+    typedCommand([...args, ...(hasOut ? [] : ['--out', config.out]), '--resume'])
+  );
 }

@@ -1,0 +1,255 @@
+// Checkpoints and run folders: bit-exact resume from any checkpoint, checksums, safe pointers, safe clean-up.
+import * as tf from '@tensorflow/tfjs';
+import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../src/engine/backend.js';
+import {
+  ChecksumError,
+  CorruptFileError,
+  DivergedError,
+  RunFolderError,
+} from '../../src/errors.js';
+import type { ImageSplit } from '../../src/data/types.js';
+import {
+  hasDiverged,
+  train,
+  type EpochMetrics,
+  type TrainOptions,
+} from '../../src/train/trainer.js';
+import { prepareRunFolder } from '../../src/train/run-folder.js';
+
+function tinyCnn(seed: number): tf.LayersModel {
+  const init = (i: number) => tf.initializers.glorotUniform({ seed: seed * 10 + i });
+  return tf.sequential({
+    layers: [
+      tf.layers.conv2d({
+        inputShape: [8, 8, 3],
+        filters: 4,
+        kernelSize: 3,
+        activation: 'relu',
+        kernelInitializer: init(1),
+      }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: init(2) }),
+    ],
+  });
+}
+
+function split(count: number, seed: number): ImageSplit {
+  const images = new Uint8Array(count * 192);
+  const labels = new Uint8Array(count);
+  let s = seed;
+  for (let i = 0; i < count; i++) {
+    labels[i] = i % 3;
+    for (let p = 0; p < 192; p++) {
+      s = (s * 1103515245 + 12345) >>> 0;
+      images[i * 192 + p] = (s >>> 25) + (p % 3 === labels[i]! ? 100 : 0);
+    }
+  }
+  return { images, labels, count };
+}
+
+const options = (model: tf.LayersModel, extra: Partial<TrainOptions> = {}): TrainOptions => ({
+  model,
+  train: split(80, 1),
+  validation: split(30, 2),
+  inputShape: [8, 8, 3],
+  epochs: 2,
+  batchSize: 8,
+  learningRate: 0.01,
+  seed: 5,
+  ...extra,
+});
+
+const weightsOf = (m: tf.LayersModel): number[] =>
+  m.getWeights().flatMap((w) => Array.from(w.dataSync()));
+
+describe('checkpoints', () => {
+  let dir: string;
+  let fresh = 0;
+  const folder = () => join(dir, `run-${++fresh}`);
+  /** A run folder holding a checkpoint after `epochs` epochs. */
+  const checkpointed = async (epochs = 1): Promise<string> => {
+    const runDir = folder();
+    await train(options(tinyCnn(3), { epochs, runDir }));
+    return runDir;
+  };
+  const resume = (runDir: string, epochs = 3) =>
+    train(options(tinyCnn(99), { epochs, runDir, resume: true }));
+
+  beforeAll(async () => {
+    await initBackend('wasm');
+    dir = await mkdtemp(join(tmpdir(), 'dynaprune-ckpt-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('a run resumed from its second checkpoint is bit-identical to an uninterrupted one', async () => {
+    const full = tinyCnn(3);
+    const uninterrupted = await train(options(full, { epochs: 4, runDir: folder() }));
+    const runDir = await checkpointed(2);
+    const resumedModel = tinyCnn(99);
+    const resumed = await train(options(resumedModel, { epochs: 4, runDir, resume: true }));
+    expect(weightsOf(resumedModel)).toEqual(weightsOf(full));
+    expect(resumed.epochs.map((e) => e.trainLoss)).toEqual(
+      uninterrupted.epochs.map((e) => e.trainLoss),
+    );
+  });
+
+  it('keeps one checkpoint with a manifest of checksums; a flipped byte in weights.bin is refused', async () => {
+    const runDir = await checkpointed(2);
+    expect(await readdir(join(runDir, 'checkpoints'))).toEqual(['epoch-002']);
+    const weights = join(runDir, 'checkpoints/epoch-002/model/weights.bin');
+    const bytes = await readFile(weights);
+    bytes[17]! ^= 0x01;
+    await writeFile(weights, bytes);
+    await expect(resume(runDir)).rejects.toThrow(ChecksumError);
+  });
+
+  it('refuses a pointer outside the run folder, a numeric pointer, truncated and missing files', async () => {
+    const cases: [string, (runDir: string) => Promise<void>][] = [
+      ['outside', (d) => writeFile(join(d, 'checkpoint.json'), '{"latest":"../elsewhere"}')],
+      ['absolute', (d) => writeFile(join(d, 'checkpoint.json'), '{"latest":"/tmp/epoch-001"}')],
+      ['numeric', (d) => writeFile(join(d, 'checkpoint.json'), '{"latest":1}')],
+      ['not JSON', (d) => writeFile(join(d, 'checkpoint.json'), '{"lat')],
+      [
+        'truncated state.json',
+        async (d) => {
+          const p = join(d, 'checkpoints/epoch-001/state.json');
+          await writeFile(p, (await readFile(p)).subarray(0, 20));
+        },
+      ],
+      [
+        'truncated optimizer.bin',
+        async (d) => {
+          const p = join(d, 'checkpoints/epoch-001/optimizer.bin');
+          await writeFile(p, (await readFile(p)).subarray(0, 8));
+        },
+      ],
+      ['missing model.json', (d) => rm(join(d, 'checkpoints/epoch-001/model/model.json'))],
+      ['missing manifest', (d) => rm(join(d, 'checkpoints/epoch-001/manifest.json'))],
+    ];
+    for (const [name, damage] of cases) {
+      const runDir = await checkpointed(1);
+      await damage(runDir);
+      await expect(resume(runDir), name).rejects.toThrow(CorruptFileError);
+    }
+  });
+
+  it('clean-up never follows a symlinked checkpoints/ folder: what it points to survives', async () => {
+    const target = join(dir, 'elsewhere');
+    await mkdir(join(target, 'keep-me'), { recursive: true });
+    await writeFile(join(target, 'precious.txt'), 'not the run’s');
+    await writeFile(join(target, 'keep-me', 'data.bin'), 'x');
+    const runDir = folder();
+    await mkdir(runDir);
+    await symlink(target, join(runDir, 'checkpoints'));
+    await train(options(tinyCnn(3), { epochs: 3, runDir }));
+    expect((await readdir(target)).sort()).toEqual(['epoch-003', 'keep-me', 'precious.txt']);
+    expect(await readFile(join(target, 'keep-me', 'data.bin'), 'utf8')).toBe('x');
+  });
+
+  it('removes the temporaries of killed writes on the next start, and only those', async () => {
+    const runDir = await checkpointed(1);
+    const dead = 2 ** 22 + 12345; // above Linux's pid_max default, so no process has it
+    const stale = [
+      join(runDir, `.metrics.jsonl.${dead}.1.tmp`),
+      join(runDir, 'checkpoints', '.epoch-002.staging'),
+    ];
+    await writeFile(stale[0]!, 'half');
+    await mkdir(stale[1]!);
+    const live = join(runDir, `.metrics.jsonl.${process.pid}.1.tmp`);
+    await writeFile(live, 'being written');
+    await writeFile(join(runDir, 'notes.txt'), 'mine');
+    const prepared = await prepareRunFolder(runDir, { resume: true });
+    expect([...prepared.removedTemporaries].sort()).toEqual([...stale].sort());
+    expect(prepared).toMatchObject({ state: 'resume', checkpointEpoch: 1 });
+    expect((await readdir(runDir)).sort()).toContain(`.metrics.jsonl.${process.pid}.1.tmp`);
+    expect(await readdir(runDir)).toContain('notes.txt');
+  });
+});
+
+describe('run folders', () => {
+  let dir: string;
+  beforeAll(async () => {
+    await initBackend('wasm');
+    dir = await mkdtemp(join(tmpdir(), 'dynaprune-runfolder-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('refuses a folder holding a run unless --resume or --overwrite says what to do', async () => {
+    const runDir = join(dir, 'finished');
+    await train(options(tinyCnn(3), { epochs: 2, runDir }));
+    const metrics = await readFile(join(runDir, 'metrics.jsonl'), 'utf8');
+    await expect(prepareRunFolder(runDir)).rejects.toThrow(RunFolderError);
+    await expect(prepareRunFolder(runDir)).rejects.toThrow(/--resume.*--overwrite/);
+    expect(await readFile(join(runDir, 'metrics.jsonl'), 'utf8')).toBe(metrics);
+    expect(await readdir(join(runDir, 'checkpoints'))).toEqual(['epoch-002']);
+    await writeFile(join(runDir, 'notes.txt'), 'mine');
+    expect(await prepareRunFolder(runDir, { overwrite: true })).toMatchObject({
+      state: 'overwritten',
+    });
+    expect((await readdir(runDir)).sort()).toEqual(['checkpoints', 'notes.txt']);
+    expect(await readdir(join(runDir, 'checkpoints'))).toEqual([]);
+  });
+
+  it('refuses a file or an unwritable place as the run folder with a typed error', async () => {
+    const file = join(dir, 'a-file');
+    await writeFile(file, 'x');
+    await expect(prepareRunFolder(file)).rejects.toThrow(/is a file/);
+    await expect(prepareRunFolder(join(file, 'inside'))).rejects.toThrow(RunFolderError);
+    await expect(prepareRunFolder('/sys/dynaprune-run')).rejects.toThrow(RunFolderError);
+  });
+});
+
+describe('divergence', () => {
+  const epoch = (n: number, trainLoss: number, valAcc: number): EpochMetrics => ({
+    epoch: n,
+    trainLoss,
+    trainAcc: valAcc,
+    valLoss: trainLoss,
+    valAcc,
+    seconds: 1,
+    imagesPerSecond: 1,
+    maskUpdateSeconds: 0,
+    evalSeconds: 0,
+  });
+
+  it('flags a run stuck above a uniform guess at chance accuracy, and no run that learns', () => {
+    const first = epoch(1, 14.2, 0.1);
+    expect(hasDiverged(first, epoch(2, 14.47, 0.1), 10)).toBe(true);
+    expect(hasDiverged(first, epoch(1, 14.47, 0.1), 10)).toBe(false);
+    expect(hasDiverged(first, epoch(2, 14.1, 0.1), 10)).toBe(false);
+    expect(hasDiverged(epoch(1, 2.1, 0.2), epoch(2, 2.2, 0.12), 10)).toBe(false);
+    expect(hasDiverged(first, epoch(2, 14.5, 0.3), 10)).toBe(false);
+  });
+
+  it('stops a diverged run and keeps the last good checkpoint', async () => {
+    const runDir = join(tmpdir(), `dynaprune-diverge-${process.pid}`);
+    await rm(runDir, { recursive: true, force: true });
+    try {
+      await train(options(tinyCnn(3), { epochs: 1, runDir }));
+      const before = await readFile(join(runDir, 'checkpoints/epoch-001/model/weights.bin'));
+      // A learning rate of 50 blows the tiny model up; from epoch 2 it sits at chance.
+      const model = tinyCnn(3);
+      const error = await train(
+        options(model, { epochs: 6, runDir, resume: true, learningRate: 50 }),
+      ).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(DivergedError);
+      const pointer = JSON.parse(await readFile(join(runDir, 'checkpoint.json'), 'utf8'));
+      expect(pointer.latest).toMatch(/^checkpoints\/epoch-00\d$/);
+      if (pointer.latest === 'checkpoints/epoch-001') {
+        expect(await readFile(join(runDir, 'checkpoints/epoch-001/model/weights.bin'))).toEqual(
+          before,
+        );
+      }
+    } finally {
+      await rm(runDir, { recursive: true, force: true });
+    }
+  });
+});
