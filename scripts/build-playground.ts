@@ -2,7 +2,7 @@
 // minified for browsers, the fine-tuning code (tfjs, dynaprune's training) as a second bundle the page loads only
 // when asked, tfjs-backend-wasm's binaries under wasm/, and index.html and style.css. Prints both sizes.
 import { build } from 'esbuild';
-import { copyFile, mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -62,7 +62,7 @@ async function bundle(entry: string, outdir: string, external: string[]): Promis
 export async function buildPlayground(
   outdir = join(ROOT, 'dist', 'playground'),
 ): Promise<PlaygroundBuild> {
-  await rm(outdir, { recursive: true, force: true });
+  // dist/playground also holds tsc's output (server.js, catalog.js): write beside it, remove nothing.
   await mkdir(join(outdir, 'wasm'), { recursive: true });
   // app.ts imports './fine-tune.js' dynamically: left as is, it loads the second bundle beside app.js.
   const initial = await bundle('app', outdir, ['./fine-tune.js']);
