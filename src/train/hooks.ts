@@ -86,9 +86,7 @@ export function renameRecordLayers(
   return records.map((record) => {
     const renamed: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(record)) renamed[key] = renameKeys(value);
-    return {
-      ...(renamed as Omit<SparsityRecord, 'layers'>),
-      layers: record.layers.map((l) => ({ ...l, name: rename(l.name) })),
-    } as SparsityRecord;
+    renamed['layers'] = record.layers.map((l) => ({ ...l, name: rename(l.name) }));
+    return renamed as SparsityRecord;
   });
 }
