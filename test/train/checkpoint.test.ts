@@ -286,13 +286,21 @@ describe('divergence', () => {
         options(model, { epochs: 6, runDir, resume: true, learningRate: 50 }),
       ).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(DivergedError);
+      // The pointer names the epoch before the diverged one, whose checkpoint is intact.
+      const good = (error as DivergedError).epoch - 1;
       const pointer = JSON.parse(await readFile(join(runDir, 'checkpoint.json'), 'utf8'));
-      expect(pointer.latest).toMatch(/^checkpoints\/epoch-00\d$/);
-      if (pointer.latest === 'checkpoints/epoch-001') {
+      expect(pointer.latest).toBe(`checkpoints/epoch-${String(good).padStart(3, '0')}`);
+      expect(await readdir(join(runDir, 'checkpoints'))).toEqual([pointer.latest.slice(12)]);
+      const metrics = (await readFile(join(runDir, 'metrics.jsonl'), 'utf8')).trim().split('\n');
+      expect(metrics).toHaveLength(good);
+      if (good === 1) {
         expect(await readFile(join(runDir, 'checkpoints/epoch-001/model/weights.bin'))).toEqual(
           before,
         );
       }
+      // And the run resumes from it.
+      const resumed = await train(options(tinyCnn(3), { epochs: good + 1, runDir, resume: true }));
+      expect(resumed.epochs).toHaveLength(good + 1);
     } finally {
       await rm(runDir, { recursive: true, force: true });
     }
