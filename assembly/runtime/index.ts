@@ -401,62 +401,108 @@ export function padInterior(x: usize, out: usize, C: i32, H: i32, W: i32, PT: i3
 }
 
 /**
- * Direct sparse convolution over padded planes, stride 1: out[o][p] = act(Σ_k values[k] · x[p + offsets[k]]
- * + bias[o]) for p < P, where offsets[k] (bytes) is (ci·HP + ky)·WP + kx of nonzero k. With P = OH·WP the
- * result is OH rows of WP pixels, the first OW of each valid (the rest straddle the border and are dropped
- * by `compactRows`). No im2col: each weight reads its shifted input plane in place. Reads may run up to 32
- * floats past the last plane; the runtime leaves that slack.
+ * Direct sparse convolution: out[o][p] = act(Σ_k values[k] · x[p + offsets[k]] + bias[o]) for p < P, where
+ * offsets[k] (bytes) is where nonzero k's input window starts (the planner lays the input out so that
+ * every nonzero reads a plane shifted by a constant). No im2col: each weight reads its input in place.
+ *
+ * Pixels go 28 at a time in seven SIMD accumulators, then the rest in a block of 7, 4 or 2 vectors. Seven,
+ * not eight: V8 loads all of a weight's input vectors before it multiplies, and it has 15 vector registers
+ * to give (xmm15 is its scratch), so 7 accumulators + 7 loaded vectors + the weight fit, while eight
+ * accumulators spill one to the stack on every nonzero, which put a store-to-load round trip on its add
+ * chain and ran 1.5-1.8x slower.
+ *
+ * The last block of a row stores whole vectors: up to 24 floats past P. Rows are computed in order, so
+ * what spills into row o + 1 is overwritten by it; the runtime leaves that slack after each output, and
+ * the reads of the last block may run as far past the input (into memory that is never stored).
  */
 export function sparseConvDirect(
   rowPtr: usize, offsets: usize, values: usize, rows: i32,
   x: usize, P: i32, bias: usize, relu: i32, out: usize, outStride: i32,
 ): void {
-  const zero = f32x4.splat(0);
   for (let o = 0; o < rows; o++) {
-    const start = load<u32>(rowPtr + (<usize>o << 2));
-    const end = load<u32>(rowPtr + (<usize>(o + 1) << 2));
-    const b = f32x4.splat(load<f32>(bias + (<usize>o << 2)));
+    const start = <usize>load<u32>(rowPtr + (<usize>o << 2)) << 2;
+    const end = <usize>load<u32>(rowPtr + (<usize>(o + 1) << 2)) << 2;
+    const b = v128.load32_splat(bias + (<usize>o << 2));
     const dst = out + (<usize>(o * outStride) << 2);
     let p = 0;
-    for (; p + 16 < P; p += 32) {
-      let a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b, a6 = b, a7 = b;
-      const chunk = x + (<usize>p << 2);
-      for (let k = start; k < end; k++) {
-        const w = f32x4.splat(load<f32>(values + (<usize>k << 2)));
-        const src = chunk + <usize>load<u32>(offsets + (<usize>k << 2));
-        a0 = f32x4.add(a0, f32x4.mul(w, v128.load(src)));
-        a1 = f32x4.add(a1, f32x4.mul(w, v128.load(src, 16)));
-        a2 = f32x4.add(a2, f32x4.mul(w, v128.load(src, 32)));
-        a3 = f32x4.add(a3, f32x4.mul(w, v128.load(src, 48)));
-        a4 = f32x4.add(a4, f32x4.mul(w, v128.load(src, 64)));
-        a5 = f32x4.add(a5, f32x4.mul(w, v128.load(src, 80)));
-        a6 = f32x4.add(a6, f32x4.mul(w, v128.load(src, 96)));
-        a7 = f32x4.add(a7, f32x4.mul(w, v128.load(src, 112)));
-      }
-      if (relu) {
-        a0 = f32x4.max(a0, zero); a1 = f32x4.max(a1, zero); a2 = f32x4.max(a2, zero); a3 = f32x4.max(a3, zero);
-        a4 = f32x4.max(a4, zero); a5 = f32x4.max(a5, zero); a6 = f32x4.max(a6, zero); a7 = f32x4.max(a7, zero);
-      }
-      storeChunk(dst + (<usize>p << 2), a0, a1, a2, a3, P - p);
-      storeChunk(dst + (<usize>(p + 16) << 2), a4, a5, a6, a7, P - p - 16);
+    for (; p + 28 <= P; p += 28) {
+      block7(values + start, values + end, offsets + start, x + (<usize>p << 2), b, relu, dst + (<usize>p << 2));
     }
-    if (p < P) {
-      let a0 = b, a1 = b, a2 = b, a3 = b;
-      const chunk = x + (<usize>p << 2);
-      for (let k = start; k < end; k++) {
-        const w = f32x4.splat(load<f32>(values + (<usize>k << 2)));
-        const src = chunk + <usize>load<u32>(offsets + (<usize>k << 2));
-        a0 = f32x4.add(a0, f32x4.mul(w, v128.load(src)));
-        a1 = f32x4.add(a1, f32x4.mul(w, v128.load(src, 16)));
-        a2 = f32x4.add(a2, f32x4.mul(w, v128.load(src, 32)));
-        a3 = f32x4.add(a3, f32x4.mul(w, v128.load(src, 48)));
-      }
-      if (relu) {
-        a0 = f32x4.max(a0, zero); a1 = f32x4.max(a1, zero); a2 = f32x4.max(a2, zero); a3 = f32x4.max(a3, zero);
-      }
-      storeChunk(dst + (<usize>p << 2), a0, a1, a2, a3, P - p);
-    }
+    const rest = P - p;
+    if (rest > 16) block7(values + start, values + end, offsets + start, x + (<usize>p << 2), b, relu, dst + (<usize>p << 2));
+    else if (rest > 8) block4(values + start, values + end, offsets + start, x + (<usize>p << 2), b, relu, dst + (<usize>p << 2));
+    else if (rest > 0) block2(values + start, values + end, offsets + start, x + (<usize>p << 2), b, relu, dst + (<usize>p << 2));
   }
+}
+
+/**
+ * One output row's block of 7 vectors: the nonzeros from `vp` to `vend` (values; `op` walks their byte
+ * offsets beside them) applied to the input at `chunk`, plus the bias `b`, ReLU if asked, stored at `q`.
+ */
+@inline
+function block7(vp: usize, vend: usize, op: usize, chunk: usize, b: v128, relu: i32, q: usize): void {
+  let a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b, a6 = b;
+  while (vp < vend) {
+    const w = v128.load32_splat(vp);
+    const src = chunk + <usize>load<u32>(op);
+    a0 = f32x4.add(a0, f32x4.mul(w, v128.load(src)));
+    a1 = f32x4.add(a1, f32x4.mul(w, v128.load(src, 16)));
+    a2 = f32x4.add(a2, f32x4.mul(w, v128.load(src, 32)));
+    a3 = f32x4.add(a3, f32x4.mul(w, v128.load(src, 48)));
+    a4 = f32x4.add(a4, f32x4.mul(w, v128.load(src, 64)));
+    a5 = f32x4.add(a5, f32x4.mul(w, v128.load(src, 80)));
+    a6 = f32x4.add(a6, f32x4.mul(w, v128.load(src, 96)));
+    vp += 4;
+    op += 4;
+  }
+  if (relu) {
+    // pmax(0, a) is one maxps; f32x4.max's NaN rules cost V8 eight instructions.
+    const zero = f32x4.splat(0);
+    a0 = f32x4.pmax(zero, a0); a1 = f32x4.pmax(zero, a1); a2 = f32x4.pmax(zero, a2); a3 = f32x4.pmax(zero, a3);
+    a4 = f32x4.pmax(zero, a4); a5 = f32x4.pmax(zero, a5); a6 = f32x4.pmax(zero, a6);
+  }
+  v128.store(q, a0); v128.store(q, a1, 16); v128.store(q, a2, 32); v128.store(q, a3, 48);
+  v128.store(q, a4, 64); v128.store(q, a5, 80); v128.store(q, a6, 96);
+}
+
+/** `block7` for 4 vectors (16 pixels). */
+@inline
+function block4(vp: usize, vend: usize, op: usize, chunk: usize, b: v128, relu: i32, q: usize): void {
+  let a0 = b, a1 = b, a2 = b, a3 = b;
+  while (vp < vend) {
+    const w = v128.load32_splat(vp);
+    const src = chunk + <usize>load<u32>(op);
+    a0 = f32x4.add(a0, f32x4.mul(w, v128.load(src)));
+    a1 = f32x4.add(a1, f32x4.mul(w, v128.load(src, 16)));
+    a2 = f32x4.add(a2, f32x4.mul(w, v128.load(src, 32)));
+    a3 = f32x4.add(a3, f32x4.mul(w, v128.load(src, 48)));
+    vp += 4;
+    op += 4;
+  }
+  if (relu) {
+    const zero = f32x4.splat(0);
+    a0 = f32x4.pmax(zero, a0); a1 = f32x4.pmax(zero, a1); a2 = f32x4.pmax(zero, a2); a3 = f32x4.pmax(zero, a3);
+  }
+  v128.store(q, a0); v128.store(q, a1, 16); v128.store(q, a2, 32); v128.store(q, a3, 48);
+}
+
+/** `block7` for 2 vectors (8 pixels). */
+@inline
+function block2(vp: usize, vend: usize, op: usize, chunk: usize, b: v128, relu: i32, q: usize): void {
+  let a0 = b, a1 = b;
+  while (vp < vend) {
+    const w = v128.load32_splat(vp);
+    const src = chunk + <usize>load<u32>(op);
+    a0 = f32x4.add(a0, f32x4.mul(w, v128.load(src)));
+    a1 = f32x4.add(a1, f32x4.mul(w, v128.load(src, 16)));
+    vp += 4;
+    op += 4;
+  }
+  if (relu) {
+    const zero = f32x4.splat(0);
+    a0 = f32x4.pmax(zero, a0); a1 = f32x4.pmax(zero, a1);
+  }
+  v128.store(q, a0); v128.store(q, a1, 16);
 }
 
 /** Keeps the first `OW` floats of each of `R` rows of `WP` floats: [R, WP] → [R, OW] (OW ≤ WP). */
