@@ -304,11 +304,16 @@ describe.skipIf(!haveChromium)('the playground in Chromium', () => {
       const page = await browser.newPage();
       const errors: string[] = [];
       page.on('pageerror', (e) => errors.push(e.message));
+      // Offline: every request, the training bundle and tfjs's .wasm included, goes to the local server.
+      const requests: string[] = [];
+      page.on('request', (r) => requests.push(r.url()));
       await page.goto(`${playground!.url}?images=${COUNT}`);
       await page.waitForFunction(() => {
         const p = (window as unknown as { playground?: PageState }).playground;
         return p?.state === 'ready' && p.measurements >= 1;
       });
+      // The first load does not fetch the training code; the click does.
+      expect(requests.some((u) => u.endsWith('/fine-tune.js'))).toBe(false);
       // This old-style file has no metadata block: the page says it feeds bytes / 255 and the dataset's names.
       expect((await page.evaluate(pageState)).feeding).toEqual({
         input: 'default',
@@ -389,6 +394,11 @@ describe.skipIf(!haveChromium)('the playground in Chromium', () => {
       expect(after.predictions).toEqual(
         Array.from(measureAccuracy(node, scaled, labels, COUNT).predictions),
       );
+      expect(requests.some((u) => u.endsWith('/fine-tune.js'))).toBe(true);
+      expect(requests.some((u) => /\/wasm\/tfjs-backend-wasm[\w-]*\.wasm$/.test(u))).toBe(true);
+      expect(
+        requests.filter((u) => !u.startsWith(playground!.url) && !u.startsWith('blob:')),
+      ).toEqual([]);
       expect(errors).toEqual([]);
     } finally {
       await browser.close();
