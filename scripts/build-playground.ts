@@ -1,21 +1,19 @@
 // Builds the playground page into dist/playground (npm run build): the page script (runtime included) bundled and
 // minified for browsers, the fine-tuning code (tfjs, dynaprune's training) as a second bundle the page loads only
-// when asked, tfjs-backend-wasm's binaries under wasm/, and index.html and style.css. Prints both sizes.
+// when asked, and index.html and style.css. Prints both sizes. (tfjs-backend-wasm's binaries are not copied: the
+// server sends them from the installed package.)
 import { build } from 'esbuild';
 import { copyFile, mkdir, stat, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SOURCE = join(ROOT, 'src', 'playground');
-const TFJS_WASM = join(ROOT, 'node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist');
-/** The binaries tfjs-backend-wasm picks from (threads need cross-origin isolation, which the page does not set). */
-const WASM_FILES = [
-  'tfjs-backend-wasm.wasm',
-  'tfjs-backend-wasm-simd.wasm',
-  'tfjs-backend-wasm-threaded-simd.wasm',
-];
+const TFJS_WASM = dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm'));
+/** The binary tfjs-backend-wasm fetches in current browsers; the server sends it from the installed package. */
+const SIMD_WASM = 'tfjs-backend-wasm-simd.wasm';
 
 /** A file's bytes, minified and gzipped (as a server could send it). */
 export interface BundleSize {
@@ -30,7 +28,7 @@ export interface PlaygroundBuild {
   readonly initial: BundleSize;
   /** What "fine-tune here" loads on top, on first use: fine-tune.js (tfjs, the wasm backend, the training loop). */
   readonly fineTune: BundleSize;
-  /** tfjs-backend-wasm's binary the fine-tuning fetches (the SIMD one in current browsers). */
+  /** tfjs-backend-wasm's binary the fine-tuning fetches (the SIMD one in current browsers), from its package. */
   readonly wasmBytes: number;
 }
 
@@ -39,7 +37,12 @@ export interface PlaygroundBuild {
  * one split build: code the two share (the container codec, errors) would otherwise move into a shared chunk
  * that the first load pays for in full.
  */
-async function bundle(entry: string, outdir: string, external: string[]): Promise<BundleSize> {
+async function bundle(
+  entry: string,
+  outdir: string,
+  external: string[],
+  alias: Record<string, string> = {},
+): Promise<BundleSize> {
   const result = await build({
     entryPoints: [join(SOURCE, `${entry}.ts`)],
     bundle: true,
@@ -49,6 +52,7 @@ async function bundle(entry: string, outdir: string, external: string[]): Promis
     // package.json's #platform/* imports resolve to the sources' browser stand-ins under this condition.
     conditions: ['dynaprune-source'],
     external,
+    alias,
     minify: true,
     write: false,
     logLevel: 'silent',
@@ -63,18 +67,24 @@ export async function buildPlayground(
   outdir = join(ROOT, 'dist', 'playground'),
 ): Promise<PlaygroundBuild> {
   // dist/playground also holds tsc's output (server.js, catalog.js): write beside it, remove nothing.
-  await mkdir(join(outdir, 'wasm'), { recursive: true });
+  await mkdir(outdir, { recursive: true });
   // app.ts imports './fine-tune.js' dynamically: left as is, it loads the second bundle beside app.js.
   const initial = await bundle('app', outdir, ['./fine-tune.js']);
-  const fineTune = await bundle('fine-tune', outdir, []);
+  // Training on the wasm backend never touches tfjs's webgl backend, converter or tfjs-data: leaving them out
+  // roughly halves the bundle (and keeps the npm tarball under its budget).
+  const unused = join(SOURCE, 'tfjs-unused.ts');
+  const fineTune = await bundle('fine-tune', outdir, [], {
+    '@tensorflow/tfjs-backend-webgl': unused,
+    '@tensorflow/tfjs-converter': unused,
+    '@tensorflow/tfjs-data': unused,
+  });
   for (const file of ['index.html', 'style.css'])
     await copyFile(join(SOURCE, file), join(outdir, file));
-  for (const file of WASM_FILES) await copyFile(join(TFJS_WASM, file), join(outdir, 'wasm', file));
   return {
     outdir,
     initial,
     fineTune,
-    wasmBytes: (await stat(join(TFJS_WASM, WASM_FILES[1]!))).size,
+    wasmBytes: (await stat(join(TFJS_WASM, SIMD_WASM))).size,
   };
 }
 
@@ -86,6 +96,6 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     `playground: first load ${built.initial.file} ${kib(built.initial.bytes)} minified, ` +
       `${kib(built.initial.gzipBytes)} gzipped; fine-tuning on demand ${built.fineTune.file} ` +
       `${kib(built.fineTune.bytes)} minified, ${kib(built.fineTune.gzipBytes)} gzipped, plus ` +
-      `wasm/${WASM_FILES[1]} ${kib(built.wasmBytes)}`,
+      `${SIMD_WASM} ${kib(built.wasmBytes)} (served from @tensorflow/tfjs-backend-wasm)`,
   );
 }

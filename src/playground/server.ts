@@ -2,7 +2,8 @@
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { extname, join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DataNotFoundError } from '../errors.js';
 import type { ImageShape } from '../data/types.js';
@@ -52,11 +53,13 @@ const TYPES: Readonly<Record<string, string>> = {
   '.wasm': 'application/wasm',
 };
 
-/**
- * The built page's files: index.html, style.css, app.js and its chunks (flat names, no path can leave the folder),
- * and tfjs-backend-wasm's binaries under wasm/ for the fine-tuning chunk.
- */
-const ASSET = /^(?:wasm\/)?[\w-]+(?:\.[\w-]+)*\.(?:html|css|js|wasm)$/;
+/** The built page's files: index.html, style.css, app.js, fine-tune.js (flat names: no path leaves the folder). */
+const ASSET = /^[\w-]+(?:\.[\w-]+)*\.(?:html|css|js)$/;
+
+/** tfjs-backend-wasm's binaries, which fine-tune.js fetches from wasm/: served from the installed package. */
+const TFJS_WASM = /^wasm\/(tfjs-backend-wasm(?:-simd|-threaded-simd)?\.wasm)$/;
+const tfjsWasmDir = (): string =>
+  dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm'));
 
 /** Reads an asset of the built page; undefined when the build has no such file. */
 async function readAsset(assetsDir: string, asset: string): Promise<Uint8Array | undefined> {
@@ -91,8 +94,9 @@ async function route(
 ): Promise<boolean> {
   const path = decodeURIComponent(url.pathname);
   const asset = path === '/' ? 'index.html' : path.slice(1);
-  if (ASSET.test(asset)) {
-    const body = await readAsset(assetsDir, asset);
+  const wasm = TFJS_WASM.exec(asset);
+  if (ASSET.test(asset) || wasm) {
+    const body = await readAsset(wasm ? tfjsWasmDir() : assetsDir, wasm ? wasm[1]! : asset);
     if (body === undefined) return false;
     send(res, 200, TYPES[extname(asset)]!, body);
     return true;
