@@ -665,3 +665,30 @@ export function spmv(
     store<f32>(out + <usize>o * (<usize>outStride << 2), sum);
   }
 }
+
+/**
+ * The features of one image from its C planes of `plane` floats, written into lane 0 of feature rows
+ * `stride` floats apart (the caller offsets `out` to the image's lane): channel means (global average
+ * pooling) when `mean` is 1, else every value in NHWC order (flatten: feature (p·C + c) = x[c][p]).
+ */
+export function toFeatureLane(x: usize, C: i32, plane: i32, mean: i32, out: usize, stride: i32): void {
+  const rowBytes = <usize>stride << 2;
+  for (let c = 0; c < C; c++) {
+    const src = x + (<usize>(c * plane) << 2);
+    if (mean) {
+      let acc = f32x4.splat(0);
+      let p = 0;
+      for (; p + 4 <= plane; p += 4) acc = f32x4.add(acc, v128.load(src + (<usize>p << 2)));
+      let sum = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+      for (; p < plane; p++) sum += load<f32>(src + (<usize>p << 2));
+      store<f32>(out + <usize>c * rowBytes, sum / <f32>plane);
+    } else {
+      let dst = out + <usize>c * rowBytes;
+      const step = <usize>C * rowBytes;
+      for (let p = 0; p < plane; p++) {
+        store<f32>(dst, load<f32>(src + (<usize>p << 2)));
+        dst += step;
+      }
+    }
+  }
+}

@@ -125,6 +125,14 @@ export interface RuntimeKernels {
     ow: number,
   ): void;
   reluArrays(x: number, out: number, n: number): void;
+  toFeatureLane(
+    x: number,
+    c: number,
+    plane: number,
+    mean: number,
+    out: number,
+    stride: number,
+  ): void;
   spmv(
     rowPtr: number,
     colIdx: number,

@@ -469,26 +469,13 @@ const toFeatures: Planner<'flatten' | 'globalAvgPool'> = (node, ctx): Step => {
   }
   const inp = ctx.image(node.input);
   const out = ctx.features(node.name);
-  const gap = node.op === 'globalAvgPool';
+  const mean = node.op === 'globalAvgPool' ? 1 : 0;
+  const k = ctx.kernels;
   return {
     node: node.name,
     stage: 'image',
-    run: (image) => {
-      const f = arena.f32();
-      const dst = out.at / 4 + image;
-      const src = inp.at / 4;
-      const stride = lanes.stride;
-      for (let c = 0; c < inp.c; c++) {
-        if (gap) {
-          let acc = 0;
-          for (let p = 0; p < inp.plane; p++) acc += f[src + c * inp.plane + p]!;
-          f[dst + c * stride] = acc / inp.plane;
-        } else {
-          for (let p = 0; p < inp.plane; p++)
-            f[dst + (p * inp.c + c) * stride] = f[src + c * inp.plane + p]!;
-        }
-      }
-    },
+    run: (image) =>
+      k.toFeatureLane(inp.at, inp.c, inp.plane, mean, out.at + image * 4, lanes.stride),
   };
 };
 
