@@ -441,4 +441,7 @@ export {
   gradToBlocked,
   sparseConvWeightGrad,
   sparseConvInputGrad,
+  adamUpdateAt,
+  momentumUpdateAt,
+  sumSquaresAt,
 } from './sparse';
