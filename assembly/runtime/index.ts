@@ -393,7 +393,7 @@ export function padInterior(x: usize, out: usize, C: i32, H: i32, W: i32, PT: i3
     let src = x + (<usize>(c * H * W) << 2);
     let dst = out + (<usize>((c * HP + PT) * WP + PL) << 2);
     for (let h = 0; h < H; h++) {
-      memory.copy(dst, src, rowBytes);
+      copyFloats(dst, src, W);
       src += rowBytes;
       dst += <usize>WP << 2;
     }
@@ -401,62 +401,130 @@ export function padInterior(x: usize, out: usize, C: i32, H: i32, W: i32, PT: i3
 }
 
 /**
- * Direct sparse convolution over padded planes, stride 1: out[o][p] = act(Σ_k values[k] · x[p + offsets[k]]
- * + bias[o]) for p < P, where offsets[k] (bytes) is (ci·HP + ky)·WP + kx of nonzero k. With P = OH·WP the
- * result is OH rows of WP pixels, the first OW of each valid (the rest straddle the border and are dropped
- * by `compactRows`). No im2col: each weight reads its shifted input plane in place. Reads may run up to 32
- * floats past the last plane; the runtime leaves that slack.
+ * Direct sparse convolution: out[o][p] = act(Σ_k values[k] · x[p + offsets[k]] + bias[o]) for p < P, where
+ * offsets[k] (bytes) is where nonzero k's input window starts (the planner lays the input out so that
+ * every nonzero reads a plane shifted by a constant). No im2col: each weight reads its input in place.
+ *
+ * Pixels go 28 at a time in seven SIMD accumulators, then the rest in a block of 7, 4 or 2 vectors. Seven,
+ * not eight: V8 loads all of a weight's input vectors before it multiplies, and it has 15 vector registers
+ * to give (xmm15 is its scratch), so 7 accumulators + 7 loaded vectors + the weight fit, while eight
+ * accumulators spill one to the stack on every nonzero, which put a store-to-load round trip on its add
+ * chain and ran 1.5-1.8x slower.
+ *
+ * The last block of a row stores whole vectors: up to 24 floats past P. Rows are computed in order, so
+ * what spills into row o + 1 is overwritten by it; the runtime leaves that slack after each output, and
+ * the reads of the last block may run as far past the input (into memory that is never stored).
  */
 export function sparseConvDirect(
   rowPtr: usize, offsets: usize, values: usize, rows: i32,
   x: usize, P: i32, bias: usize, relu: i32, out: usize, outStride: i32,
 ): void {
-  const zero = f32x4.splat(0);
   for (let o = 0; o < rows; o++) {
-    const start = load<u32>(rowPtr + (<usize>o << 2));
-    const end = load<u32>(rowPtr + (<usize>(o + 1) << 2));
-    const b = f32x4.splat(load<f32>(bias + (<usize>o << 2)));
+    const start = <usize>load<u32>(rowPtr + (<usize>o << 2)) << 2;
+    const end = <usize>load<u32>(rowPtr + (<usize>(o + 1) << 2)) << 2;
+    const b = v128.load32_splat(bias + (<usize>o << 2));
     const dst = out + (<usize>(o * outStride) << 2);
     let p = 0;
-    for (; p + 16 < P; p += 32) {
-      let a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b, a6 = b, a7 = b;
-      const chunk = x + (<usize>p << 2);
-      for (let k = start; k < end; k++) {
-        const w = f32x4.splat(load<f32>(values + (<usize>k << 2)));
-        const src = chunk + <usize>load<u32>(offsets + (<usize>k << 2));
-        a0 = f32x4.add(a0, f32x4.mul(w, v128.load(src)));
-        a1 = f32x4.add(a1, f32x4.mul(w, v128.load(src, 16)));
-        a2 = f32x4.add(a2, f32x4.mul(w, v128.load(src, 32)));
-        a3 = f32x4.add(a3, f32x4.mul(w, v128.load(src, 48)));
-        a4 = f32x4.add(a4, f32x4.mul(w, v128.load(src, 64)));
-        a5 = f32x4.add(a5, f32x4.mul(w, v128.load(src, 80)));
-        a6 = f32x4.add(a6, f32x4.mul(w, v128.load(src, 96)));
-        a7 = f32x4.add(a7, f32x4.mul(w, v128.load(src, 112)));
-      }
-      if (relu) {
-        a0 = f32x4.max(a0, zero); a1 = f32x4.max(a1, zero); a2 = f32x4.max(a2, zero); a3 = f32x4.max(a3, zero);
-        a4 = f32x4.max(a4, zero); a5 = f32x4.max(a5, zero); a6 = f32x4.max(a6, zero); a7 = f32x4.max(a7, zero);
-      }
-      storeChunk(dst + (<usize>p << 2), a0, a1, a2, a3, P - p);
-      storeChunk(dst + (<usize>(p + 16) << 2), a4, a5, a6, a7, P - p - 16);
+    for (; p + 28 <= P; p += 28) {
+      block7(values + start, values + end, offsets + start, x + (<usize>p << 2), b, relu, dst + (<usize>p << 2));
     }
-    if (p < P) {
-      let a0 = b, a1 = b, a2 = b, a3 = b;
-      const chunk = x + (<usize>p << 2);
-      for (let k = start; k < end; k++) {
-        const w = f32x4.splat(load<f32>(values + (<usize>k << 2)));
-        const src = chunk + <usize>load<u32>(offsets + (<usize>k << 2));
-        a0 = f32x4.add(a0, f32x4.mul(w, v128.load(src)));
-        a1 = f32x4.add(a1, f32x4.mul(w, v128.load(src, 16)));
-        a2 = f32x4.add(a2, f32x4.mul(w, v128.load(src, 32)));
-        a3 = f32x4.add(a3, f32x4.mul(w, v128.load(src, 48)));
-      }
-      if (relu) {
-        a0 = f32x4.max(a0, zero); a1 = f32x4.max(a1, zero); a2 = f32x4.max(a2, zero); a3 = f32x4.max(a3, zero);
-      }
-      storeChunk(dst + (<usize>p << 2), a0, a1, a2, a3, P - p);
-    }
+    const rest = P - p;
+    if (rest > 16) block7(values + start, values + end, offsets + start, x + (<usize>p << 2), b, relu, dst + (<usize>p << 2));
+    else if (rest > 8) block4(values + start, values + end, offsets + start, x + (<usize>p << 2), b, relu, dst + (<usize>p << 2));
+    else if (rest > 0) block2(values + start, values + end, offsets + start, x + (<usize>p << 2), b, relu, dst + (<usize>p << 2));
   }
+}
+
+/**
+ * One output row's block of 7 vectors: the nonzeros from `vp` to `vend` (values; `op` walks their byte
+ * offsets beside them) applied to the input at `chunk`, plus the bias `b`, ReLU if asked, stored at `q`.
+ */
+@inline
+function block7(vp: usize, vend: usize, op: usize, chunk: usize, b: v128, relu: i32, q: usize): void {
+  let a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b, a6 = b;
+  while (vp < vend) {
+    const w = v128.load32_splat(vp);
+    const src = chunk + <usize>load<u32>(op);
+    a0 = f32x4.add(a0, f32x4.mul(w, v128.load(src)));
+    a1 = f32x4.add(a1, f32x4.mul(w, v128.load(src, 16)));
+    a2 = f32x4.add(a2, f32x4.mul(w, v128.load(src, 32)));
+    a3 = f32x4.add(a3, f32x4.mul(w, v128.load(src, 48)));
+    a4 = f32x4.add(a4, f32x4.mul(w, v128.load(src, 64)));
+    a5 = f32x4.add(a5, f32x4.mul(w, v128.load(src, 80)));
+    a6 = f32x4.add(a6, f32x4.mul(w, v128.load(src, 96)));
+    vp += 4;
+    op += 4;
+  }
+  if (relu) {
+    // pmax(0, a) is one maxps; f32x4.max's NaN rules cost V8 eight instructions.
+    const zero = f32x4.splat(0);
+    a0 = f32x4.pmax(zero, a0); a1 = f32x4.pmax(zero, a1); a2 = f32x4.pmax(zero, a2); a3 = f32x4.pmax(zero, a3);
+    a4 = f32x4.pmax(zero, a4); a5 = f32x4.pmax(zero, a5); a6 = f32x4.pmax(zero, a6);
+  }
+  v128.store(q, a0); v128.store(q, a1, 16); v128.store(q, a2, 32); v128.store(q, a3, 48);
+  v128.store(q, a4, 64); v128.store(q, a5, 80); v128.store(q, a6, 96);
+}
+
+/**
+ * `block7` for 4 vectors (16 pixels). With fewer vectors per nonzero the loop is bound by the latency of
+ * each accumulator's add, not by throughput, so two nonzeros go per iteration and their products are
+ * summed before they meet the accumulator (4 accumulators + 8 loaded vectors + 2 weights: no spill).
+ */
+@inline
+function block4(vp: usize, vend: usize, op: usize, chunk: usize, b: v128, relu: i32, q: usize): void {
+  let a0 = b, a1 = b, a2 = b, a3 = b;
+  for (; vp + 4 < vend; vp += 8, op += 8) {
+    const w = v128.load32_splat(vp);
+    const u = v128.load32_splat(vp, 4);
+    const s = chunk + <usize>load<u32>(op);
+    const t = chunk + <usize>load<u32>(op, 4);
+    a0 = f32x4.add(a0, f32x4.add(f32x4.mul(w, v128.load(s)), f32x4.mul(u, v128.load(t))));
+    a1 = f32x4.add(a1, f32x4.add(f32x4.mul(w, v128.load(s, 16)), f32x4.mul(u, v128.load(t, 16))));
+    a2 = f32x4.add(a2, f32x4.add(f32x4.mul(w, v128.load(s, 32)), f32x4.mul(u, v128.load(t, 32))));
+    a3 = f32x4.add(a3, f32x4.add(f32x4.mul(w, v128.load(s, 48)), f32x4.mul(u, v128.load(t, 48))));
+  }
+  if (vp < vend) {
+    const w = v128.load32_splat(vp);
+    const s = chunk + <usize>load<u32>(op);
+    a0 = f32x4.add(a0, f32x4.mul(w, v128.load(s)));
+    a1 = f32x4.add(a1, f32x4.mul(w, v128.load(s, 16)));
+    a2 = f32x4.add(a2, f32x4.mul(w, v128.load(s, 32)));
+    a3 = f32x4.add(a3, f32x4.mul(w, v128.load(s, 48)));
+  }
+  if (relu) {
+    const zero = f32x4.splat(0);
+    a0 = f32x4.pmax(zero, a0); a1 = f32x4.pmax(zero, a1); a2 = f32x4.pmax(zero, a2); a3 = f32x4.pmax(zero, a3);
+  }
+  v128.store(q, a0); v128.store(q, a1, 16); v128.store(q, a2, 32); v128.store(q, a3, 48);
+}
+
+/** `block4` for 2 vectors (8 pixels), four nonzeros per iteration. */
+@inline
+function block2(vp: usize, vend: usize, op: usize, chunk: usize, b: v128, relu: i32, q: usize): void {
+  let a0 = b, a1 = b;
+  for (; vp + 12 < vend; vp += 16, op += 16) {
+    const w0 = v128.load32_splat(vp), w1 = v128.load32_splat(vp, 4);
+    const w2 = v128.load32_splat(vp, 8), w3 = v128.load32_splat(vp, 12);
+    const s0 = chunk + <usize>load<u32>(op), s1 = chunk + <usize>load<u32>(op, 4);
+    const s2 = chunk + <usize>load<u32>(op, 8), s3 = chunk + <usize>load<u32>(op, 12);
+    const p0 = f32x4.add(f32x4.mul(w0, v128.load(s0)), f32x4.mul(w1, v128.load(s1)));
+    const p1 = f32x4.add(f32x4.mul(w2, v128.load(s2)), f32x4.mul(w3, v128.load(s3)));
+    const q0 = f32x4.add(f32x4.mul(w0, v128.load(s0, 16)), f32x4.mul(w1, v128.load(s1, 16)));
+    const q1 = f32x4.add(f32x4.mul(w2, v128.load(s2, 16)), f32x4.mul(w3, v128.load(s3, 16)));
+    a0 = f32x4.add(a0, f32x4.add(p0, p1));
+    a1 = f32x4.add(a1, f32x4.add(q0, q1));
+  }
+  for (; vp < vend; vp += 4, op += 4) {
+    const w = v128.load32_splat(vp);
+    const s = chunk + <usize>load<u32>(op);
+    a0 = f32x4.add(a0, f32x4.mul(w, v128.load(s)));
+    a1 = f32x4.add(a1, f32x4.mul(w, v128.load(s, 16)));
+  }
+  if (relu) {
+    const zero = f32x4.splat(0);
+    a0 = f32x4.pmax(zero, a0); a1 = f32x4.pmax(zero, a1);
+  }
+  v128.store(q, a0); v128.store(q, a1, 16);
 }
 
 /** Keeps the first `OW` floats of each of `R` rows of `WP` floats: [R, WP] → [R, OW] (OW ≤ WP). */
@@ -465,7 +533,7 @@ export function compactRows(x: usize, out: usize, R: i32, WP: i32, OW: i32): voi
   let src = x;
   let dst = out;
   for (let r = 0; r < R; r++) {
-    memory.copy(dst, src, rowBytes);
+    copyFloats(dst, src, OW);
     src += <usize>WP << 2;
     dst += rowBytes;
   }
@@ -504,4 +572,55 @@ export function gatherPhases(
       }
     }
   }
+}
+
+/**
+ * Lays C planes [H, W] out for a direct conv whose output rows need no cropping: for each row phase
+ * a < AH and column shift kx < KW, plane (a, kx, c) of HQ rows by OW columns holds
+ * x[c][r·SH + a − PT][ow·SW + kx − PL] (0 outside the input), for r < HQ and ow < OW. A nonzero
+ * (c, ky, kx) then reads plane (ky mod SH, kx, c) from row ky / SH on: one constant shift over all OH·OW
+ * output pixels. KW copies of the input instead of one padded copy, but no wasted columns. Only the
+ * cells that come from the input are written: the runtime zeroes the rest once.
+ */
+export function gatherShifted(
+  x: usize, out: usize, C: i32, H: i32, W: i32, PT: i32, PL: i32, SH: i32, SW: i32,
+  AH: i32, KW: i32, HQ: i32, OW: i32,
+): void {
+  const rowBytes = <usize>OW << 2;
+  let dst = out;
+  for (let a = 0; a < AH; a++) {
+    // The rows r with 0 <= r·SH + a − PT < H are a contiguous range [r0, r1).
+    const r0 = min(HQ, max(0, (PT - a + SH - 1) / SH));
+    const r1 = min(HQ, max(r0, (H + PT - a + SH - 1) / SH));
+    for (let kx = 0; kx < KW; kx++) {
+      // Likewise the columns: [j0, j1).
+      const j0 = min(OW, max(0, (PL - kx + SW - 1) / SW));
+      const j1 = min(OW, max(j0, (W + PL - kx + SW - 1) / SW));
+      for (let c = 0; c < C; c++) {
+        const plane = x + (<usize>(c * H * W) << 2);
+        for (let r = r0; r < r1; r++) {
+          const row = plane + (<usize>((r * SH + a - PT) * W + kx - PL) << 2);
+          const d = dst + <usize>r * rowBytes;
+          if (SW == 1) copyFloats(d + (<usize>j0 << 2), row + (<usize>j0 << 2), j1 - j0);
+          else for (let j = j0; j < j1; j++) store<f32>(d + (<usize>j << 2), load<f32>(row + (<usize>(j * SW) << 2)));
+        }
+        dst += <usize>HQ * rowBytes;
+      }
+    }
+  }
+}
+
+/**
+ * Copies n floats. Short rows are the common case here, where memory.copy's call into the engine costs
+ * more than the copy; the last vector overlaps the one before rather than run past the row.
+ */
+@inline
+function copyFloats(dst: usize, src: usize, n: i32): void {
+  if (n < 4) {
+    for (let i = 0; i < n; i++) store<f32>(dst + (<usize>i << 2), load<f32>(src + (<usize>i << 2)));
+    return;
+  }
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(dst + (<usize>i << 2), v128.load(src + (<usize>i << 2)));
+  if (i < n) v128.store(dst + (<usize>(n - 4) << 2), v128.load(src + (<usize>(n - 4) << 2)));
 }

@@ -10,7 +10,7 @@ npx dynaprune train --model paper-cnn-wide --width 3 --method dsr --sparsity 0.8
 # Store it as CSR, look inside, and evaluate the stored file:
 npx dynaprune export runs/dsr --values fp32          # or fp16, int8
 npx dynaprune export runs/dsr --format onnx          # the same folded graph as ONNX (opset 13, NCHW) for onnxruntime
-npx dynaprune inspect runs/dsr/model.dpr             # per-layer bits per nonzero, against gzip and the entropy bound
+npx dynaprune inspect runs/dsr/model.dpr             # per-layer bits per nonzero; size against dense, gzipped dense (tfmot) and an i.i.d. mask estimate
 npx dynaprune eval runs/dsr/model.dpr --dataset cifar10   # on the sparse runtime; --compare also runs dense tfjs
 
 # An interrupted run continues where it stopped (Ctrl-C prints this command):

@@ -340,7 +340,7 @@ const mutationArb = (maxRelus: number): fc.Arbitrary<Mutation> =>
         kind: fc.constant('relus' as const),
         count: fc.oneof(
           fc.nat(100),
-          fc.constantFrom(10_000, 100_000).map((n) => Math.min(n, maxRelus)),
+          fc.constantFrom(8_000, 10_000, 100_000).map((n) => Math.min(n, maxRelus)),
         ),
       }),
     },

@@ -11,6 +11,8 @@ import {
 import type { DenseMatrix, GraphNode, ModelGraph, WeightMatrix } from '../graph/types.js';
 import {
   DEFAULT_MAX_ELEMENTS,
+  DEFAULT_MAX_NODES,
+  DEFAULT_MAX_TOPOLOGY_BYTES,
   HEADER_BYTES,
   MAGIC,
   SECTION_OVERHEAD,
@@ -32,6 +34,16 @@ export interface DecodeOptions {
    * file declaring more is refused before allocating (InvalidSizeError). Default 2^26 (FORMAT.md, "Limits").
    */
   readonly maxElements?: number;
+  /**
+   * The most bytes of topology JSON the reader decodes and parses; a longer topology is refused before
+   * parsing (InvalidSizeError). Default 2^20 = 1 MiB (FORMAT.md, "Limits").
+   */
+  readonly maxTopologyBytes?: number;
+  /**
+   * The most graph nodes the reader accepts; a topology with more is refused right after parsing, before any
+   * node is read (InvalidSizeError). Default 2^13 = 8,192 (FORMAT.md, "Limits").
+   */
+  readonly maxNodes?: number;
   /** Accept NaN and ±Infinity weights instead of refusing them with NonFiniteValueError (default false). */
   readonly allowNonFinite?: boolean;
 }
@@ -121,8 +133,24 @@ function readFraming(
   return { version, sections, sectionBytes };
 }
 
-/** Section 0's JSON: an object with format "dynaprune-csr", a known valuePrecision, nodes, an output. */
-function readTopology(payload: Uint8Array, source: string): JsonObject {
+/** The topology's ceilings (FORMAT.md, "Limits"). */
+interface TopologyLimits {
+  readonly maxTopologyBytes: number;
+  readonly maxNodes: number;
+}
+
+/**
+ * Section 0's JSON: an object with format "dynaprune-csr", a known valuePrecision, nodes, an output. The
+ * text's length is checked before it is parsed, the node count before any node is read.
+ */
+function readTopology(payload: Uint8Array, source: string, limits: TopologyLimits): JsonObject {
+  if (payload.length > limits.maxTopologyBytes) {
+    throw new InvalidSizeError(
+      source,
+      `the topology is ${payload.length} bytes of JSON, above the reader's ceiling of ` +
+        `${limits.maxTopologyBytes}; raise maxTopologyBytes if this model is genuinely that large`,
+    );
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
@@ -141,6 +169,13 @@ function readTopology(payload: Uint8Array, source: string): JsonObject {
   if (!(valuePrecisions as readonly unknown[]).includes(parsed['valuePrecision']))
     throw fail(`valuePrecision must be one of ${valuePrecisions.join(', ')}`);
   if (!Array.isArray(parsed['nodes'])) throw fail('nodes must be a list');
+  if (parsed['nodes'].length > limits.maxNodes) {
+    throw new InvalidSizeError(
+      source,
+      `the topology has ${parsed['nodes'].length} nodes, above the reader's ceiling of ` +
+        `${limits.maxNodes}; raise maxNodes if this model is genuinely that deep`,
+    );
+  }
   if (typeof parsed['output'] !== 'string') throw fail('output must be a node name (a string)');
   if (parsed['metadata'] !== undefined && !isObject(parsed['metadata']))
     throw fail('metadata must be a JSON object');
@@ -238,7 +273,10 @@ function readNodes(
 export function decodeModelDetailed(bytes: Uint8Array, options: DecodeOptions = {}): DecodedModel {
   const source = options.name ?? '<container>';
   const { version, sections, sectionBytes } = readFraming(bytes, source);
-  const topology = readTopology(sections[0]!.payload, source);
+  const topology = readTopology(sections[0]!.payload, source, {
+    maxTopologyBytes: options.maxTopologyBytes ?? DEFAULT_MAX_TOPOLOGY_BYTES,
+    maxNodes: options.maxNodes ?? DEFAULT_MAX_NODES,
+  });
   const ctx: SectionContext = {
     source,
     budget: new ElementBudget(options.maxElements ?? DEFAULT_MAX_ELEMENTS, source),

@@ -105,12 +105,15 @@ export function describeModel(
 ): ContainerReport {
   const decoded = decodeModelDetailed(bytes, name === undefined ? options : { ...options, name });
   const { graph, sectionBytes, sectionKinds, sectionRefs, valuePrecision } = decoded;
-  const sectionOf = (node: string, field: string): number =>
-    sectionRefs.findIndex((r) => r !== undefined && r.node === node && r.field === field);
+  // Each weight's section by node name: one pass, so the report stays linear in the layer count.
+  const weightSections = new Map<string, number>();
+  sectionRefs.forEach((r, index) => {
+    if (r?.field === 'weight') weightSections.set(r.node, index);
+  });
   const layers: LayerReport[] = [];
   for (const node of graph.nodes) {
     if (node.op !== 'conv2d' && node.op !== 'dense') continue;
-    const section = sectionOf(node.name, 'weight');
+    const section = weightSections.get(node.name)!;
     const size = node.weight.rows * node.weight.cols;
     const nnz = nonzeroCount(node.weight);
     const shape =

@@ -17,7 +17,12 @@ export {
   type ModelMetadata,
   type Provenance,
 } from './metadata.js';
-export { DEFAULT_MAX_ELEMENTS, MAX_MATRIX_ELEMENTS } from './layout.js';
+export {
+  DEFAULT_MAX_ELEMENTS,
+  DEFAULT_MAX_NODES,
+  DEFAULT_MAX_TOPOLOGY_BYTES,
+  MAX_MATRIX_ELEMENTS,
+} from './layout.js';
 export {
   valuePrecisions,
   indexCodings,

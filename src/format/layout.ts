@@ -53,6 +53,22 @@ export const MAX_MATRIX_ELEMENTS = 2 ** 31;
  */
 export const DEFAULT_MAX_ELEMENTS = 2 ** 26;
 
+/**
+ * The reader's default ceiling on the topology's JSON (1 MiB), checked before the text is decoded or parsed.
+ * Parsing costs time and memory per JSON value rather than per byte: 1 MiB of the densest JSON
+ * (`[{},{},...]`, 350,000 objects) takes about 0.45 s of CPU and 46 MiB (docs/FORMAT.md, "Limits"). Real
+ * topologies are far smaller (WRN-28-1: 80 nodes, 9.5 kB). Overridable with DecodeOptions.maxTopologyBytes.
+ */
+export const DEFAULT_MAX_TOPOLOGY_BYTES = 2 ** 20;
+
+/**
+ * The reader's default ceiling on the graph's node count (8,192), checked right after parsing, before any
+ * node is read: loading costs time and memory per node (a plan step, an activation buffer), and the deepest
+ * CNNs have a few thousand nodes (ResNet-1001 ~3,000 with BatchNorm and ReLU as nodes). Overridable with
+ * DecodeOptions.maxNodes.
+ */
+export const DEFAULT_MAX_NODES = 2 ** 13;
+
 /** DEFLATE never expands more than 1032:1 (a 258-byte match in 2 bits), which bounds an inflated block. */
 export const MAX_DEFLATE_RATIO = 1032;
 

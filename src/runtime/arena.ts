@@ -12,6 +12,11 @@ export const DEFAULT_MAX_MEMORY_BYTES = 2 ** 30;
 
 const PAGE = 65536;
 const GUARD_BYTES = 256;
+/**
+ * Floats kept free after every activation buffer and scratch area: the sparse conv kernel stores whole
+ * SIMD blocks, up to 24 floats past the last pixel of a row (assembly/runtime/index.ts).
+ */
+export const STORE_SLACK_FLOATS = 32;
 export const roundUp = (n: number, m: number): number => Math.ceil(n / m) * m;
 const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 

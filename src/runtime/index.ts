@@ -40,7 +40,9 @@ export {
 
 /** The runtime's options plus the reader's ceilings (FORMAT.md, "Limits"). */
 export interface LoadNetworkOptions
-  extends NetworkOptions, Pick<DecodeOptions, 'maxElements' | 'allowNonFinite'> {}
+  extends
+    NetworkOptions,
+    Pick<DecodeOptions, 'maxElements' | 'maxTopologyBytes' | 'maxNodes' | 'allowNonFinite'> {}
 
 /**
  * Loads a container (file path in Node, URL, ArrayBuffer, Uint8Array or fetch Response) and prepares it
@@ -52,9 +54,7 @@ export async function loadNetwork(
   source: ContainerSource,
   options: LoadNetworkOptions = {},
 ): Promise<Network> {
-  const decode = {
-    ...(options.maxElements !== undefined ? { maxElements: options.maxElements } : {}),
-    ...(options.allowNonFinite !== undefined ? { allowNonFinite: options.allowNonFinite } : {}),
-  };
+  const { maxElements, maxTopologyBytes, maxNodes, allowNonFinite } = options;
+  const decode = { maxElements, maxTopologyBytes, maxNodes, allowNonFinite };
   return createNetwork(await loadSparse(source, decode), options);
 }

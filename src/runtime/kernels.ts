@@ -109,6 +109,21 @@ export interface RuntimeKernels {
     hq: number,
     wq: number,
   ): void;
+  gatherShifted(
+    x: number,
+    out: number,
+    c: number,
+    h: number,
+    w: number,
+    pt: number,
+    pl: number,
+    sh: number,
+    sw: number,
+    ah: number,
+    kw: number,
+    hq: number,
+    ow: number,
+  ): void;
   reluInPlace(x: number, n: number): void;
 }
 

@@ -1,7 +1,7 @@
 // The execution plan: one planner per op (planners.ts) turns each node into a step holding its buffers.
 import { shapeSize, type Shape } from '../graph/shapes.js';
 import type { GraphNode, ModelGraph, NodeOf, OpName } from '../graph/types.js';
-import { roundUp, type Arena } from './arena.js';
+import { roundUp, STORE_SLACK_FLOATS, type Arena } from './arena.js';
 import type { RuntimeKernels } from './kernels.js';
 
 /** One image's activation, channels-first [C, H, W] (planes of H·W floats), at a fixed byte offset. */
@@ -98,7 +98,10 @@ export class Plan {
       const step = (planners[node.op] as Planner<OpName>)(node as never, ctx);
       if (step) (step.stage === 'image' ? this.imageSteps : this.batchSteps).push(step);
     }
-    this.scratch.at = arena.alloc(this.scratch.floats * 4, 'the im2col scratch');
+    this.scratch.at = arena.alloc(
+      (this.scratch.floats + STORE_SLACK_FLOATS) * 4,
+      'the im2col scratch',
+    );
     this.fixedTop = arena.top;
     this.input = graph.nodes[0]!;
     this.outputName = graph.output;
@@ -113,7 +116,7 @@ export class Plan {
       return;
     }
     const [h, w, c] = shape as [number, number, number];
-    const at = this.arena.alloc(h * w * c * 4, `node "${name}"`);
+    const at = this.arena.alloc((h * w * c + STORE_SLACK_FLOATS) * 4, `node "${name}"`);
     this.images.set(name, { at, c, h, w, plane: h * w, size: h * w * c });
   }
 

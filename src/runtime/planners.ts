@@ -48,13 +48,119 @@ function convGeometry(node: NodeOf<'conv2d'>, ctx: PlanContext) {
   return { inp, out, kh, kw, sh, sw, pt, pl, relu: node.activation === 'relu' ? 1 : 0 };
 }
 
+/** Where a direct conv reads its input: how it is laid out, and the byte offset of each nonzero's window. */
+interface DirectLayout {
+  /** Output pixels computed per channel: OH·OW, or OH·WQ when the rows are cropped after. */
+  readonly pixels: number;
+  /** Byte offset, in the laid-out input, of the window that nonzero (ci, ky, kx) reads. */
+  offset(ci: number, ky: number, kx: number): number;
+  /** The laid-out input's offset. */
+  readonly source: number;
+  /** Lays the input out before each run (nothing when the input buffer is read as it is). */
+  prepare(): void;
+  /** Whether each output row holds WQ − OW extra pixels that `compactRows` drops. */
+  readonly cropped: boolean;
+}
+
+type ConvGeometry = ReturnType<typeof convGeometry>;
+
 /**
- * Sparse conv without im2col. The input is laid out as zero-padded planes, split into SH·SW phases when
- * strided (phase (a, b) holds the padded rows a, a + SH, ... and columns b, b + SW, ...), so that each
- * nonzero (ci, ky, kx) reads one phase plane shifted by (ky / SH, kx / SW): a byte offset, fixed at plan
- * time. One pass computes OH rows of WQ pixels (WQ = OW + (KW − 1) / SW), the first OW of each kept.
- * Stride 1 copies only the interior (the borders are zeroed once); without padding or extra columns
- * (1×1 stride-1 kernels) the input and output buffers are used as they are.
+ * Zero-padded planes [HQ, WQ] (WQ = OW + (KW − 1) / SW), split into SH·SW phases when strided (phase
+ * (a, b) holds the padded rows a, a + SH, ... and columns b, b + SW, ...): each nonzero reads one phase
+ * plane shifted by (ky / SH, kx / SW). Output rows are WQ wide, the last WQ − OW pixels dropped. Stride 1
+ * copies only the interior (the borders are zeroed once); without padding or extra columns (1×1
+ * stride-1 kernels) the input buffer is read as it is.
+ */
+function paddedLayout(g: ConvGeometry, ctx: PlanContext, name: string): DirectLayout {
+  const { inp, out, kh, kw, sh, sw, pt, pl } = g;
+  const hq = out.h + Math.floor((kh - 1) / sh);
+  const wq = out.w + Math.floor((kw - 1) / sw);
+  const strided = sh > 1 || sw > 1;
+  const padded = strided || hq !== inp.h || wq !== inp.w;
+  const floats = sh * sw * inp.c * hq * wq;
+  const at = padded ? ctx.arena.alloc(floats * 4, `node "${name}" padding`) : inp.at;
+  // Zeroed once here: at stride 1 the borders are never written again.
+  if (padded) ctx.arena.f32().fill(0, at / 4, at / 4 + floats);
+  const k = ctx.kernels;
+  return {
+    pixels: out.h * wq,
+    offset: (ci, ky, kx) => {
+      const phase = (ky % sh) * sw + (kx % sw);
+      return (((phase * inp.c + ci) * hq + Math.floor(ky / sh)) * wq + Math.floor(kx / sw)) * 4;
+    },
+    source: at,
+    prepare: strided
+      ? () => k.gatherPhases(inp.at, at, inp.c, inp.h, inp.w, pt, pl, sh, sw, hq, wq)
+      : padded
+        ? () => k.padInterior(inp.at, at, inp.c, inp.h, inp.w, pt, pl, hq, wq)
+        : () => undefined,
+    cropped: wq !== out.w,
+  };
+}
+
+/**
+ * KW column-shifted copies of the input (per row phase when strided; `gatherShifted`): plane (a, kx, ci)
+ * holds rows a, a + SH, ... of the padded input, columns kx, kx + SW, ... up to OW of them. A nonzero
+ * (ci, ky, kx) reads plane (ky mod SH, kx, ci) from row ky / SH on, and output rows need no cropping.
+ */
+function shiftedLayout(g: ConvGeometry, ctx: PlanContext, name: string): DirectLayout {
+  const { inp, out, kh, kw, sh, sw, pt, pl } = g;
+  const ah = Math.min(sh, kh);
+  const hq = out.h + Math.floor((kh - 1) / sh);
+  const floats = ah * kw * inp.c * hq * out.w;
+  const at = ctx.arena.alloc(floats * 4, `node "${name}" shifted input`);
+  // Zeroed once here: the cells outside the input are never written.
+  ctx.arena.f32().fill(0, at / 4, at / 4 + floats);
+  const k = ctx.kernels;
+  return {
+    pixels: out.h * out.w,
+    offset: (ci, ky, kx) =>
+      ((((ky % sh) * kw + kx) * inp.c + ci) * hq + Math.floor(ky / sh)) * out.w * 4,
+    source: at,
+    prepare: () =>
+      k.gatherShifted(inp.at, at, inp.c, inp.h, inp.w, pt, pl, sh, sw, ah, kw, hq, out.w),
+    cropped: false,
+  };
+}
+
+/**
+ * Cost of one output row of P pixels in `sparseConvDirect`, in passes over the row's nonzeros: blocks of
+ * 7 vectors, the last one of 7, 4 or 2 (the smaller ones take two or four nonzeros per pass, so they
+ * cost more than their share of vectors).
+ */
+const passes = (pixels: number): number => {
+  const rest = pixels % 28;
+  return Math.floor(pixels / 28) + (rest > 16 ? 1 : rest > 8 ? 0.9 : rest > 0 ? 0.6 : 0);
+};
+
+/** What copying one row of floats costs, in passes over a nonzero (a call's setup dominates short rows). */
+const ROW_COPY_COST = 4;
+
+/**
+ * The cheaper layout for a conv with `nnz` nonzeros: the padded planes compute WQ − OW wasted pixels per
+ * output row and copy the input rows once (and the output rows again when cropped); the shifted copies
+ * compute no wasted pixel but copy each input row KW times. The weights of `passes` and ROW_COPY_COST were
+ * fitted to per-layer A/B measurements of both layouts on paper-cnn-wide and WRN-16-2 (docs/DECISIONS.md).
+ */
+function chooseLayout(g: ConvGeometry, nnz: number): 'padded' | 'shifted' {
+  const { inp, out, kh, kw, sh, sw } = g;
+  const hq = out.h + Math.floor((kh - 1) / sh);
+  const wq = out.w + Math.floor((kw - 1) / sw);
+  const strided = sh > 1 || sw > 1;
+  const padded = strided || hq !== inp.h || wq !== inp.w;
+  const paddedRows =
+    (strided ? sh * sw * inp.c * hq : padded ? inp.c * inp.h : 0) +
+    (wq !== out.w ? out.c * out.h : 0);
+  const paddedCost = nnz * passes(out.h * wq) + ROW_COPY_COST * paddedRows;
+  // Only the rows that come from the input are copied (the padding rows stay zero).
+  const shiftedRows = Math.min(sh, kh) * kw * inp.c * Math.min(hq, Math.ceil(inp.h / sh));
+  const shiftedCost = nnz * passes(out.h * out.w) + ROW_COPY_COST * shiftedRows;
+  return shiftedCost < paddedCost ? 'shifted' : 'padded';
+}
+
+/**
+ * Sparse conv without im2col: the input laid out (padded planes or shifted copies, whichever costs less)
+ * so that every nonzero (ci, ky, kx) reads it at a byte offset fixed at plan time.
  */
 function directConv(
   node: NodeOf<'conv2d'>,
@@ -62,48 +168,38 @@ function directConv(
   ctx: PlanContext,
 ): () => void {
   const { kernels: k, arena } = ctx;
-  const { inp, out, kh, kw, sh, sw, pt, pl, relu } = convGeometry(node, ctx);
-  const hq = out.h + Math.floor((kh - 1) / sh);
-  const wq = out.w + Math.floor((kw - 1) / sw);
+  const g = convGeometry(node, ctx);
+  const { out, kh, kw, relu } = g;
   const csr = toCsr(node.weight);
+  const layout =
+    chooseLayout(g, csr.values.length) === 'shifted'
+      ? shiftedLayout(g, ctx, node.name)
+      : paddedLayout(g, ctx, node.name);
   const offsets = new Uint32Array(csr.colIdx.length);
   for (let i = 0; i < offsets.length; i++) {
     const col = csr.colIdx[i]!;
-    const ci = Math.floor(col / (kh * kw));
-    const ky = Math.floor(col / kw) % kh;
-    const kx = col % kw;
-    const phase = (ky % sh) * sw + (kx % sw);
-    offsets[i] = (((phase * inp.c + ci) * hq + Math.floor(ky / sh)) * wq + Math.floor(kx / sw)) * 4;
+    offsets[i] = layout.offset(Math.floor(col / (kh * kw)), Math.floor(col / kw) % kh, col % kw);
   }
   const offsetsAt = arena.upload(offsets, `node "${node.name}" offsets`);
-  const P = out.h * wq;
-  const strided = sh > 1 || sw > 1;
-  const padded = strided || hq !== inp.h || wq !== inp.w;
-  const compact = wq !== out.w;
-  const paddedFloats = sh * sw * inp.c * hq * wq;
-  const paddedAt = padded ? arena.alloc(paddedFloats * 4, `node "${node.name}" padding`) : 0;
-  // Zeroed once here: at stride 1 the borders are never written again.
-  if (padded) arena.f32().fill(0, paddedAt / 4, paddedAt / 4 + paddedFloats);
+  const P = layout.pixels;
   const scratch = ctx.scratch;
-  if (compact) scratch.floats = Math.max(scratch.floats, out.c * P);
-  const source = padded ? paddedAt : inp.at;
+  if (layout.cropped) scratch.floats = Math.max(scratch.floats, out.c * P);
   return () => {
-    if (strided) k.gatherPhases(inp.at, paddedAt, inp.c, inp.h, inp.w, pt, pl, sh, sw, hq, wq);
-    else if (padded) k.padInterior(inp.at, paddedAt, inp.c, inp.h, inp.w, pt, pl, hq, wq);
-    const target = compact ? scratch.at : out.at;
+    layout.prepare();
+    const target = layout.cropped ? scratch.at : out.at;
     k.sparseConvDirect(
       weight.rowPtr,
       offsetsAt,
       weight.values,
       weight.rows,
-      source,
+      layout.source,
       P,
       weight.bias,
       relu,
       target,
       P,
     );
-    if (compact) k.compactRows(scratch.at, out.at, out.c * out.h, wq, out.w);
+    if (layout.cropped) k.compactRows(scratch.at, out.at, out.c * out.h, P / out.h, out.w);
   };
 }
 

@@ -61,3 +61,32 @@ export interface TrainingHook {
   /** Restores {@link TrainingHook.getState}'s output when resuming. */
   setState?(state: unknown): void;
 }
+
+/**
+ * `records` with their layer names replaced by `names`, matched by position. tfjs numbers layer names per
+ * process (`dynamic_dense_DynamicDense1` here, `...DynamicDense3` in a process that built two models
+ * first), so the records a checkpoint restores may name the layers differently from the model that
+ * resumes them; renamed, a run's sparsity.jsonl names each layer one way from start to end. Keys of
+ * per-layer facts (DSR's `reallocated`) are renamed too. With another layer count nothing is renamed.
+ */
+export function renameRecordLayers(
+  records: readonly SparsityRecord[],
+  names: readonly string[],
+): SparsityRecord[] {
+  const from = records.find((r) => r.layers.length > 0)?.layers.map((l) => l.name);
+  if (from === undefined || from.length !== names.length) return [...records];
+  const to = new Map(from.map((name, i) => [name, names[i]!]));
+  const rename = (name: string): string => to.get(name) ?? name;
+  const renameKeys = (value: unknown): unknown => {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+    const entries = Object.entries(value as Record<string, unknown>);
+    if (!entries.some(([key]) => to.has(key))) return value;
+    return Object.fromEntries(entries.map(([key, v]) => [rename(key), v]));
+  };
+  return records.map((record) => {
+    const renamed: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(record)) renamed[key] = renameKeys(value);
+    renamed['layers'] = record.layers.map((l) => ({ ...l, name: rename(l.name) }));
+    return renamed as SparsityRecord;
+  });
+}

@@ -32,7 +32,7 @@ import { Augmenter, type AugmentOptions } from '../data/augment.js';
 import { makeBatch } from '../data/batch.js';
 import type { ImageShape, ImageSplit } from '../data/types.js';
 import type { CheckpointState } from './checkpoint.js';
-import type { SparsityRecord, TrainingHook } from './hooks.js';
+import { renameRecordLayers, type SparsityRecord, type TrainingHook } from './hooks.js';
 import { countCorrect, sparseCategoricalCrossentropy } from './loss.js';
 import { resetMomentsOnMaskWrites } from './optimizer-state.js';
 import type { RunFolder } from './run-folder.js';
@@ -324,7 +324,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     step = state.step;
     startEpoch = state.epochsDone;
     history.push(...((state.extra['history'] as EpochMetrics[] | undefined) ?? []));
-    sparsity.push(...((state.extra['sparsity'] as SparsityRecord[] | undefined) ?? []));
+    const restored = (state.extra['sparsity'] as SparsityRecord[] | undefined) ?? [];
+    // The checkpoint's records may name the layers with another process's counter.
+    sparsity.push(
+      ...renameRecordLayers(
+        restored,
+        maskedLayers(model).map((l) => l.name),
+      ),
+    );
     for (const hook of hooks) {
       if (hook.setState && state.hooks[hook.name] !== undefined)
         hook.setState(state.hooks[hook.name]);

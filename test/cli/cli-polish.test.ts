@@ -163,7 +163,7 @@ describe('dynaprune command line', () => {
   });
 
   it.skipIf(!haveFashion)(
-    'on Ctrl-C says where the run can be resumed, and the config records the typed command',
+    'on Ctrl-C says where the run can be resumed; the typed command and unverified data are recorded',
     async () => {
       const out = join(dir, 'interrupted');
       const args = [
@@ -191,6 +191,8 @@ describe('dynaprune command line', () => {
       expect(r.stderr).toContain(`dynaprune ${args.join(' ')} --resume`);
       const config = JSON.parse(await readFile(join(out, 'config.json'), 'utf8'));
       expect(config.command).toBe(`dynaprune ${args.join(' ')}`);
+      // Data without a known checksum is said on screen and recorded.
+      expect(r.stderr).toMatch(/from \/usr\/share\/datasets\/fashion-mnist \(NOT verified/);
       expect(config.data).toMatchObject({ origin: 'system', verified: false });
     },
   );

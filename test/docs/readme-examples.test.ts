@@ -2,7 +2,7 @@
 // the packed tarball installed in a fresh CommonJS-default project, offline, with the data in the cache.
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, readFile, readdir, rm, symlink } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -51,7 +51,13 @@ function runIn(cwd: string, command: string, args: string[], env: NodeJS.Process
 /** Copies what `npm pack` needs into `into` and packs it there (its `prepare` builds dist/), so the
  * repository's own dist/ is never rebuilt under other tests. Returns the tarball's path. */
 async function packCopy(into: string): Promise<string> {
-  for (const name of ['package.json', 'README.md', 'tsconfig.json', 'tsconfig.build.json']) {
+  for (const name of [
+    'package.json',
+    'README.md',
+    'LICENSE',
+    'tsconfig.json',
+    'tsconfig.build.json',
+  ]) {
     await cp(join(ROOT, name), join(into, name));
   }
   for (const name of ['src', 'assembly', 'scripts', 'docs']) {
@@ -113,11 +119,13 @@ describe.skipIf(!haveCifar)('the README, run from the packed tarball', () => {
   let project: string;
   let env: NodeJS.ProcessEnv;
   let packedFiles: string[];
+  let tarballBytes = 0;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'dynaprune-readme-'));
     const tarball = await packCopy(await mkdtemp(join(dir, 'pack-')));
     const { stdout } = await run('tar', ['-tzf', tarball]);
     packedFiles = stdout.trim().split('\n');
+    tarballBytes = (await stat(tarball)).size;
     project = join(dir, 'new-user');
     await installInFreshProject(tarball, project);
     await cp(join(ROOT, 'examples/readme'), project, { recursive: true });
@@ -135,7 +143,7 @@ describe.skipIf(!haveCifar)('the README, run from the packed tarball', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('packs the built entry points, the CLI and the README, and no sources or tests', () => {
+  it('packs the built entry points, the CLI, the README and the LICENSE, and no sources, tests or images', () => {
     for (const file of [
       'package/dist/index.js',
       'package/dist/index.d.ts',
@@ -143,11 +151,16 @@ describe.skipIf(!haveCifar)('the README, run from the packed tarball', () => {
       'package/dist/runtime/index.js',
       'package/dist/cli/main.js',
       'package/README.md',
+      'package/LICENSE',
       'package/package.json',
+      'package/docs/FORMAT.md',
     ]) {
       expect(packedFiles).toContain(file);
     }
-    expect(packedFiles.filter((f) => /^package\/(src|test|bench)\//.test(f))).toEqual([]);
+    expect(packedFiles.filter((f) => /^package\/(src|test|bench|results)\//.test(f))).toEqual([]);
+    // The README's screenshots (~1 MB) stay in the repository; source maps too.
+    expect(packedFiles.filter((f) => /\.(png|map)$/.test(f))).toEqual([]);
+    expect(tarballBytes).toBeLessThan(600 * 1024);
   });
 
   it('runs the command-line tour, offline, finding the data in the cache', async () => {

@@ -3,6 +3,8 @@ import { deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { CorruptFileError } from '../../src/errors.js';
 import {
+  DEFAULT_MAX_NODES,
+  DEFAULT_MAX_TOPOLOGY_BYTES,
   InvalidModelError,
   InvalidSizeError,
   NonFiniteValueError,
@@ -245,6 +247,44 @@ describe('FORMAT.md reader rules', () => {
     // rowPtr 3 + colIdx 2 + values 2 = 7 elements.
     expect(decodeModel(file, { maxElements: 7 }).nodes.length).toBe(2);
     expect(() => decodeModel(file, { maxElements: 6 })).toThrow(InvalidSizeError);
+  });
+
+  it('the topology has ceilings on its bytes (before parsing) and its node count (before reading nodes)', () => {
+    /** The one-layer file with `relus` ReLU nodes chained after the dense layer. */
+    const chain = (relus: number) => {
+      const parts = oneLayer(2, 4, exampleCsr());
+      let previous = 'fc';
+      for (let i = 0; i < relus; i++) {
+        parts.topology.nodes.push({ op: 'relu', name: `r${i}`, input: previous } as never);
+        previous = `r${i}`;
+      }
+      parts.topology.output = previous;
+      return build(parts);
+    };
+    const small = chain(100);
+    expect(decodeModel(small, { maxNodes: 102 }).nodes.length).toBe(102);
+    expect(() => decodeModel(small, { maxNodes: 101 })).toThrow(InvalidSizeError);
+    expect(() => decodeModel(small, { maxNodes: 101 })).toThrow(
+      /102 nodes.*ceiling of 101.*maxNodes/,
+    );
+    // The default, 8,192 nodes: one past it is refused, and raising maxNodes accepts the file.
+    expect(decodeModel(chain(DEFAULT_MAX_NODES - 2)).nodes.length).toBe(DEFAULT_MAX_NODES);
+    const deep = chain(DEFAULT_MAX_NODES - 1);
+    expect(() => decodeModel(deep)).toThrow(/ceiling of 8192/);
+    expect(decodeModel(deep, { maxNodes: 10_000 }).nodes.length).toBe(DEFAULT_MAX_NODES + 1);
+    // The byte ceiling is checked before the text is parsed: text that is not even JSON is refused for its
+    // length (InvalidSizeError), not for its syntax (InvalidModelError), once it passes the ceiling.
+    const sections = [exampleCsr()];
+    const notJson = (bytes: number) => buildContainer('x'.repeat(bytes), sections);
+    expect(() => decodeModel(notJson(DEFAULT_MAX_TOPOLOGY_BYTES))).toThrow(InvalidModelError);
+    expect(() => decodeModel(notJson(DEFAULT_MAX_TOPOLOGY_BYTES + 1))).toThrow(InvalidSizeError);
+    expect(() => decodeModel(notJson(DEFAULT_MAX_TOPOLOGY_BYTES + 1))).toThrow(/maxTopologyBytes/);
+    const text = splitContainer(small).topology;
+    const length = new TextEncoder().encode(JSON.stringify(text)).length;
+    expect(() => decodeModel(small, { maxTopologyBytes: length - 1 })).toThrow(InvalidSizeError);
+    expect(decodeModel(small, { maxTopologyBytes: length }).nodes.length).toBe(102);
+    // describeModel and the runtime's loadNetwork pass the ceilings on.
+    expect(() => describeModel(small, undefined, { maxNodes: 50 })).toThrow(/ceiling of 50/);
   });
 
   it('non-finite weights are refused unless allowNonFinite', () => {

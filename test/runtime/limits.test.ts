@@ -1,10 +1,16 @@
 // The runtime's memory ceiling: a graph whose activations would exceed it fails with a typed error before
-// allocating, on load and when a batch grows; long graphs load in time linear in their length.
+// allocating, on load and when a batch grows; long graphs load in time linear in their length, and a file's
+// node count has the reader's ceiling.
 import { describe, expect, it } from 'vitest';
 import { MemoryLimitError } from '../../src/errors.js';
 import { encodeModel } from '../../src/format/encode.js';
 import type { GraphNode, ModelGraph } from '../../src/graph/types.js';
-import { DEFAULT_MAX_MEMORY_BYTES, createNetwork, loadNetwork } from '../../src/runtime/index.js';
+import {
+  DEFAULT_MAX_MEMORY_BYTES,
+  InvalidSizeError,
+  createNetwork,
+  loadNetwork,
+} from '../../src/runtime/index.js';
 
 /** An input of `shape` followed by `count` ReLU nodes in a chain: no weights at all. */
 function reluChain(shape: number[], count: number): ModelGraph {
@@ -50,6 +56,18 @@ describe('runtime memory ceiling', () => {
     expect(out[1999]).toBe(999);
     const reference = await createNetwork(graph, { engine: 'reference', maxMemoryBytes: 2 ** 22 });
     expect(() => reference.predict(new Float32Array(1000 * 64), 64)).toThrow(MemoryLimitError);
+  });
+
+  it('loadNetwork refuses a file past the reader node ceiling and takes maxNodes to raise it', async () => {
+    const bytes = encodeModel(reluChain([4], 9_000)); // 9,001 nodes, above the default 8,192
+    const error = await loadNetwork(bytes).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidSizeError);
+    expect((error as Error).message).toMatch(/9001 nodes.*maxNodes/);
+    await expect(loadNetwork(bytes, { maxTopologyBytes: 1000 })).rejects.toThrow(
+      /maxTopologyBytes/,
+    );
+    const net = await loadNetwork(bytes, { maxNodes: 10_000 });
+    expect(Array.from(net.predict(new Float32Array([1, -2, 3, -4])))).toEqual([1, 0, 3, 0]);
   });
 
   it('loads a 30,000-node graph (validation, rewrites and planning are linear in the node count)', async () => {

@@ -19,6 +19,10 @@ import {
   type TrainOptions,
 } from '../../src/train/trainer.js';
 import { prepareRunFolder } from '../../src/train/run-folder.js';
+import { DSR } from '../../src/algorithms/dsr.js';
+import { SparseTrainer } from '../../src/algorithms/sparse-trainer.js';
+import { maskedLayers } from '../../src/layers/index.js';
+import { sparseModel } from '../algorithms/helpers.js';
 
 function tinyCnn(seed: number): tf.LayersModel {
   const init = (i: number) => tf.initializers.glorotUniform({ seed: seed * 10 + i });
@@ -97,6 +101,47 @@ describe('checkpoints', () => {
     expect(resumed.epochs.map((e) => e.trainLoss)).toEqual(
       uninterrupted.epochs.map((e) => e.trainLoss),
     );
+  });
+
+  it('a DSR run killed in its third epoch and resumed is bit-identical: weights, masks, rewiring', async () => {
+    // 10 steps an epoch, DSR's default schedule scaled to the 40-step run: it rewires before and after the kill.
+    const dsrRun = async (model: tf.LayersModel, runDir: string, extra: Partial<TrainOptions>) => {
+      const pruner = new SparseTrainer(model, new DSR());
+      return train(
+        options(model, {
+          epochs: 4,
+          runDir,
+          train: split(80, 1),
+          ...extra,
+          hooks: [pruner, ...(extra.hooks ?? [])],
+        }),
+      );
+    };
+    const masksOf = (m: tf.LayersModel) => maskedLayers(m).flatMap((l) => Array.from(l.getMask()));
+    const full = await sparseModel(0.8, 4);
+    const uninterrupted = await dsrRun(full, folder(), {});
+    const rewired = uninterrupted.sparsity.filter((r) => r['prunedCount'] !== undefined);
+    expect(rewired.some((r) => r.step < 20) && rewired.some((r) => r.step > 23)).toBe(true);
+    const runDir = folder();
+    const killed = await dsrRun(await sparseModel(0.8, 4), runDir, {
+      hooks: [
+        {
+          name: 'kill',
+          onStepEnd: ({ step }) => {
+            if (step === 23) throw new Error('killed in epoch 3');
+          },
+        },
+      ],
+    }).catch((e: unknown) => e);
+    expect(String(killed)).toMatch(/killed in epoch 3/);
+    const resumedModel = await sparseModel(0.8, 99);
+    const resumed = await dsrRun(resumedModel, runDir, { resume: true });
+    expect(masksOf(resumedModel)).toEqual(masksOf(full));
+    expect(weightsOf(resumedModel)).toEqual(weightsOf(full));
+    expect(resumed.epochs.map((e) => e.trainLoss)).toEqual(
+      uninterrupted.epochs.map((e) => e.trainLoss),
+    );
+    expect(resumed.sparsity).toEqual(uninterrupted.sparsity);
   });
 
   it('keeps one checkpoint with a manifest of checksums; a flipped byte in weights.bin is refused', async () => {
@@ -241,13 +286,21 @@ describe('divergence', () => {
         options(model, { epochs: 6, runDir, resume: true, learningRate: 50 }),
       ).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(DivergedError);
+      // The pointer names the epoch before the diverged one, whose checkpoint is intact.
+      const good = (error as DivergedError).epoch - 1;
       const pointer = JSON.parse(await readFile(join(runDir, 'checkpoint.json'), 'utf8'));
-      expect(pointer.latest).toMatch(/^checkpoints\/epoch-00\d$/);
-      if (pointer.latest === 'checkpoints/epoch-001') {
+      expect(pointer.latest).toBe(`checkpoints/epoch-${String(good).padStart(3, '0')}`);
+      expect(await readdir(join(runDir, 'checkpoints'))).toEqual([pointer.latest.slice(12)]);
+      const metrics = (await readFile(join(runDir, 'metrics.jsonl'), 'utf8')).trim().split('\n');
+      expect(metrics).toHaveLength(good);
+      if (good === 1) {
         expect(await readFile(join(runDir, 'checkpoints/epoch-001/model/weights.bin'))).toEqual(
           before,
         );
       }
+      // And the run resumes from it.
+      const resumed = await train(options(tinyCnn(3), { epochs: good + 1, runDir, resume: true }));
+      expect(resumed.epochs).toHaveLength(good + 1);
     } finally {
       await rm(runDir, { recursive: true, force: true });
     }

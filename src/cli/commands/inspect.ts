@@ -1,5 +1,7 @@
 // `dynaprune inspect FILE`: per-layer storage of a container and its size against three yardsticks.
 import type { Command } from 'commander';
+import { dirname, join } from 'node:path';
+import { DataNotFoundError } from '../../errors.js';
 import { describeModel, type ContainerReport } from '../../format/describe.js';
 import { readContainerBytes } from '../../format/load.js';
 import { savedModelBytes } from '../../train/model-files.js';
@@ -49,6 +51,22 @@ export function printReport(report: ContainerReport, tfjsBytes?: number): void {
   process.stdout.write(out.join('\n') + '\n');
 }
 
+/**
+ * The dense tfjs model's bytes: from `dir` when given (a missing model is an error), else from `model/` beside
+ * the container when a run folder holds one (dynaprune export writes model.dpr beside it), else none.
+ */
+async function tfjsModelBytes(file: string, dir: string | undefined): Promise<number | undefined> {
+  if (dir === undefined)
+    return savedModelBytes(join(dirname(file), 'model')).catch(() => undefined);
+  return savedModelBytes(dir).catch((error: unknown) => {
+    throw new DataNotFoundError(
+      `No tfjs model at ${dir}: --tfjs-model needs a folder holding model.json and weights.bin ` +
+        `(${(error as Error).message}).`,
+      { cause: error },
+    );
+  });
+}
+
 export function registerInspectCommand(program: Command): void {
   program
     .command('inspect')
@@ -62,10 +80,6 @@ export function registerInspectCommand(program: Command): void {
     )
     .action(async (file: string, flags: { tfjsModel?: string }) => {
       const { bytes, name } = await readContainerBytes(file);
-      const report = describeModel(bytes, name);
-      printReport(
-        report,
-        flags.tfjsModel === undefined ? undefined : await savedModelBytes(flags.tfjsModel),
-      );
+      printReport(describeModel(bytes, name), await tfjsModelBytes(file, flags.tfjsModel));
     });
 }

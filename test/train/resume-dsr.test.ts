@@ -1,0 +1,121 @@
+// A sparse DSR run resumed from a mid-run checkpoint ends exactly where an uninterrupted run ends.
+import * as tf from '@tensorflow/tfjs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DSR } from '../../src/algorithms/dsr.js';
+import { SparseTrainer } from '../../src/algorithms/sparse-trainer.js';
+import { initBackend } from '../../src/engine/backend.js';
+import type { ImageSplit } from '../../src/data/types.js';
+import { DynamicConv2D, DynamicDense } from '../../src/layers/index.js';
+import type { SparsityRecord } from '../../src/train/hooks.js';
+import { train, type TrainOptions, type TrainResult } from '../../src/train/trainer.js';
+
+function sparseCnn(): tf.LayersModel {
+  return tf.sequential({
+    layers: [
+      new DynamicConv2D({
+        inputShape: [8, 8, 3],
+        filters: 8,
+        kernelSize: 3,
+        activation: 'relu',
+        sparsity: 0.8,
+        seed: 1,
+      }),
+      tf.layers.flatten(),
+      new DynamicDense({ units: 3, activation: 'softmax', sparsity: 0.8, seed: 2 }),
+    ],
+  });
+}
+
+function split(count: number, seed: number): ImageSplit {
+  const images = new Uint8Array(count * 192);
+  const labels = new Uint8Array(count);
+  let s = seed;
+  for (let i = 0; i < count; i++) {
+    labels[i] = i % 3;
+    for (let p = 0; p < 192; p++) {
+      s = (s * 1103515245 + 12345) >>> 0;
+      images[i * 192 + p] = (s >>> 25) + (p % 3 === labels[i]! ? 100 : 0);
+    }
+  }
+  return { images, labels, count };
+}
+
+/**
+ * Trains a DSR model for 4 epochs in `runDir`; `stopAfter` interrupts it once that many epochs are
+ * checkpointed (the schedule depends on the run's length, so an interrupted run keeps its 4 epochs).
+ */
+async function dsrRun(runDir: string, options: { resume?: boolean; stopAfter?: number } = {}) {
+  const model = sparseCnn();
+  const trainer = new SparseTrainer(model, new DSR({ targetPruned: 10 }));
+  const trainOptions: TrainOptions = {
+    model,
+    train: split(96, 1),
+    validation: split(30, 2),
+    inputShape: [8, 8, 3],
+    epochs: 4,
+    batchSize: 8,
+    learningRate: 0.01,
+    seed: 3,
+    hooks: [trainer],
+    runDir,
+    resume: options.resume === true,
+    callbacks: {
+      // Called before the epoch's checkpoint is written: throwing here is a kill after `stopAfter`.
+      onEpochEnd: (m) => {
+        if (m.epoch === (options.stopAfter ?? Infinity) + 1) throw new Error('interrupted');
+      },
+    },
+  };
+  const result: TrainResult = await train(trainOptions);
+  const masks = model.weights
+    .filter((w) => w.originalName.endsWith('/mask'))
+    .map((w) => Array.from(w.read().dataSync()));
+  const weights = model.getWeights().map((w) => Array.from(w.dataSync()));
+  return { result, masks, weights, records: trainer.records };
+}
+
+const comparable = (r: TrainResult) =>
+  r.epochs.map(({ epoch, trainLoss, trainAcc, valLoss, valAcc }) => ({
+    epoch,
+    trainLoss,
+    trainAcc,
+    valLoss,
+    valAcc,
+  }));
+
+describe('resuming a sparse DSR run', () => {
+  let dir: string;
+  beforeAll(async () => {
+    await initBackend('wasm');
+    dir = await mkdtemp(join(tmpdir(), 'dynaprune-dsr-resume-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('ends with the same masks, threshold H, weights and metrics as an uninterrupted run', async () => {
+    const whole = await dsrRun(join(dir, 'whole'));
+    await expect(dsrRun(join(dir, 'split'), { stopAfter: 2 })).rejects.toThrow('interrupted');
+    const resumed = await dsrRun(join(dir, 'split'), { resume: true });
+    // It rewired several times on each side of the interruption (12 steps per epoch, stopped at 24).
+    expect(whole.records.filter((r) => r.step <= 24).length).toBeGreaterThan(3);
+    expect(resumed.records.length).toBeGreaterThan(3);
+    expect(resumed.masks).toEqual(whole.masks);
+    expect(resumed.weights).toEqual(whole.weights);
+    // Each run's sparsity.jsonl names its layers one way throughout, the names of the model that wrote it
+    // last (the three models of this process carry three different tfjs counters).
+    const names = (r: SparsityRecord) => r.layers.map((l) => l.name);
+    const current = names(resumed.result.sparsity.at(-1)!);
+    for (const r of resumed.result.sparsity) expect(names(r)).toEqual(current);
+    const counterless = (records: readonly SparsityRecord[]): unknown =>
+      JSON.parse(JSON.stringify(records).replace(/(DynamicConv2D|DynamicDense)\d+/g, '$1'));
+    expect(counterless(resumed.result.sparsity)).toEqual(counterless(whole.result.sparsity));
+    const H = (records: readonly SparsityRecord[]) => records.at(-1)?.['H'];
+    expect(H(resumed.result.sparsity)).toBeDefined();
+    expect(H(resumed.result.sparsity)).toBe(H(whole.result.sparsity));
+    expect(comparable(resumed.result)).toEqual(comparable(whole.result));
+  });
+});
