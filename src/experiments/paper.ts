@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportSparse, toLayersModel } from '../convert/export.js';
 import { modelToGraph } from '../convert/to-graph.js';
-import { initBackend } from '../engine/backend.js';
+import { defaultThreads, initBackend } from '../engine/backend.js';
 import { registerDynamicLayers } from '../layers/register.js';
 import { summaryFromRuns, type ComparisonMeta, type RunMeasurements } from '../report/from-runs.js';
 import { PAPER_NUMBERS, type ModelSummary, type PaperSummary } from '../report/summary.js';
@@ -15,6 +15,7 @@ import { measureLatency } from './latency.js';
 import { describeMachine } from './machine.js';
 import { multiplyAddsPerImage, nonzeroTrainableParameters } from './model-stats.js';
 import { runJobs, type JobEvents } from './paper-jobs.js';
+import { readRunFacts } from './run-facts.js';
 import {
   PAPER_BUDGET,
   paperPlan,
@@ -56,7 +57,8 @@ async function loadRunModel(runDir: string): Promise<LayersModel> {
 export async function measureRun(runDir: string): Promise<RunMeasurements> {
   const model = await loadRunModel(runDir);
   try {
-    const container = exportSparse(model, { values: 'fp32' });
+    // The container says how to feed it and how it was made (method, sparsity, dataset, test accuracy, version).
+    const container = exportSparse(model, { values: 'fp32', run: await readRunFacts(runDir) });
     await writeFile(join(runDir, 'model.dpr'), container);
     const graph = modelToGraph(model);
     const dense = toLayersModel(graph);
@@ -101,9 +103,12 @@ export async function runPaperComparison(
   events: PaperEvents = {},
 ): Promise<PaperSummary> {
   const started = Date.now();
-  const plan = paperPlan(options);
-  await runJobs(plan, options.jobs ?? 1, options.reuse ?? false, events);
-  const backend = await initBackend(options.backend);
+  const jobs = options.jobs ?? 1;
+  // The cores are shared out between the runs trained at once, unless the threads are given.
+  const threads = options.threads ?? Math.max(1, Math.floor(defaultThreads() / jobs));
+  const plan = paperPlan({ ...options, threads });
+  await runJobs(plan, jobs, options.reuse ?? false, events);
+  const backend = await initBackend(options.backend, { threads });
   const firsts = new Map<PaperRowId, PaperJob>();
   for (const job of plan) if (!firsts.has(job.row)) firsts.set(job.row, job);
   for (const job of firsts.values()) {
