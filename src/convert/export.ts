@@ -3,7 +3,7 @@ import type { LayersModel } from '@tensorflow/tfjs';
 import { encodeModel, type EncodeOptions } from '../format/encode.js';
 import { decodeModel } from '../format/decode.js';
 import type { ModelGraph } from '../graph/types.js';
-import { graphToLayersModel } from './from-graph.js';
+import { graphToLayersModel, type FromGraphOptions } from './from-graph.js';
 import { modelCard, type RunFacts } from './model-card.js';
 import { modelToGraph, type ToGraphOptions } from './to-graph.js';
 
@@ -26,8 +26,15 @@ export function exportSparse(model: LayersModel, options: ExportOptions = {}): U
   return encodeModel({ ...graph, metadata }, options);
 }
 
-/** A plain tfjs model computing what the container computes, for any tfjs backend. */
-export function toLayersModel(container: ModelGraph | Uint8Array): LayersModel {
+/**
+ * A tfjs model computing what the container computes, for any tfjs backend: plain layers, or with
+ * `{ dynamic: true }` DynamicConv2D / DynamicDense layers masked to the stored nonzeros, ready to fine-tune
+ * with every layer's nnz kept (train it, then `exportSparse` it again).
+ */
+export function toLayersModel(
+  container: ModelGraph | Uint8Array,
+  options: FromGraphOptions = {},
+): LayersModel {
   const graph = container instanceof Uint8Array ? decodeModel(container) : container;
-  return graphToLayersModel(graph);
+  return graphToLayersModel(graph, options);
 }

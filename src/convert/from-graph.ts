@@ -1,4 +1,5 @@
-// Rebuilds a dense tfjs layers model from a ModelGraph, so a container runs anywhere tfjs runs.
+// Rebuilds a tfjs layers model from a ModelGraph: plain layers, so a container runs anywhere tfjs runs, or
+// dynamic layers whose masks are the stored nonzero patterns, so a container can be fine-tuned with them fixed.
 import {
   input,
   layers,
@@ -9,13 +10,78 @@ import {
 } from '@tensorflow/tfjs';
 import { InvalidArgumentError } from '../errors.js';
 import { denseValues } from '../graph/matrix.js';
-import type { ModelGraph } from '../graph/types.js';
+import type { Conv2dNode, DenseNode, ModelGraph, WeightMatrix } from '../graph/types.js';
+import { DynamicConv2D } from '../layers/dynamic-conv2d.js';
+import { DynamicDense } from '../layers/dynamic-dense.js';
+
+export interface FromGraphOptions {
+  /**
+   * Build conv2d and dense nodes as DynamicConv2D / DynamicDense layers whose mask is the node's stored
+   * nonzero pattern (CSR entries, or the nonzeros of a dense matrix), so training keeps every layer's nnz
+   * exactly (fine-tuning a container). Default false: plain Conv2D / Dense layers.
+   */
+  readonly dynamic?: boolean;
+}
+
+/** 1 at every stored entry of `w` (a CSR matrix's entries, a dense matrix's nonzeros), row-major [rows, cols]. */
+function pattern(w: WeightMatrix): Float32Array {
+  const out = new Float32Array(w.rows * w.cols);
+  if (w.kind === 'dense') {
+    w.values.forEach((v, i) => (out[i] = v === 0 ? 0 : 1));
+    return out;
+  }
+  for (let r = 0; r < w.rows; r++)
+    for (let k = w.rowPtr[r]!; k < w.rowPtr[r + 1]!; k++) out[r * w.cols + w.colIdx[k]!] = 1;
+  return out;
+}
+
+/** A conv's [out, in·kh·kw] row-major matrix in tfjs's kernel layout [kh, kw, in, out]. */
+function convLayout(node: Conv2dNode, w: Float32Array): Float32Array {
+  const [kh, kw] = node.kernelSize;
+  const { inChannels: ci, outChannels: co } = node;
+  const kernel = new Float32Array(kh * kw * ci * co);
+  for (let o = 0; o < co; o++)
+    for (let i = 0; i < ci; i++)
+      for (let y = 0; y < kh; y++)
+        for (let x = 0; x < kw; x++)
+          kernel[((y * kw + x) * ci + i) * co + o] = w[o * ci * kh * kw + (i * kh + y) * kw + x]!;
+  return kernel;
+}
+
+/** A dense layer's [out, in] row-major matrix in tfjs's kernel layout [in, out]. */
+function denseLayout(node: DenseNode, w: Float32Array): Float32Array {
+  const kernel = new Float32Array(node.inFeatures * node.outFeatures);
+  for (let o = 0; o < node.outFeatures; o++)
+    for (let i = 0; i < node.inFeatures; i++)
+      kernel[i * node.outFeatures + o] = w[o * node.inFeatures + i]!;
+  return kernel;
+}
+
+/** The weights of a conv or dense node in the order its layer declares them: kernel, bias, then the mask. */
+function weightTensors(
+  node: Conv2dNode | DenseNode,
+  dynamic: boolean,
+): ReturnType<typeof tensor>[] {
+  const shape =
+    node.op === 'conv2d'
+      ? [...node.kernelSize, node.inChannels, node.outChannels]
+      : [node.inFeatures, node.outFeatures];
+  const layout = (w: Float32Array) =>
+    node.op === 'conv2d' ? convLayout(node, w) : denseLayout(node, w);
+  const weights = [tensor(layout(denseValues(node.weight)), shape)];
+  if (node.bias) weights.push(tensor(node.bias, [node.bias.length]));
+  if (dynamic) weights.push(tensor(layout(pattern(node.weight)), shape));
+  return weights;
+}
 
 /**
- * A tfjs functional model computing what `graph` computes, with plain Conv2D/Dense layers holding the
- * (zero-filled) dense weights. Layer names follow the graph's node names.
+ * A tfjs functional model computing what `graph` computes, with Conv2D/Dense layers holding the
+ * (zero-filled) dense weights, or with dynamic layers (`{ dynamic: true }`). Layer names follow the graph's
+ * node names. BatchNorm nodes become BatchNormalization layers (a container written with BatchNorm folded
+ * has none: its convs carry the folded scale and shift, and train as such).
  */
-export function graphToLayersModel(graph: ModelGraph): LayersModel {
+export function graphToLayersModel(graph: ModelGraph, options: FromGraphOptions = {}): LayersModel {
+  const dynamic = options.dynamic ?? false;
   const outputs = new Map<string, SymbolicTensor>();
   const pending: {
     layer: { setWeights(w: ReturnType<typeof tensor>[]): void };
@@ -35,52 +101,30 @@ export function graphToLayersModel(graph: ModelGraph): LayersModel {
         outputs.set(node.name, modelInput);
         break;
       case 'conv2d': {
-        const [kh, kw] = node.kernelSize;
-        const { inChannels: ci, outChannels: co } = node;
-        const layer = layers.conv2d({
+        const args = {
           name: node.name,
-          filters: co,
-          kernelSize: [kh, kw],
-          strides: [...node.strides],
+          filters: node.outChannels,
+          kernelSize: [...node.kernelSize] as [number, number],
+          strides: [...node.strides] as [number, number],
           padding: node.padding,
           activation: node.activation,
           useBias: node.bias !== null,
-        });
+        };
+        const layer = dynamic ? new DynamicConv2D(args) : layers.conv2d(args);
         outputs.set(node.name, layer.apply(get(node.input)) as SymbolicTensor);
-        const w = denseValues(node.weight);
-        const kernel = new Float32Array(kh * kw * ci * co);
-        for (let o = 0; o < co; o++) {
-          for (let i = 0; i < ci; i++) {
-            for (let y = 0; y < kh; y++) {
-              for (let x = 0; x < kw; x++) {
-                kernel[((y * kw + x) * ci + i) * co + o] =
-                  w[o * ci * kh * kw + (i * kh + y) * kw + x]!;
-              }
-            }
-          }
-        }
-        const weights = [tensor(kernel, [kh, kw, ci, co])];
-        if (node.bias) weights.push(tensor(node.bias, [co]));
-        pending.push({ layer, weights });
+        pending.push({ layer, weights: weightTensors(node, dynamic) });
         break;
       }
       case 'dense': {
-        const layer = layers.dense({
+        const args = {
           name: node.name,
           units: node.outFeatures,
           activation: node.activation,
           useBias: node.bias !== null,
-        });
+        };
+        const layer = dynamic ? new DynamicDense(args) : layers.dense(args);
         outputs.set(node.name, layer.apply(get(node.input)) as SymbolicTensor);
-        const w = denseValues(node.weight);
-        const kernel = new Float32Array(node.inFeatures * node.outFeatures);
-        for (let o = 0; o < node.outFeatures; o++) {
-          for (let i = 0; i < node.inFeatures; i++)
-            kernel[i * node.outFeatures + o] = w[o * node.inFeatures + i]!;
-        }
-        const weights = [tensor(kernel, [node.inFeatures, node.outFeatures])];
-        if (node.bias) weights.push(tensor(node.bias, [node.outFeatures]));
-        pending.push({ layer, weights });
+        pending.push({ layer, weights: weightTensors(node, dynamic) });
         break;
       }
       case 'batchNorm': {

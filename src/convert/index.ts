@@ -1,6 +1,6 @@
 // Conversion between tfjs layers models and the container's ModelGraph.
 export { exportSparse, toLayersModel, type ExportOptions } from './export.js';
-export { graphToLayersModel } from './from-graph.js';
+export { graphToLayersModel, type FromGraphOptions } from './from-graph.js';
 export { modelCard, weightSparsity, type RunFacts } from './model-card.js';
 export { modelToGraph, type ToGraphOptions } from './to-graph.js';
 export {

@@ -15,6 +15,7 @@ import { measureLatency } from './latency.js';
 import { describeMachine } from './machine.js';
 import { multiplyAddsPerImage, nonzeroTrainableParameters } from './model-stats.js';
 import { runJobs, type JobEvents } from './paper-jobs.js';
+import { readRunFacts } from './run-facts.js';
 import {
   PAPER_BUDGET,
   paperPlan,
@@ -56,7 +57,8 @@ async function loadRunModel(runDir: string): Promise<LayersModel> {
 export async function measureRun(runDir: string): Promise<RunMeasurements> {
   const model = await loadRunModel(runDir);
   try {
-    const container = exportSparse(model, { values: 'fp32' });
+    // The container says how to feed it and how it was made (method, sparsity, dataset, test accuracy, version).
+    const container = exportSparse(model, { values: 'fp32', run: await readRunFacts(runDir) });
     await writeFile(join(runDir, 'model.dpr'), container);
     const graph = modelToGraph(model);
     const dense = toLayersModel(graph);

@@ -1,22 +1,19 @@
 // The playground page's script (bundled into dist/playground/app.js): loads a model with dynaprune/runtime, runs it
-// on the dataset's test images, re-prunes it live from the slider, and classifies dropped images.
+// on the dataset's test images, re-prunes it live from the slider, classifies dropped images, and fine-tunes the
+// model at the slider's point in the browser (that code is a chunk loaded on first use).
 import { loadNetwork, type Network } from '../runtime/index.js';
+import type { InputSpec } from '../format/metadata.js';
 import type { PruneScope } from '../graph/prune.js';
 import { measureAccuracy, measureLatency } from '../runtime/measure.js';
 import type { CatalogModel } from './catalog.js';
-import { inputScale, labelNames } from './labels.js';
+import { wireFineTune, type FineTuneState, type ImageSet } from './fine-tune-panel.js';
+import { inputSpec, labelNames, scaleInput, trainsLikeDynaprune, type Source } from './labels.js';
 
 /** Test images the page evaluates on at every slider position (a few hundred: fast enough to follow it). */
 const EVAL_IMAGES = Number(new URLSearchParams(location.search).get('images') ?? 300);
 const GALLERY = 16;
 
-interface TestSet {
-  readonly count: number;
-  readonly shape: readonly [number, number, number];
-  readonly labelNames: readonly string[];
-  readonly pixels: Uint8Array;
-  readonly labels: Uint8Array;
-}
+type TestSet = ImageSet;
 
 /** What the page shows now; also published as `window.playground` for tests and curious users. */
 interface PageState {
@@ -35,6 +32,9 @@ interface PageState {
   measurements: number;
   predictions?: number[];
   dropped?: { label: string; probability: number }[];
+  /** How the page feeds the model and names its classes: from the file's metadata, or defaults for older files. */
+  feeding?: { input: Source; labels: Source; divisor: number };
+  fineTune?: FineTuneState;
   error?: string;
 }
 
@@ -44,7 +44,52 @@ const state: PageState = { state: 'loading', sparsity: 0, scope: 'layer', measur
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const testSets = new Map<string, Promise<TestSet>>();
 let models: CatalogModel[] = [];
-let current: { model: CatalogModel; net: Network; test: TestSet; scaled: Float32Array } | undefined;
+let current:
+  | {
+      model: CatalogModel;
+      net: Network;
+      container: Uint8Array;
+      test: TestSet;
+      spec: InputSpec;
+      names: readonly string[];
+      scaled: Float32Array;
+    }
+  | undefined;
+
+const fineTunePanel = wireFineTune({
+  current: () => {
+    if (!current) return undefined;
+    const { model, container, test, names, spec } = current;
+    return {
+      name: model.name,
+      container,
+      dataset: model.dataset,
+      heldOut: test,
+      heldOutCount: Math.min(EVAL_IMAGES, test.count),
+      labels: names,
+      ...(trainsLikeDynaprune(spec)
+        ? {}
+        : {
+            refusal:
+              "Fine-tuning here feeds bytes / 255 (dynaprune's training); this model's input block asks for another scaling.",
+          }),
+    };
+  },
+  point: async () => {
+    if (pending) await pending;
+    return { sparsity: state.sparsity, scope: state.scope, accuracy: state.accuracy ?? NaN };
+  },
+  show: async (name, container, figures) => {
+    await addContainer(name, container.slice().buffer, figures);
+    return state.accuracy ?? NaN;
+  },
+  publish: (fineTune) => {
+    state.fineTune = fineTune;
+    const busy = fineTune !== undefined && !['done', 'failed'].includes(fineTune.state);
+    $<HTMLInputElement>('sparsity').disabled = busy;
+    $<HTMLSelectElement>('scope').disabled = busy;
+  },
+});
 
 function setState(next: PageState['state']): void {
   state.state = next;
@@ -151,8 +196,7 @@ function drawImage(pixels: Uint8Array, shape: readonly number[]): HTMLCanvasElem
 
 function renderGallery(): void {
   if (!current || !state.predictions) return;
-  const { test, net } = current;
-  const names = labelNames(net.graph, test.labelNames);
+  const { test, names } = current;
   const per = test.shape[0] * test.shape[1] * test.shape[2];
   const count = Math.min(GALLERY, state.predictions.length);
   $('gallery').replaceChildren(
@@ -204,21 +248,27 @@ function evaluateHere(): void {
   renderGallery();
 }
 
-/** Slider moves arrive faster than evaluations finish: evaluate the latest target once the last one is done. */
-let pending = false;
-function scheduleEvaluation(): void {
-  if (pending) return;
-  pending = true;
+/**
+ * Slider moves arrive faster than evaluations finish: evaluate the latest target once the last one is done. The
+ * promise settles when the evaluation that will see this request has run.
+ */
+let pending: Promise<void> | undefined;
+function scheduleEvaluation(): Promise<void> {
+  if (pending) return pending;
   setState('busy');
-  setTimeout(() => {
-    pending = false;
-    try {
-      evaluateHere();
-      setState('ready');
-    } catch (error) {
-      fail(error);
-    }
-  }, 0);
+  pending = new Promise((resolve) =>
+    setTimeout(() => {
+      pending = undefined;
+      try {
+        evaluateHere();
+        setState('ready');
+      } catch (error) {
+        fail(error);
+      }
+      resolve();
+    }, 0),
+  );
+  return pending;
 }
 
 function fail(error: unknown): void {
@@ -227,14 +277,39 @@ function fail(error: unknown): void {
   setState('failed');
 }
 
+/** Where the page's scaling and names come from, shown under the figures. */
+function renderFeeding(spec: InputSpec, feeding: NonNullable<PageState['feeding']>): void {
+  const scaling =
+    `bytes / ${spec.divisor}` +
+    (spec.mean ? `, minus mean [${spec.mean.join(', ')}]` : '') +
+    (spec.std ? `, over std [${spec.std.join(', ')}]` : '');
+  $('feeding').textContent =
+    `input: ${scaling} (${feeding.input === 'metadata' ? "the file's input block" : 'default: the file has no input block'}); ` +
+    `class names: ${feeding.labels === 'metadata' ? "the file's labels" : "the dataset's (the file has none)"}`;
+}
+
+/** Loads a model (a served container, or dropped bytes) and evaluates it at its stored sparsity. */
 async function selectModel(model: CatalogModel, source: string | ArrayBuffer): Promise<void> {
   setState('loading');
   try {
-    const [net, test] = await Promise.all([loadNetwork(source), testSet(model.dataset)]);
-    const scale = inputScale(net.graph);
-    current = { model, net, test, scaled: Float32Array.from(test.pixels, (v) => v * scale) };
+    const bytes = new Uint8Array(
+      typeof source === 'string' ? await (await fetch(source)).arrayBuffer() : source,
+    );
+    const [net, test] = await Promise.all([loadNetwork(bytes.slice()), testSet(model.dataset)]);
+    const { spec, source: inputSource } = inputSpec(net);
+    const { names, source: labelSource } = labelNames(net, test.labelNames);
+    current = {
+      model,
+      net,
+      container: bytes,
+      test,
+      spec,
+      names,
+      scaled: scaleInput(spec, test.pixels),
+    };
     state.model = model.name;
     state.engine = net.engine;
+    state.feeding = { input: inputSource, labels: labelSource, divisor: spec.divisor };
     $('engine').textContent = `runtime engine: ${net.engine}`;
     const stored =
       model.layers.reduce((a, l) => a + l.nnz, 0) / model.layers.reduce((a, l) => a + l.size, 0);
@@ -244,7 +319,9 @@ async function selectModel(model: CatalogModel, source: string | ArrayBuffer): P
     state.sparsity = 0;
     renderModels();
     renderFigures(model);
-    scheduleEvaluation();
+    renderFeeding(spec, state.feeding);
+    fineTunePanel.refresh();
+    await scheduleEvaluation();
   } catch (error) {
     fail(error);
   }
@@ -253,7 +330,7 @@ async function selectModel(model: CatalogModel, source: string | ArrayBuffer): P
 /** Classifies a dropped image, resized to the model's input, and shows the top three classes. */
 async function classifyFile(file: File): Promise<void> {
   if (!current) return;
-  const { net, test } = current;
+  const { net, spec, names } = current;
   const [h, w, c] = net.inputShape as [number, number, number];
   const bitmap = await createImageBitmap(file);
   const canvas = document.createElement('canvas');
@@ -267,12 +344,7 @@ async function classifyFile(file: File): Promise<void> {
     if (c === 1) pixels[p] = Math.round((rgba[p * 4]! + rgba[p * 4 + 1]! + rgba[p * 4 + 2]!) / 3);
     else for (let k = 0; k < c; k++) pixels[p * c + k] = rgba[p * 4 + k]!;
   }
-  const scale = inputScale(net.graph);
-  const probabilities = net.predict(
-    Float32Array.from(pixels, (v) => v * scale),
-    1,
-  );
-  const names = labelNames(net.graph, test.labelNames);
+  const probabilities = net.predict(scaleInput(spec, pixels), 1);
   const ranked = Array.from(probabilities, (p, i) => ({
     label: names[i] ?? String(i),
     probability: p,
@@ -290,29 +362,49 @@ async function classifyFile(file: File): Promise<void> {
   $('dropped').replaceChildren(figure);
 }
 
+/** The report figures an added container carries itself: its provenance (method, sparsity, test accuracy). */
+function provenanceFigures(net: Network): Record<string, string | number> {
+  const p = net.metadata.provenance;
+  if (!p) return {};
+  const figures: Record<string, string | number> = { sparsity: p.sparsity };
+  if (p.method !== null) figures['method'] = p.method;
+  if (p.testAccuracy !== null) figures['testAcc'] = p.testAccuracy;
+  return figures;
+}
+
+/**
+ * Adds a container that did not come from the server (a dropped file, a fine-tuned model) to the list and shows
+ * it. Its dataset is the one its provenance names, else the current model's.
+ */
+async function addContainer(
+  name: string,
+  bytes: ArrayBuffer,
+  figures: Record<string, string | number> = {},
+): Promise<void> {
+  const net = await loadNetwork(bytes.slice(0));
+  const layers = net.layerSparsity.map((l) => ({
+    name: l.name,
+    op: (net.graph.nodes.find((n) => n.name === l.name)?.op ?? 'dense') as 'conv2d' | 'dense',
+    size: l.size,
+    nnz: l.storedNnz,
+  }));
+  const model: CatalogModel = {
+    id: `added-${models.length}`,
+    name,
+    dataset: net.metadata.provenance?.dataset ?? current?.model.dataset ?? 'cifar10',
+    figures: { ...provenanceFigures(net), ...figures },
+    layers,
+    containerBytes: bytes.byteLength,
+    plots: [],
+  };
+  models.push(model);
+  await selectModel(model, bytes);
+}
+
 async function addFiles(files: FileList | readonly File[]): Promise<void> {
   for (const file of Array.from(files)) {
-    if (/\.dpr$/i.test(file.name)) {
-      const bytes = await file.arrayBuffer();
-      const net = await loadNetwork(bytes.slice(0));
-      const layers = net.layerSparsity.map((l) => ({
-        name: l.name,
-        op: (net.graph.nodes.find((n) => n.name === l.name)?.op ?? 'dense') as 'conv2d' | 'dense',
-        size: l.size,
-        nnz: l.storedNnz,
-      }));
-      const model: CatalogModel = {
-        id: `dropped-${models.length}`,
-        name: file.name,
-        dataset: current?.model.dataset ?? 'cifar10',
-        figures: {},
-        layers,
-        containerBytes: bytes.byteLength,
-        plots: [],
-      };
-      models.push(model);
-      await selectModel(model, bytes);
-    } else await classifyFile(file);
+    if (/\.dpr$/i.test(file.name)) await addContainer(file.name, await file.arrayBuffer());
+    else await classifyFile(file);
   }
 }
 

@@ -3,6 +3,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { DataNotFoundError } from '../errors.js';
 import { decodeModel } from '../format/decode.js';
+import type { ModelMetadata } from '../format/metadata.js';
 import type { ModelGraph } from '../graph/types.js';
 
 /** One weight layer as stored. */
@@ -75,9 +76,19 @@ const FIGURE_KEYS = [
   'modelName',
 ];
 
+/** What the container's provenance says (FORMAT.md, "Metadata"), under the names the run files use. */
+function provenanceFigures(graph: ModelGraph): Record<string, unknown> | undefined {
+  const p = (graph.metadata as ModelMetadata).provenance;
+  if (!p) return undefined;
+  return { method: p.method, sparsity: p.sparsity, testAcc: p.testAccuracy, dataset: p.dataset };
+}
+
 /** The dataset a graph was trained on: what its run or metadata says, else guessed from the input shape. */
 function datasetOf(graph: ModelGraph, config: Record<string, unknown> | undefined): string {
-  const named = config?.['dataset'] ?? graph.metadata['dataset'];
+  const named =
+    config?.['dataset'] ??
+    (graph.metadata as ModelMetadata).provenance?.dataset ??
+    graph.metadata['dataset'];
   if (typeof named === 'string') return named;
   const input = graph.nodes[0];
   const shape = input?.op === 'input' ? input.shape.join('x') : '';
@@ -117,7 +128,7 @@ export async function catalogEntry(path: string, id: string): Promise<CatalogEnt
       id,
       name: basename(dir ?? file.replace(/\.dpr$/i, '')),
       dataset: datasetOf(graph, config),
-      figures: pickFigures([result, config, graph.metadata], FIGURE_KEYS),
+      figures: pickFigures([result, config, provenanceFigures(graph), graph.metadata], FIGURE_KEYS),
       layers: layersOf(graph),
       containerBytes: container.length,
       plots,

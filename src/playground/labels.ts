@@ -1,36 +1,63 @@
-// How to feed a model and name its classes: from the container's metadata when it says, else CIFAR-10's defaults.
-import type { ModelGraph } from '../graph/types.js';
+// How the page feeds a model and names its classes: the container's metadata (input block, labels) when the file
+// has it; older files without the block get dynaprune's training convention (bytes / 255) and the dataset's names.
+// The decoder has already refused a block that breaks FORMAT.md's rules, so what is present can be used as is.
+import type { InputSpec, ModelMetadata } from '../format/metadata.js';
 
-// TODO(#13 point 2): read the container's input block and labels once the metadata block lands (branch i13fmt).
-const CIFAR10 = [
-  'airplane',
-  'automobile',
-  'bird',
-  'cat',
-  'deer',
-  'dog',
-  'frog',
-  'horse',
-  'ship',
-  'truck',
-];
-
-const strings = (v: unknown): string[] | undefined =>
-  Array.isArray(v) && v.every((s) => typeof s === 'string') ? (v as string[]) : undefined;
-
-/** Class names: the metadata's `labels`, else the dataset's names, else CIFAR-10's for 10 classes. */
-export function labelNames(
-  graph: ModelGraph,
-  datasetNames: readonly string[] = [],
-): readonly string[] {
-  const fromFile = strings(graph.metadata['labels']) ?? strings(graph.metadata['labelNames']);
-  if (fromFile) return fromFile;
-  if (datasetNames.length > 0) return datasetNames;
-  return CIFAR10;
+/** What the page needs of a loaded network. */
+export interface Described {
+  readonly metadata: ModelMetadata;
+  readonly inputShape: readonly number[];
 }
 
-/** The factor from pixel bytes to the model's input: the metadata's `inputScale`, else 1/255 (dynaprune's training). */
-export function inputScale(graph: ModelGraph): number {
-  const scale = graph.metadata['inputScale'];
-  return typeof scale === 'number' && scale > 0 ? scale : 1 / 255;
+/** Where the page's input scaling and class names came from, shown beside the model. */
+export type Source = 'metadata' | 'default';
+
+/** Class names: the metadata's `labels`, else the served dataset's names. */
+export function labelNames(
+  net: Described,
+  datasetNames: readonly string[],
+): { names: readonly string[]; source: Source } {
+  const labels = net.metadata.labels;
+  if (labels !== undefined) return { names: labels, source: 'metadata' };
+  return { names: datasetNames, source: 'default' };
+}
+
+/** How raw bytes become the model's input: the metadata's `input` block, else bytes / 255 in the input's layout. */
+export function inputSpec(net: Described): { spec: InputSpec; source: Source } {
+  const input = net.metadata.input;
+  if (input !== undefined) return { spec: input, source: 'metadata' };
+  return {
+    spec: {
+      shape: [...net.inputShape],
+      layout: net.inputShape.length === 3 ? 'hwc' : 'features',
+      dtype: 'uint8',
+      // src/data/batch.ts: dynaprune trains on byte / 255, with no mean or std.
+      divisor: 255,
+      mean: null,
+      std: null,
+    },
+    source: 'default',
+  };
+}
+
+/**
+ * Scales a batch of raw examples (channels last) as `spec` says: (raw / divisor − mean[c]) / std[c], computed
+ * in binary64 and rounded once to binary32, as FORMAT.md specifies.
+ */
+export function scaleInput(spec: InputSpec, raw: ArrayLike<number>): Float32Array {
+  const channels = spec.shape[spec.shape.length - 1]!;
+  const out = new Float32Array(raw.length);
+  for (let i = 0; i < raw.length; i++) {
+    const c = i % channels;
+    let x = raw[i]! / spec.divisor;
+    if (spec.mean) x -= spec.mean[c]!;
+    if (spec.std) x /= spec.std[c]!;
+    out[i] = x;
+  }
+  return out;
+}
+
+/** True when the input is what dynaprune's training loop feeds (bytes / 255, no mean or std): fine-tuning needs it. */
+export function trainsLikeDynaprune(spec: InputSpec): boolean {
+  return spec.divisor === 255 && spec.mean === null && spec.std === null;
 }

@@ -8,7 +8,7 @@ import { DataNotFoundError } from '../errors.js';
 import type { ImageShape } from '../data/types.js';
 import { catalogEntry, type CatalogEntry } from './catalog.js';
 
-/** A dataset's test images as the page receives them: uint8 NHWC pixels and one label byte each. */
+/** A dataset's images (test or training) as the page receives them: uint8 NHWC pixels and one label byte each. */
 export interface TestImages {
   readonly images: Uint8Array;
   readonly labels: Uint8Array;
@@ -26,6 +26,11 @@ export interface PlaygroundOptions {
   readonly port?: number;
   /** The test images of a dataset (the CLI loads them from the local copy; nothing is downloaded here). */
   readonly testImages: (dataset: string) => Promise<TestImages>;
+  /**
+   * A few hundred training images of a dataset, for the page's "fine-tune here"; without it the page says
+   * that this server offers none.
+   */
+  readonly trainImages?: (dataset: string) => Promise<TestImages>;
   /** The built page (index.html, app.js, style.css); default: dist/playground beside this module. */
   readonly assetsDir?: string;
 }
@@ -44,9 +49,24 @@ const TYPES: Readonly<Record<string, string>> = {
   '.png': 'image/png',
   '.dpr': 'application/octet-stream',
   '.bin': 'application/octet-stream',
+  '.wasm': 'application/wasm',
 };
 
-const ASSETS = ['index.html', 'app.js', 'style.css'];
+/**
+ * The built page's files: index.html, style.css, app.js and its chunks (flat names, no path can leave the folder),
+ * and tfjs-backend-wasm's binaries under wasm/ for the fine-tuning chunk.
+ */
+const ASSET = /^(?:wasm\/)?[\w-]+(?:\.[\w-]+)*\.(?:html|css|js|wasm)$/;
+
+/** Reads an asset of the built page; undefined when the build has no such file. */
+async function readAsset(assetsDir: string, asset: string): Promise<Uint8Array | undefined> {
+  try {
+    return await readFile(join(assetsDir, asset));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
 
 function send(res: ServerResponse, status: number, type: string, body: Uint8Array | string): void {
   res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
@@ -67,12 +87,14 @@ async function route(
   res: ServerResponse,
   entries: readonly CatalogEntry[],
   assetsDir: string,
-  testImages: (dataset: string) => Promise<TestImages>,
+  images: (dataset: string, split: 'test' | 'train') => Promise<TestImages> | undefined,
 ): Promise<boolean> {
   const path = decodeURIComponent(url.pathname);
   const asset = path === '/' ? 'index.html' : path.slice(1);
-  if (ASSETS.includes(asset)) {
-    send(res, 200, TYPES[extname(asset)]!, await readFile(join(assetsDir, asset)));
+  if (ASSET.test(asset)) {
+    const body = await readAsset(assetsDir, asset);
+    if (body === undefined) return false;
+    send(res, 200, TYPES[extname(asset)]!, body);
     return true;
   }
   if (path === '/api/models') {
@@ -91,10 +113,13 @@ async function route(
     send(res, 200, TYPES[extname(model[2])]!, await readFile(join(entry.plotDir, model[2])));
     return true;
   }
-  const data = /^\/data\/([\w-]+)\.(json|bin)$/.exec(path);
+  // /data/<dataset>.json|bin: test images; /data/<dataset>/train.json|bin: training images.
+  const data = /^\/data\/([\w-]+)(\/train)?\.(json|bin)$/.exec(path);
   if (data) {
-    const t = await testImages(data[1]!);
-    if (data[2] === 'json') {
+    const pending = images(data[1]!, data[2] ? 'train' : 'test');
+    if (!pending) return false;
+    const t = await pending;
+    if (data[3] === 'json') {
       const { count, shape, labelNames } = t;
       send(res, 200, TYPES['.json']!, JSON.stringify({ count, shape, labelNames }));
     } else send(res, 200, TYPES['.bin']!, imagesBody(t));
@@ -113,13 +138,16 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Playg
   const entries = await Promise.all(options.models.map((m, i) => catalogEntry(m, String(i))));
   const assetsDir = options.assetsDir ?? fileURLToPath(new URL('.', import.meta.url));
   const cache = new Map<string, Promise<TestImages>>();
-  const testImages = (dataset: string): Promise<TestImages> => {
-    if (!cache.has(dataset)) cache.set(dataset, options.testImages(dataset));
-    return cache.get(dataset)!;
+  const images = (dataset: string, split: 'test' | 'train'): Promise<TestImages> | undefined => {
+    const load = split === 'test' ? options.testImages : options.trainImages;
+    if (!load) return undefined;
+    const key = `${split}:${dataset}`;
+    if (!cache.has(key)) cache.set(key, load(dataset));
+    return cache.get(key)!;
   };
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    route(url, res, entries, assetsDir, testImages).then(
+    route(url, res, entries, assetsDir, images).then(
       (found) => {
         if (!found) send(res, 404, 'text/plain', 'not found');
       },

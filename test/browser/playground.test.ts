@@ -1,14 +1,16 @@
 // The playground end to end: `startPlayground` serves the built page; headless Chromium loads a model, classifies
-// the test images as Node does, re-prunes from the slider (nnz and latency re-measured), and classifies a
-// dropped image and a dropped .dpr.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+// the test images as Node does, re-prunes from the slider (nnz and latency re-measured), classifies a dropped
+// image and a dropped .dpr, and fine-tunes the model at the slider's point (nnz kept, the runtime re-measures).
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPlayground } from '../../scripts/build-playground.js';
 import { crc32 } from '../../src/format/crc32.js';
+import { decodeModel } from '../../src/format/decode.js';
 import { encodeModel } from '../../src/format/encode.js';
+import { nonzeroCount } from '../../src/graph/matrix.js';
 import type { ModelGraph } from '../../src/graph/types.js';
 import { startPlayground, type Playground } from '../../src/playground/server.js';
 import { createNetwork, measureAccuracy } from '../../src/runtime/index.js';
@@ -105,16 +107,62 @@ interface PageState {
   measurements: number;
   predictions?: number[];
   dropped?: { label: string; probability: number }[];
+  feeding?: { input: string; labels: string; divisor: number };
+  fineTune?: {
+    state: string;
+    sparsity: number;
+    images: number;
+    step: number;
+    steps: number;
+    losses?: number[];
+    backend?: string;
+    trainingKernels?: string[];
+    layers?: { name: string; before: number; after: number }[];
+    accuracyBefore?: number;
+    accuracyAfter?: number;
+    heldOutTfjs?: number;
+    file?: string;
+    error?: string;
+  };
   error?: string;
 }
 
+const pageState = () => (window as unknown as { playground: PageState }).playground;
+
 describe.skipIf(!haveChromium)('the playground in Chromium', () => {
   const COUNT = 120;
+  const TRAIN = 96;
   const rng = new Random(21);
   const pixels = Uint8Array.from({ length: COUNT * PER }, () => rng.nextInt(256));
   const labels = Uint8Array.from({ length: COUNT }, () => rng.nextInt(5));
+  const trainPixels = Uint8Array.from({ length: TRAIN * PER }, () => rng.nextInt(256));
+  const trainLabels = Uint8Array.from({ length: TRAIN }, () => rng.nextInt(5));
   const scaled = Float32Array.from(pixels, (v) => v / 255);
   const graph = model(5);
+  /** A file with the metadata block: its own scaling (not bytes / 255), class names and provenance. */
+  const META_LABELS = ['ant', 'bee', 'cow', 'doe', 'eel'];
+  const input = {
+    shape: [...SHAPE],
+    layout: 'hwc' as const,
+    dtype: 'uint8' as const,
+    divisor: 128,
+    mean: [0.5, 0.25, 0],
+    std: [0.5, 1, 2],
+  };
+  const described: ModelGraph = {
+    ...model(7),
+    metadata: {
+      input,
+      labels: META_LABELS,
+      provenance: {
+        method: 'set',
+        sparsity: 0.5,
+        dataset: 'synthetic',
+        testAccuracy: 0.375,
+        dynapruneVersion: '0.1.0',
+      },
+    },
+  };
   let dir = '';
   let playground: Playground | undefined;
 
@@ -127,13 +175,21 @@ describe.skipIf(!haveChromium)('the playground in Chromium', () => {
     await writeFile(join(run, 'config.json'), JSON.stringify({ method: 'dsr', sparsity: 0.8 }));
     await writeFile(join(run, 'result.json'), JSON.stringify({ testAcc: 0.4321 }));
     await writeFile(join(run, 'curves.svg'), '<svg xmlns="http://www.w3.org/2000/svg"/>');
+    await writeFile(join(dir, 'meta.dpr'), encodeModel(described));
     playground = await startPlayground({
-      models: [run],
+      models: [run, join(dir, 'meta.dpr')],
       assetsDir: built.outdir,
       testImages: async () => ({
         images: pixels,
         labels,
         count: COUNT,
+        shape: SHAPE,
+        labelNames: LABELS,
+      }),
+      trainImages: async () => ({
+        images: trainPixels,
+        labels: trainLabels,
+        count: TRAIN,
         shape: SHAPE,
         labelNames: LABELS,
       }),
@@ -235,10 +291,148 @@ describe.skipIf(!haveChromium)('the playground in Chromium', () => {
       expect(other.predictions).toEqual(
         Array.from(measureAccuracy(otherNode, scaled, labels, COUNT).predictions),
       );
-      expect(await page.locator('#models li').count()).toBe(2);
+      expect(await page.locator('#models li').count()).toBe(3);
       expect(errors).toEqual([]);
     } finally {
       await browser.close();
     }
   });
+
+  it('fine-tunes the model at the slider point in the page: progress to the end, nnz kept, runtime accuracy', async () => {
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(`${playground!.url}?images=${COUNT}`);
+      await page.waitForFunction(() => {
+        const p = (window as unknown as { playground?: PageState }).playground;
+        return p?.state === 'ready' && p.measurements >= 1;
+      });
+      // This old-style file has no metadata block: the page says it feeds bytes / 255 and the dataset's names.
+      expect((await page.evaluate(pageState)).feeding).toEqual({
+        input: 'default',
+        labels: 'default',
+        divisor: 255,
+      });
+      await page.locator('#sparsity').fill('0.9');
+      await page.waitForFunction(() => {
+        const p = (window as unknown as { playground: PageState }).playground;
+        return p.state === 'ready' && p.measurements >= 2;
+      });
+      const pruned = await page.evaluate(pageState);
+      await page.locator('#finetune-epochs').fill('2');
+      await page.locator('#finetune-start').click();
+      await page.waitForFunction(
+        () =>
+          ['done', 'failed'].includes(
+            (window as unknown as { playground: PageState }).playground.fineTune?.state ?? '',
+          ),
+        undefined,
+        { timeout: 180_000 },
+      );
+      const after = await page.evaluate(pageState);
+      const tuned = after.fineTune!;
+      expect(tuned.error).toBeUndefined();
+      expect(tuned.state).toBe('done');
+      // tfjs-wasm with dynaprune's training kernels, on the served training images: 2 epochs of 3 batches.
+      expect(tuned.backend).toBe('wasm');
+      expect(tuned.trainingKernels).toContain('Conv2DBackpropFilter');
+      expect(tuned.images).toBe(TRAIN);
+      expect(tuned.steps).toBe(6);
+      expect(tuned.step).toBe(6);
+      const progress = await page
+        .locator('#finetune-progress')
+        .evaluate((e) => [(e as HTMLProgressElement).value, (e as HTMLProgressElement).max]);
+      expect(progress).toEqual([6, 6]);
+      expect(tuned.losses).toHaveLength(2);
+      for (const loss of tuned.losses!) expect(Number.isFinite(loss)).toBe(true);
+      // It started from the slider's point and kept every layer's nnz exactly.
+      expect(tuned.sparsity).toBe(0.9);
+      expect(tuned.layers!.map((l) => [l.name, l.before])).toEqual(
+        pruned.layers!.map((l) => [l.name, l.nnz]),
+      );
+      for (const l of tuned.layers!) expect(l.after).toBe(l.before);
+      // The page now shows the fine-tuned model, run by the runtime; its accuracy is reported and tfjs agrees.
+      expect(tuned.accuracyBefore).toBe(pruned.accuracy);
+      expect(after.model).toBe('run fine-tuned (90.0%)');
+      expect(after.layers!.map((l) => l.storedNnz)).toEqual(pruned.layers!.map((l) => l.nnz));
+      expect(tuned.accuracyAfter).toBe(after.accuracy);
+      expect(Math.abs(tuned.heldOutTfjs! - tuned.accuracyAfter!)).toBeLessThanOrEqual(2 / COUNT);
+      expect(await page.textContent('#finetune-status')).toContain('nnz kept');
+      expect(await page.textContent('#accuracy')).toContain(
+        `${(100 * tuned.accuracyAfter!).toFixed(1)}%`,
+      );
+
+      // The download is the container the page runs: Node's runtime predicts what the page predicted.
+      const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        page.locator('#finetune-download').click(),
+      ]);
+      expect(download.suggestedFilename()).toBe(tuned.file);
+      const bytes = new Uint8Array(await readFile((await download.path())!));
+      const graph = decodeModel(bytes);
+      expect(
+        graph.nodes.flatMap((n) =>
+          n.op === 'conv2d' || n.op === 'dense' ? [nonzeroCount(n.weight)] : [],
+        ),
+      ).toEqual(pruned.layers!.map((l) => l.nnz));
+      expect(graph.metadata['fineTuned']).toMatchObject({
+        from: { sparsity: 0.9, scope: 'layer' },
+        images: TRAIN,
+        epochs: 2,
+        steps: 6,
+      });
+      expect(graph.metadata['labels']).toEqual(LABELS);
+      expect(graph.metadata['provenance']).toMatchObject({ testAccuracy: null });
+      const node = await createNetwork(graph);
+      expect(after.predictions).toEqual(
+        Array.from(measureAccuracy(node, scaled, labels, COUNT).predictions),
+      );
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  }, 240_000);
+
+  it("feeds a model and names its classes from the file's metadata block", async () => {
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${playground!.url}?images=${COUNT}`);
+      await page.waitForFunction(() => {
+        const p = (window as unknown as { playground?: PageState }).playground;
+        return p?.state === 'ready' && p.measurements >= 1;
+      });
+      await page.locator('#models button[data-id="1"]').click();
+      await page.waitForFunction(() => {
+        const p = (window as unknown as { playground: PageState }).playground;
+        return p.model === 'meta' && p.state === 'ready' && p.measurements >= 2;
+      });
+      const shown = await page.evaluate(pageState);
+      expect(shown.feeding).toEqual({ input: 'metadata', labels: 'metadata', divisor: 128 });
+      // The page scales as the input block says: (byte / 128 − mean[c]) / std[c], like Node with the same rule.
+      const x = Float32Array.from(
+        pixels,
+        (v, i) => (v / input.divisor - input.mean[i % 3]!) / input.std[i % 3]!,
+      );
+      const node = await createNetwork(described);
+      expect(shown.predictions).toEqual(
+        Array.from(measureAccuracy(node, x, labels, COUNT).predictions),
+      );
+      // Class names and report figures come from the file, not from the served dataset.
+      const captions = await page.locator('#gallery figcaption').allTextContents();
+      expect(captions.length).toBeGreaterThan(0);
+      for (const c of captions) expect(META_LABELS.some((l) => c.startsWith(l))).toBe(true);
+      const figures = await page.textContent('#figures');
+      expect(figures).toContain('set');
+      expect(figures).toContain('37.50%');
+      expect(await page.textContent('#feeding')).toContain("the file's input block");
+      // Fine-tuning feeds bytes / 255, so it is refused for this model, with the reason.
+      expect(await page.locator('#finetune-start').isDisabled()).toBe(true);
+      expect(await page.textContent('#finetune-status')).toContain('bytes / 255');
+    } finally {
+      await browser.close();
+    }
+  }, 120_000);
 });

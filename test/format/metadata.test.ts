@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readRunFacts } from '../../src/cli/commands/export.js';
+import { readRunFacts } from '../../src/experiments/run-facts.js';
 import { modelCard, weightSparsity } from '../../src/convert/model-card.js';
 import { CIFAR10_LABELS } from '../../src/data/cifar10-format.js';
 import { InvalidArgumentError, ShapeMismatchError } from '../../src/errors.js';
