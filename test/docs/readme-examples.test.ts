@@ -160,7 +160,9 @@ describe.skipIf(!haveCifar)('the README, run from the packed tarball', () => {
     expect(packedFiles.filter((f) => /^package\/(src|test|bench|results)\//.test(f))).toEqual([]);
     // The README's screenshots (~1 MB) stay in the repository; source maps too.
     expect(packedFiles.filter((f) => /\.(png|map)$/.test(f))).toEqual([]);
-    expect(tarballBytes).toBeLessThan(600 * 1024);
+    // The bulk is the playground that `dynaprune serve` ships (its fine-tuning bundle and tfjs's wasm
+    // binaries, ~1 MB of the ~1.1 MB): nothing else large may join it unnoticed.
+    expect(tarballBytes).toBeLessThan(1.5 * 2 ** 20);
   });
 
   it('runs the command-line tour, offline, finding the data in the cache', async () => {
