@@ -7,12 +7,16 @@
 //     and 0.05 (uniform random masks): dynaprune on the dense path (`--kernels dense`: kernel × mask, dense
 //     tfjs ops), dynaprune on the sparse path (`--kernels sparse`), PyTorch with masks
 //     (torch.nn.utils.prune, how PyTorch users train sparse) on one thread and on every core;
+//   - every core (`initBackend('wasm', { threads: cores })`: tfjs-wasm's threaded build and dynaprune's
+//     kernel workers) for paper-cnn dense, paper-cnn-wide dense and paper-cnn-wide at 90% on the sparse
+//     path, against one thread and against PyTorch with as many threads;
 //   - DSR's mask updates on paper-cnn-wide at 90% on the sparse path: their share of training time at the
 //     paper's shortest rewiring period (100 steps).
+// dynaprune's workers also report the CPU time of all their threads per step (what a split costs in work).
 // Each case runs in its own child process; rounds interleave the cases (A B C ... A B C ...) and every
 // ratio is the median of per-round ratios, so drifts in machine speed cancel out.
 //
-// Run: npm run bench:train [-- --quick] [-- --rounds N]
+// Run: npm run bench:train [-- --quick] [-- --rounds N] [-- --only id,id,...]
 // Writes bench/results/train-throughput.json, prints a Markdown table; the last line is one JSON object.
 import { execFileSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
@@ -31,8 +35,9 @@ interface Case {
   readonly engine: Engine;
   readonly model: 'paper-cnn' | 'paper-cnn-wide';
   readonly density: number;
-  /** dynaprune: the kernels of the masked layers; PyTorch: threads. */
+  /** dynaprune: the kernels of the masked layers. */
   readonly kernels?: 'dense' | 'sparse';
+  /** Threads: PyTorch's `torch.set_num_threads`, dynaprune's `initBackend('wasm', { threads })`. */
   readonly threads?: number;
   readonly batches: number;
   readonly warmup: number;
@@ -40,6 +45,8 @@ interface Case {
 
 interface Sample {
   readonly imagesPerSecond: number;
+  /** dynaprune only: CPU time of all the process's threads per step. */
+  readonly cpuMsPerStep?: number;
 }
 
 /** Worker mode: one dynaprune case, printing one JSON line. */
@@ -50,7 +57,7 @@ async function worker(c: Case, dsr: boolean): Promise<void> {
   const { train } = await import('../src/train/trainer.js');
   const { DSR, SparseTrainer } = await import('../src/algorithms/index.js');
   const { PeriodicSchedule } = await import('../src/algorithms/schedules.js');
-  await initBackend('wasm');
+  await initBackend('wasm', { threads: c.threads ?? 1 });
   const count = BATCH * (c.batches + c.warmup);
   // Random pixels and labels: throughput does not depend on the values.
   const images = new Uint8Array(count * 3072);
@@ -79,6 +86,9 @@ async function worker(c: Case, dsr: boolean): Promise<void> {
     : [];
   let warmStart = 0;
   let measured = 0;
+  // CPU time of every thread of the process per step: with several threads, how much work the split adds.
+  let cpuStart = process.cpuUsage();
+  let cpuMsPerStep = 0;
   const result = await train({
     model,
     train: { images, labels, count },
@@ -92,12 +102,23 @@ async function worker(c: Case, dsr: boolean): Promise<void> {
     kernels: c.kernels ?? 'auto',
     callbacks: {
       onBatchEnd: (p) => {
-        if (p.batch === c.warmup) warmStart = performance.now();
-        if (p.batch === c.warmup + c.batches) measured = (performance.now() - warmStart) / 1000;
+        if (p.batch === c.warmup) {
+          warmStart = performance.now();
+          cpuStart = process.cpuUsage();
+        }
+        if (p.batch === c.warmup + c.batches) {
+          measured = (performance.now() - warmStart) / 1000;
+          const cpu = process.cpuUsage(cpuStart);
+          cpuMsPerStep = (cpu.user + cpu.system) / 1000 / c.batches;
+        }
       },
     },
   });
-  const out: Record<string, number> = { imagesPerSecond: (c.batches * BATCH) / measured };
+  const out: Record<string, number> = {
+    imagesPerSecond: (c.batches * BATCH) / measured,
+    cpuMsPerStep,
+    wallMsPerStep: (measured * 1000) / c.batches,
+  };
   if (dsr) {
     const updates = result.sparsity.length - 1;
     const updateSeconds = result.maskUpdateSeconds / updates;
@@ -127,6 +148,8 @@ function runCase(c: Case, dsr = false): Record<string, number> {
       : execFileSync(
           process.execPath,
           [
+            // The sources, as `npm run bench:train` runs them (package.json's #platform/* imports).
+            '--conditions=dynaprune-source',
             '--import',
             'tsx',
             fileURLToPath(import.meta.url),
@@ -148,37 +171,36 @@ const median = (xs: readonly number[]): number => {
 function plan(quick: boolean, havePyTorch: boolean): Case[] {
   const allCores = cpus().length;
   const wideBatches = quick ? 4 : 8;
-  const cases: Case[] = [
-    {
-      id: 'paper-dp',
-      engine: 'dynaprune',
-      model: 'paper-cnn',
-      density: 1,
-      batches: quick ? 30 : 80,
-      warmup: 5,
-    },
-  ];
+  const paperDynaprune = {
+    engine: 'dynaprune',
+    model: 'paper-cnn',
+    density: 1,
+    warmup: 5,
+  } as const;
+  const paperPyTorch = { engine: 'pytorch', model: 'paper-cnn', density: 1, warmup: 10 } as const;
+  const cases: Case[] = [{ id: 'paper-dp', ...paperDynaprune, batches: quick ? 30 : 80 }];
+  if (allCores > 1) {
+    const batches = quick ? 40 : 120;
+    cases.push({ id: 'paper-dp-all', ...paperDynaprune, threads: allCores, batches });
+  }
   if (havePyTorch) {
-    cases.push({
-      id: 'paper-pt1',
-      engine: 'pytorch',
-      model: 'paper-cnn',
-      density: 1,
-      threads: 1,
-      batches: quick ? 60 : 150,
-      warmup: 10,
-    });
+    cases.push({ id: 'paper-pt1', ...paperPyTorch, threads: 1, batches: quick ? 60 : 150 });
+    if (allCores > 1) {
+      const batches = quick ? 60 : 150;
+      cases.push({ id: 'paper-ptall', ...paperPyTorch, threads: allCores, batches });
+    }
   }
   for (const d of WIDE_DENSITIES) {
     const common = { model: 'paper-cnn-wide', density: d, warmup: 2 } as const;
     for (const kernels of ['dense', 'sparse'] as const) {
-      cases.push({
-        id: `wide${d}-${kernels}`,
-        engine: 'dynaprune',
-        kernels,
-        batches: kernels === 'sparse' && d < 1 ? wideBatches * 2 : wideBatches,
-        ...common,
-      });
+      const batches = kernels === 'sparse' && d < 1 ? wideBatches * 2 : wideBatches;
+      const dynaprune = { engine: 'dynaprune', kernels, batches, ...common } as const;
+      cases.push({ id: `wide${d}-${kernels}`, ...dynaprune });
+      // Every core: the dense model on the dense path, and the 90%-sparse model on the sparse path.
+      const allCoresRow = (kernels === 'dense' && d === 1) || (kernels === 'sparse' && d === 0.1);
+      if (allCores > 1 && allCoresRow) {
+        cases.push({ id: `wide${d}-${kernels}-all`, ...dynaprune, threads: allCores });
+      }
     }
     if (havePyTorch) {
       for (const threads of [1, allCores]) {
@@ -211,14 +233,19 @@ async function main(): Promise<void> {
     process.stderr.write('PyTorch unavailable (/usr/bin/python3 -c "import torch" failed)\n');
   }
   const loadBefore = loadavg();
-  const cases = plan(quick, havePyTorch);
+  // --only id,id,...: a subset of the cases (for quick comparisons; the summary then has gaps).
+  const only = flag('--only')?.split(',');
+  const cases = plan(quick, havePyTorch).filter((c) => only === undefined || only.includes(c.id));
   const samples: Record<string, number[]> = Object.fromEntries(cases.map((c) => [c.id, []]));
+  const cpuMs: Record<string, number[]> = Object.fromEntries(cases.map((c) => [c.id, []]));
   for (let r = 0; r < rounds; r++) {
     for (const c of cases) {
       const s = runCase(c) as unknown as Sample;
       samples[c.id]!.push(s.imagesPerSecond);
+      if (s.cpuMsPerStep !== undefined) cpuMs[c.id]!.push(s.cpuMsPerStep);
+      const cpu = s.cpuMsPerStep === undefined ? '' : `, ${s.cpuMsPerStep.toFixed(0)} ms CPU/step`;
       process.stderr.write(
-        `round ${r + 1}/${rounds} ${c.id}: ${s.imagesPerSecond.toFixed(1)} img/s\n`,
+        `round ${r + 1}/${rounds} ${c.id}: ${s.imagesPerSecond.toFixed(1)} img/s${cpu}\n`,
       );
     }
   }
@@ -231,7 +258,7 @@ async function main(): Promise<void> {
     batches: quick ? 20 : 40,
     warmup: 1,
   };
-  const dsr = runCase(dsrCase, true);
+  const dsr = only === undefined || only.includes(dsrCase.id) ? runCase(dsrCase, true) : {};
   const loadAfter = loadavg();
   const ratio = (a: string, b: string): number | null => {
     const n = Math.min(samples[a]?.length ?? 0, samples[b]?.length ?? 0);
@@ -252,8 +279,17 @@ async function main(): Promise<void> {
   const summary = {
     wideSparse90VsDense: ratio('wide0.1-sparse', 'wide0.1-dense'),
     wideSparse90VsPyTorch1t: ratio('wide0.1-sparse', 'wide0.1-pt1'),
-    wideSparse90VsPyTorchAllCores: ratio('wide0.1-sparse', 'wide0.1-ptall'),
+    // dynaprune on every core (threads = cores) against PyTorch with as many threads.
+    wideSparse90VsPyTorchAllCores: ratio('wide0.1-sparse-all', 'wide0.1-ptall'),
+    wideSparse90OneThreadVsPyTorchAllCores: ratio('wide0.1-sparse', 'wide0.1-ptall'),
     paperCnnDenseVsPyTorch1t: ratio('paper-dp', 'paper-pt1'),
+    paperCnnDenseAllCoresVsPyTorchAllCores: ratio('paper-dp-all', 'paper-ptall'),
+    // Scaling: every core against one thread, each engine on its own.
+    paperCnnDenseAllCoresVsOneThread: ratio('paper-dp-all', 'paper-dp'),
+    wideDenseAllCoresVsOneThread: ratio('wide1-dense-all', 'wide1-dense'),
+    wideSparse90AllCoresVsOneThread: ratio('wide0.1-sparse-all', 'wide0.1-sparse'),
+    pyTorchPaperCnnAllCoresVsOneThread: ratio('paper-ptall', 'paper-pt1'),
+    threadsAllCores: cpus().length,
     dsrMaskUpdateShareAtPeriod100: dsr['shareAtPeriod100'] ?? null,
     loadAverage: { before: loadBefore, after: loadAfter },
   };
@@ -266,6 +302,7 @@ async function main(): Promise<void> {
     rounds,
     cases,
     samples,
+    cpuMsPerStep: cpuMs,
     imagesPerSecond: ips,
     wide: wideRows,
     dsr,
@@ -286,6 +323,17 @@ async function main(): Promise<void> {
         `| ${r.density} | ${fmt(r.dense)} | ${fmt(r.sparse)} | ${fmt(r.pytorch1t)} | ${fmt(r.pytorchAll)} | ` +
         `${fmt(r.sparseVsDense, 2)}x | ${fmt(r.sparseVsPyTorch1t, 2)}x | ${fmt(r.sparseVsPyTorchAll, 2)}x |`,
     ),
+    '',
+    `Every core (${cpus().length} threads) against one thread, and against PyTorch with as many threads:`,
+    '',
+    '| case | dynaprune 1 thread | dynaprune all cores | scaling | PyTorch all cores | dynaprune all vs PyTorch all |',
+    '|---|---:|---:|---:|---:|---:|',
+    `| paper-cnn dense | ${fmt(ips['paper-dp'])} | ${fmt(ips['paper-dp-all'])} | ${fmt(summary.paperCnnDenseAllCoresVsOneThread, 2)}x | ` +
+      `${fmt(ips['paper-ptall'])} | ${fmt(summary.paperCnnDenseAllCoresVsPyTorchAllCores, 2)}x |`,
+    `| paper-cnn-wide dense | ${fmt(ips['wide1-dense'])} | ${fmt(ips['wide1-dense-all'])} | ${fmt(summary.wideDenseAllCoresVsOneThread, 2)}x | ` +
+      `${fmt(ips['wide1-ptall'])} | ${fmt(ratio('wide1-dense-all', 'wide1-ptall'), 2)}x |`,
+    `| paper-cnn-wide 90% sparse path | ${fmt(ips['wide0.1-sparse'])} | ${fmt(ips['wide0.1-sparse-all'])} | ` +
+      `${fmt(summary.wideSparse90AllCoresVsOneThread, 2)}x | ${fmt(ips['wide0.1-ptall'])} | ${fmt(summary.wideSparse90VsPyTorchAllCores, 2)}x |`,
     '',
     `DSR mask updates (paper-cnn-wide, 90%, sparse path): ${fmt(dsr['updateMs'])} ms per update, ` +
       `${fmt(dsr['stepMs'])} ms per step: ${fmt((dsr['shareAtPeriod100'] ?? 0) * 100, 2)}% of training at a 100-step period`,

@@ -19,6 +19,16 @@ const modules = [
     flags: ['--importMemory', '--initialMemory', '0'],
   },
   {
+    // The same kernels for tfjs-wasm's threaded build, whose memory is shared (4 GiB maximum, as emscripten
+    // declares it): worker threads run them on that memory to split a kernel's work (src/engine/kernel-pool.ts).
+    entry: 'assembly/training/index.ts',
+    out: 'src/engine/generated/training-kernels-shared-wasm.ts',
+    flags: [
+      ...['--importMemory', '--sharedMemory', '--initialMemory', '0'],
+      ...['--maximumMemory', '65536', '--enable', 'threads'],
+    ],
+  },
+  {
     // The standalone runtime owns its memory and grows it as models need.
     entry: 'assembly/runtime/index.ts',
     out: 'src/runtime/generated/runtime-kernels-wasm.ts',
@@ -29,12 +39,7 @@ const modules = [
 for (const m of modules) {
   const entry = join(root, m.entry);
   if (!existsSync(entry)) continue;
-  const wasmPath = join(
-    root,
-    'dist',
-    'wasm',
-    m.entry.replace(/\//g, '_').replace(/\.ts$/, '.wasm'),
-  );
+  const wasmPath = join(root, 'dist', 'wasm', m.out.replace(/\//g, '_').replace(/\.ts$/, '.wasm'));
   mkdirSync(dirname(wasmPath), { recursive: true });
   execFileSync(
     process.execPath,

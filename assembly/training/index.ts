@@ -36,68 +36,94 @@ export function conv2dFilterGrad(
   OH: i32, OW: i32, CO: i32,
   KH: i32, KW: i32, SH: i32, SW: i32, PT: i32, PL: i32,
 ): void {
-  memory.fill(dw, 0, <usize>(KH * KW * CI * CO) << 2);
+  const tiles = KH * KW * ((CI + 3) >> 2);
+  conv2dFilterGradTiles(x, dy, dw, N, H, W, CI, OH, OW, CO, KH, KW, SH, SW, PT, PL, 0, tiles);
+}
+
+/** The first dw row (of CO floats) of row tile `t`: tiles are 4 input channels of one (kh, kw) slice. */
+@inline
+function filterTileRow(t: i32, CI: i32): i32 {
+  const ciTiles = (CI + 3) >> 2;
+  return (t / ciTiles) * CI + (t % ciTiles) * 4;
+}
+
+/**
+ * {@link conv2dFilterGrad} for the row tiles [t0, t1) only (KH·KW·ceil(CI/4) tiles in all): the dw rows
+ * of different tiles are disjoint and contiguous, so threads given disjoint tile ranges write disjoint
+ * memory, and every dw entry is summed in the same order as by one thread (bit-identical results).
+ */
+export function conv2dFilterGradTiles(
+  x: usize, dy: usize, dw: usize,
+  N: i32, H: i32, W: i32, CI: i32,
+  OH: i32, OW: i32, CO: i32,
+  KH: i32, KW: i32, SH: i32, SW: i32, PT: i32, PL: i32,
+  t0: i32, t1: i32,
+): void {
+  const rowStart = filterTileRow(t0, CI);
+  const rowEnd = filterTileRow(t1, CI);
+  memory.fill(dw + (<usize>(rowStart * CO) << 2), 0, <usize>((rowEnd - rowStart) * CO) << 2);
+  const ciTiles = (CI + 3) >> 2;
   const xStep = <usize>(SW * CI) << 2;
   const dyStep = <usize>CO << 2;
   const dwRow = <usize>CO << 2;
   // One image at a time: its x and dy stay in cache while every dw tile takes its turn, and each image's
   // partial sums are flushed into dw (which also keeps float32 rounding close to a pairwise sum's).
   for (let n = 0; n < N; n++) {
-    for (let kh = 0; kh < KH; kh++) {
-      for (let kw = 0; kw < KW; kw++) {
-        // The output columns whose input column lies inside the image.
-        let owStart = 0;
-        while (owStart < OW && owStart * SW + kw - PL < 0) owStart++;
-        let owEnd = OW;
-        while (owEnd > owStart && (owEnd - 1) * SW + kw - PL >= W) owEnd--;
-        if (owStart >= owEnd) continue;
-        for (let ci = 0; ci < CI; ci += 4) {
-          const cn = min(4, CI - ci);
-          for (let co = 0; co < CO; co += 8) {
-            const wide = co + 8 <= CO;
-            const out = dw + (<usize>(((kh * KW + kw) * CI + ci) * CO + co) << 2);
-            let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-            let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
-            for (let oh = 0; oh < OH; oh++) {
-              const ih = oh * SH + kh - PT;
-              if (ih < 0 || ih >= H) continue;
-              let xp = x + (<usize>(((n * H + ih) * W + owStart * SW + kw - PL) * CI + ci) << 2);
-              let dp = dy + (<usize>(((n * OH + oh) * OW + owStart) * CO + co) << 2);
-              for (let ow = owStart; ow < owEnd; ow++) {
-                const xv = cn == 4 ? v128.load(xp) : loadPartial(xp, cn);
-                const d0 = v128.load(dp);
-                const d1 = wide ? v128.load(dp, 16) : f32x4.splat(0);
-                const x0 = v128.shuffle<f32>(xv, xv, 0, 0, 0, 0);
-                const x1 = v128.shuffle<f32>(xv, xv, 1, 1, 1, 1);
-                const x2 = v128.shuffle<f32>(xv, xv, 2, 2, 2, 2);
-                const x3 = v128.shuffle<f32>(xv, xv, 3, 3, 3, 3);
-                a0 = f32x4.add(a0, f32x4.mul(x0, d0));
-                b0 = f32x4.add(b0, f32x4.mul(x0, d1));
-                a1 = f32x4.add(a1, f32x4.mul(x1, d0));
-                b1 = f32x4.add(b1, f32x4.mul(x1, d1));
-                a2 = f32x4.add(a2, f32x4.mul(x2, d0));
-                b2 = f32x4.add(b2, f32x4.mul(x2, d1));
-                a3 = f32x4.add(a3, f32x4.mul(x3, d0));
-                b3 = f32x4.add(b3, f32x4.mul(x3, d1));
-                xp += xStep;
-                dp += dyStep;
-              }
-            }
-            addStore(out, a0);
-            if (wide) addStore(out + 16, b0);
-            if (cn > 1) {
-              addStore(out + dwRow, a1);
-              if (wide) addStore(out + dwRow + 16, b1);
-            }
-            if (cn > 2) {
-              addStore(out + 2 * dwRow, a2);
-              if (wide) addStore(out + 2 * dwRow + 16, b2);
-            }
-            if (cn > 3) {
-              addStore(out + 3 * dwRow, a3);
-              if (wide) addStore(out + 3 * dwRow + 16, b3);
-            }
+    for (let t = t0; t < t1; t++) {
+      const slice = t / ciTiles;
+      const kh = slice / KW;
+      const kw = slice % KW;
+      const ci = (t % ciTiles) * 4;
+      // The output columns whose input column lies inside the image.
+      let owStart = 0;
+      while (owStart < OW && owStart * SW + kw - PL < 0) owStart++;
+      let owEnd = OW;
+      while (owEnd > owStart && (owEnd - 1) * SW + kw - PL >= W) owEnd--;
+      if (owStart >= owEnd) continue;
+      const cn = min(4, CI - ci);
+      for (let co = 0; co < CO; co += 8) {
+        const wide = co + 8 <= CO;
+        const out = dw + (<usize>(((kh * KW + kw) * CI + ci) * CO + co) << 2);
+        let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+        let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
+        for (let oh = 0; oh < OH; oh++) {
+          const ih = oh * SH + kh - PT;
+          if (ih < 0 || ih >= H) continue;
+          let xp = x + (<usize>(((n * H + ih) * W + owStart * SW + kw - PL) * CI + ci) << 2);
+          let dp = dy + (<usize>(((n * OH + oh) * OW + owStart) * CO + co) << 2);
+          for (let ow = owStart; ow < owEnd; ow++) {
+            const xv = cn == 4 ? v128.load(xp) : loadPartial(xp, cn);
+            const d0 = v128.load(dp);
+            const d1 = wide ? v128.load(dp, 16) : f32x4.splat(0);
+            const x0 = v128.shuffle<f32>(xv, xv, 0, 0, 0, 0);
+            const x1 = v128.shuffle<f32>(xv, xv, 1, 1, 1, 1);
+            const x2 = v128.shuffle<f32>(xv, xv, 2, 2, 2, 2);
+            const x3 = v128.shuffle<f32>(xv, xv, 3, 3, 3, 3);
+            a0 = f32x4.add(a0, f32x4.mul(x0, d0));
+            b0 = f32x4.add(b0, f32x4.mul(x0, d1));
+            a1 = f32x4.add(a1, f32x4.mul(x1, d0));
+            b1 = f32x4.add(b1, f32x4.mul(x1, d1));
+            a2 = f32x4.add(a2, f32x4.mul(x2, d0));
+            b2 = f32x4.add(b2, f32x4.mul(x2, d1));
+            a3 = f32x4.add(a3, f32x4.mul(x3, d0));
+            b3 = f32x4.add(b3, f32x4.mul(x3, d1));
+            xp += xStep;
+            dp += dyStep;
           }
+        }
+        addStore(out, a0);
+        if (wide) addStore(out + 16, b0);
+        if (cn > 1) {
+          addStore(out + dwRow, a1);
+          if (wide) addStore(out + dwRow + 16, b1);
+        }
+        if (cn > 2) {
+          addStore(out + 2 * dwRow, a2);
+          if (wide) addStore(out + 2 * dwRow + 16, b2);
+        }
+        if (cn > 3) {
+          addStore(out + 3 * dwRow, a3);
+          if (wide) addStore(out + 3 * dwRow + 16, b3);
         }
       }
     }
@@ -441,4 +467,7 @@ export {
   gradToBlocked,
   sparseConvWeightGrad,
   sparseConvInputGrad,
+  adamUpdateAt,
+  momentumUpdateAt,
+  sumSquaresAt,
 } from './sparse';

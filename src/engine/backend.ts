@@ -1,6 +1,10 @@
 // Chooses the tfjs backend: tfjs-node when installed, else wasm with dynaprune's training kernels, else cpu.
 import { getBackend, ready, setBackend } from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { engine } from '@tensorflow/tfjs';
+import { coreCount } from '#platform/threads';
 import { BackendError, UnknownNameError } from '../errors.js';
+import { useThreadedWasm, wasmThreadCount } from './threaded-backend.js';
 import {
   registerTrainingKernels,
   type TrainingKernelReport,
@@ -40,11 +44,29 @@ export interface BackendChoice {
   readonly attempts: readonly BackendAttempt[];
   /** For wasm: the training kernels installed. */
   readonly trainingKernels?: TrainingKernelReport;
+  /** Threads the backend computes on (XNNPACK's pool and dynaprune's kernel workers); 1 off wasm. */
+  readonly threads: number;
 }
 
 export interface InitBackendOptions {
   /** For wasm: which training kernels to install (default `all`). */
   readonly trainingKernels?: TrainingKernelSet;
+  /**
+   * For wasm in Node: threads to compute on (tfjs-wasm's threaded build, XNNPACK's pool and dynaprune's
+   * kernel workers). Default: {@link defaultThreads}. 1 keeps tfjs-wasm's single-threaded
+   * build. Fixed once the wasm backend has started in this process. Ignored in browsers (tfjs-wasm
+   * chooses there) and on other backends.
+   */
+  readonly threads?: number;
+}
+
+/**
+ * Threads used when none are asked for: half the logical cores (at least 1), tfjs-wasm's own rule for its
+ * XNNPACK pool, which assumes two hardware threads per core. On this project's 2-core machine that is 1:
+ * two threads did not pay there under the load it runs at (docs/DECISIONS.md, "Both cores").
+ */
+export function defaultThreads(): number {
+  return Math.max(1, Math.floor(coreCount() / 2));
 }
 
 /** Parses a `--backend` value; throws UnknownNameError listing the choices. */
@@ -71,20 +93,25 @@ async function activate(kind: BackendKind, options: InitBackendOptions): Promise
     }
   } else if (kind === 'wasm') {
     await import('@tensorflow/tfjs-backend-wasm');
+    const threads = options.threads ?? defaultThreads();
+    if (threads > 1) await useThreadedWasm(threads);
   }
   const ok = await setBackend(tfjsName[kind]);
   await ready();
   if (!ok || getBackend() !== tfjsName[kind]) {
     throw new BackendError(`tfjs could not initialize the ${tfjsName[kind]} backend`);
   }
+  let threads = 1;
   if (kind === 'wasm') {
     trainingKernels = await registerTrainingKernels(options.trainingKernels ?? 'all');
+    threads = wasmThreadCount(engine().findBackend('wasm') as BackendWasm);
   }
   const detail =
     kind === 'node'
       ? 'native TensorFlow through tfjs-node'
       : kind === 'wasm'
         ? `WebAssembly (XNNPACK) with dynaprune's training kernels (${trainingKernels?.set}` +
+          `, ${threads} thread${threads === 1 ? '' : 's'}` +
           (trainingKernels?.simd.state === 'ready'
             ? ', SIMD)'
             : `; SIMD kernels off: ${trainingKernels?.simd.reason ?? 'unknown'})`)
@@ -94,6 +121,7 @@ async function activate(kind: BackendKind, options: InitBackendOptions): Promise
     tfjsBackend: getBackend(),
     description: `backend ${kind}: ${detail}`,
     attempts: [],
+    threads,
     ...(trainingKernels ? { trainingKernels } : {}),
   };
 }

@@ -1,6 +1,8 @@
 // Loads dynaprune's training kernels (assembly/training) into tfjs-wasm's own memory.
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { startKernelWorkers, type KernelWorkers } from '#platform/threads';
 import { wasmBase64 } from './generated/training-kernels-wasm.js';
+import { wasmThreadCount } from './threaded-backend.js';
 
 /** The functions exported by assembly/training/index.ts; pointers are byte offsets in tfjs-wasm's heap. */
 export interface TrainingWasmExports {
@@ -21,6 +23,27 @@ export interface TrainingWasmExports {
     sw: number,
     pt: number,
     pl: number,
+  ): void;
+  /** conv2dFilterGrad for the row tiles [t0, t1) of dw only (KH·KW·ceil(CI/4) tiles): see the kernel. */
+  conv2dFilterGradTiles(
+    x: number,
+    dy: number,
+    dw: number,
+    n: number,
+    h: number,
+    w: number,
+    ci: number,
+    oh: number,
+    ow: number,
+    co: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    pt: number,
+    pl: number,
+    t0: number,
+    t1: number,
   ): void;
   maxPoolGrad(
     x: number,
@@ -205,6 +228,38 @@ export interface TrainingWasmExports {
     pt: number,
     pl: number,
   ): void;
+  adamUpdateAt(
+    w: number,
+    m: number,
+    v: number,
+    g: number,
+    cscPtr: number,
+    cscRow: number,
+    k: number,
+    co: number,
+    negLr: number,
+    beta1: number,
+    oneMinusBeta1: number,
+    beta2: number,
+    oneMinusBeta2: number,
+    epsilon: number,
+    c1: number,
+    c2: number,
+    decay: number,
+  ): void;
+  momentumUpdateAt(
+    w: number,
+    a: number,
+    g: number,
+    cscPtr: number,
+    cscRow: number,
+    k: number,
+    co: number,
+    negLr: number,
+    momentum: number,
+    decay: number,
+  ): void;
+  sumSquaresAt(w: number, cscPtr: number, cscRow: number, k: number, co: number): number;
 }
 
 /** Why the fast kernels are off, when they are. */
@@ -212,7 +267,13 @@ export type TrainingWasmStatus =
   { readonly state: 'ready' } | { readonly state: 'unavailable'; readonly reason: string };
 
 const instances = new WeakMap<WebAssembly.Memory, TrainingWasmExports>();
+const workerPools = new WeakMap<WebAssembly.Memory, KernelWorkers>();
 let compiled: Promise<WebAssembly.Module> | undefined;
+let compiledShared: Promise<WebAssembly.Module> | undefined;
+
+/** The exports that kernel workers may run (src/engine/kernels/ split their work over them). */
+export const workerKernels = ['conv2dFilterGradTiles'] as const;
+export type WorkerKernel = (typeof workerKernels)[number];
 
 function decodeBase64(text: string): Uint8Array {
   if (typeof Buffer !== 'undefined') return Buffer.from(text, 'base64');
@@ -222,35 +283,54 @@ function decodeBase64(text: string): Uint8Array {
   return bytes;
 }
 
-/** tfjs-wasm's WebAssembly.Memory, when this build exposes it as an unshared memory we can import. */
+/** tfjs-wasm's WebAssembly.Memory, when this build exposes it. */
 function backendMemory(backend: BackendWasm): WebAssembly.Memory | undefined {
   const module = backend.wasm as unknown as { asm?: { memory?: unknown }; wasmMemory?: unknown };
   const memory = module.asm?.memory ?? module.wasmMemory;
-  if (!(memory instanceof WebAssembly.Memory)) return undefined;
-  // The threaded build shares its memory; our module is compiled for an unshared one.
-  if (typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer) {
-    return undefined;
-  }
-  return memory;
+  return memory instanceof WebAssembly.Memory ? memory : undefined;
+}
+
+function isShared(memory: WebAssembly.Memory): boolean {
+  return typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
 }
 
 /**
- * Instantiates the kernels against this backend's memory (once per memory). Resolves to the status; when
- * unavailable, the kernels fall back to compositions of tfjs-wasm's own kernels.
+ * The kernels compiled for this memory: tfjs-wasm's single-threaded builds have an unshared memory, its
+ * threaded build a shared one, and a module's memory import must match (assembly/training is built twice).
+ */
+async function compileFor(memory: WebAssembly.Memory): Promise<WebAssembly.Module> {
+  if (!isShared(memory)) {
+    compiled ??= WebAssembly.compile(decodeBase64(wasmBase64) as Uint8Array<ArrayBuffer>);
+    return compiled;
+  }
+  compiledShared ??= import('./generated/training-kernels-shared-wasm.js').then((m) =>
+    WebAssembly.compile(decodeBase64(m.wasmBase64) as Uint8Array<ArrayBuffer>),
+  );
+  return compiledShared;
+}
+
+/**
+ * Instantiates the kernels against this backend's memory (once per memory) and, when tfjs-wasm runs on
+ * several threads, starts as many kernel workers less one (the calling thread works too). Resolves to
+ * the status; when unavailable, the kernels fall back to compositions of tfjs-wasm's own kernels.
  */
 export async function prepareTrainingWasm(backend: BackendWasm): Promise<TrainingWasmStatus> {
   const memory = backendMemory(backend);
   if (memory === undefined) {
     return {
       state: 'unavailable',
-      reason: 'this tfjs-wasm build does not expose an importable (unshared) WebAssembly.Memory',
+      reason: 'this tfjs-wasm build does not expose an importable WebAssembly.Memory',
     };
   }
   if (instances.has(memory)) return { state: 'ready' };
   try {
-    compiled ??= WebAssembly.compile(decodeBase64(wasmBase64) as Uint8Array<ArrayBuffer>);
-    const instance = await WebAssembly.instantiate(await compiled, { env: { memory } });
+    const module = await compileFor(memory);
+    const instance = await WebAssembly.instantiate(module, { env: { memory } });
     instances.set(memory, instance.exports as unknown as TrainingWasmExports);
+    const threads = wasmThreadCount(backend);
+    if (isShared(memory) && threads > 1) {
+      workerPools.set(memory, startKernelWorkers(module, memory, threads - 1, workerKernels));
+    }
     return { state: 'ready' };
   } catch (error) {
     return {
@@ -264,4 +344,10 @@ export async function prepareTrainingWasm(backend: BackendWasm): Promise<Trainin
 export function trainingWasmFor(backend: BackendWasm): TrainingWasmExports | undefined {
   const memory = backendMemory(backend);
   return memory === undefined ? undefined : instances.get(memory);
+}
+
+/** The kernel workers for this backend (threads beyond the calling one), if it runs on several threads. */
+export function kernelWorkersFor(backend: BackendWasm): KernelWorkers | undefined {
+  const memory = backendMemory(backend);
+  return memory === undefined ? undefined : workerPools.get(memory);
 }

@@ -71,6 +71,11 @@ export interface TrainingRunConfig {
   /** Use only the first N test images. */
   readonly testLimit?: number;
   readonly backend: BackendRequest;
+  /**
+   * Threads for the wasm backend in Node (default: half the logical cores, tfjs-wasm's rule). The results do not depend on it: every
+   * multithreaded kernel splits its output and keeps each sum's order (docs/DECISIONS.md).
+   */
+  readonly threads?: number;
   readonly seed: number;
   /** The run folder. */
   readonly out: string;
@@ -289,7 +294,10 @@ export async function runTraining(
     log(`removed a leftover of a killed write: ${path}`);
   }
   const stored = prepared.state === 'resume' ? await checkResumable(config, log) : undefined;
-  const backend = await initBackend(config.backend);
+  const backend = await initBackend(
+    config.backend,
+    config.threads !== undefined ? { threads: config.threads } : {},
+  );
   log(backend.description);
   const data = await loadRunData(config, events);
   const { model, pruner, method } = await buildRunModel(config, data.dataset, log);
@@ -390,6 +398,7 @@ const INCIDENTAL_FIELDS = new Set([
   'resumedAt',
   'dataDir',
   'backend',
+  'threads',
   'command',
   'startedAt',
   'backendDescription',

@@ -38,6 +38,8 @@ export interface PaperPlanOptions {
   readonly dataDir?: string;
   readonly quick: boolean;
   readonly backend: BackendRequest;
+  /** Threads per training run (wasm in Node); see TrainingRunConfig.threads. */
+  readonly threads?: number;
   /** The first seed; the sparse and small rows run `seeds` seeds from it. */
   readonly seed: number;
   /** Seeds per row (default 3, 1 with quick); the dense 3×-wide upper bound runs one. */
@@ -219,6 +221,7 @@ export function paperPlan(options: PaperPlanOptions): PaperJob[] {
         validation,
         ...(options.testEachEpoch ? { testEachEpoch: true } : {}),
         backend: options.backend,
+        ...(options.threads !== undefined ? { threads: options.threads } : {}),
         seed,
         resume: false,
         // Without --reuse a run is trained again, replacing an earlier one in the same folder.

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportSparse, toLayersModel } from '../convert/export.js';
 import { modelToGraph } from '../convert/to-graph.js';
-import { initBackend } from '../engine/backend.js';
+import { defaultThreads, initBackend } from '../engine/backend.js';
 import { registerDynamicLayers } from '../layers/register.js';
 import { summaryFromRuns, type ComparisonMeta, type RunMeasurements } from '../report/from-runs.js';
 import { PAPER_NUMBERS, type ModelSummary, type PaperSummary } from '../report/summary.js';
@@ -103,9 +103,12 @@ export async function runPaperComparison(
   events: PaperEvents = {},
 ): Promise<PaperSummary> {
   const started = Date.now();
-  const plan = paperPlan(options);
-  await runJobs(plan, options.jobs ?? 1, options.reuse ?? false, events);
-  const backend = await initBackend(options.backend);
+  const jobs = options.jobs ?? 1;
+  // The cores are shared out between the runs trained at once, unless the threads are given.
+  const threads = options.threads ?? Math.max(1, Math.floor(defaultThreads() / jobs));
+  const plan = paperPlan({ ...options, threads });
+  await runJobs(plan, jobs, options.reuse ?? false, events);
+  const backend = await initBackend(options.backend, { threads });
   const firsts = new Map<PaperRowId, PaperJob>();
   for (const job of plan) if (!firsts.has(job.row)) firsts.set(job.row, job);
   for (const job of firsts.values()) {

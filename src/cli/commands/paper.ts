@@ -17,6 +17,7 @@ interface PaperFlags {
   quick?: boolean;
   dataDir?: string;
   backend: string;
+  threads?: string;
   seed: string;
   seeds?: string;
   jobs: string;
@@ -57,6 +58,7 @@ function options(flags: PaperFlags, command: string) {
     quick: flags.quick === true,
     ...(flags.dataDir !== undefined ? { dataDir: flags.dataDir } : {}),
     backend: oneOf<BackendRequest>('backend', flags.backend, backendRequests),
+    ...(flags.threads !== undefined ? { threads: positiveInt('--threads', flags.threads) } : {}),
     seed: nonNegativeInt('--seed', flags.seed),
     ...(flags.seeds !== undefined ? { seeds: positiveInt('--seeds', flags.seeds) } : {}),
     jobs: positiveInt('--jobs', flags.jobs),
@@ -108,6 +110,10 @@ export function registerPaperCommand(program: Command): void {
       'local copy of CIFAR-10 (folder or .tar.gz); default $DYNAPRUNE_DATA or the cache',
     )
     .option('--backend <name>', `tfjs backend (${backendRequests.join(', ')})`, 'auto')
+    .option(
+      '--threads <n>',
+      'threads per run (wasm backend in Node; same results on any count); default half the cores / --jobs',
+    )
     .option('--seed <n>', 'the first seed (weights, data order, masks)', '1')
     .option(
       '--seeds <n>',

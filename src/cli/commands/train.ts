@@ -43,6 +43,7 @@ export interface TrainFlags {
   trainLimit?: string;
   testLimit?: string;
   backend: string;
+  threads?: string;
   seed: string;
   out?: string;
   resume?: boolean;
@@ -113,6 +114,7 @@ export function trainConfigFromFlags(flags: TrainFlags): TrainingRunConfig {
       ? { testLimit: positiveInt('--test-limit', flags.testLimit) }
       : {}),
     backend: oneOf<BackendRequest>('backend', flags.backend, backendRequests),
+    ...(flags.threads !== undefined ? { threads: positiveInt('--threads', flags.threads) } : {}),
     seed: nonNegativeInt('--seed', flags.seed),
     out:
       flags.out ??
@@ -200,6 +202,10 @@ export function registerTrainCommand(program: Command): void {
     .option('--train-limit <n>', 'use only the first N training images (quick runs)')
     .option('--test-limit <n>', 'use only the first N test images (quick runs)')
     .option('--backend <name>', `tfjs backend (${backendRequests.join(', ')})`, 'auto')
+    .option(
+      '--threads <n>',
+      'threads to train on (wasm backend in Node; same results on any count); default half the cores',
+    )
     .option(
       '--kernels <mode>',
       'masked layers on wasm: auto (sparse kernels below the measured crossover density), dense or sparse',

@@ -3,7 +3,7 @@ import { backend_util } from '@tensorflow/tfjs';
 import type { Conv2DBackpropFilterAttrs, TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { callKernel, disposeIntermediate, heapOffset } from '../wasm-heap.js';
-import { trainingWasmFor } from '../training-wasm.js';
+import { kernelWorkersFor, trainingWasmFor } from '../training-wasm.js';
 
 export interface Conv2DBackpropFilterArgs {
   inputs: { x: TensorInfo; dy: TensorInfo };
@@ -94,7 +94,7 @@ export function conv2dBackpropFilter(args: Conv2DBackpropFilterArgs): TensorInfo
   if (kernels === undefined || co % 4 !== 0) return conv2dBackpropFilterTransposedConv(args);
   const info = convInfo(x, attrs);
   const out = backend.makeOutput([kh, kw, ci, co], 'float32');
-  kernels.conv2dFilterGrad(
+  const call = [
     heapOffset(backend, x),
     heapOffset(backend, dy),
     heapOffset(backend, out),
@@ -111,6 +111,20 @@ export function conv2dBackpropFilter(args: Conv2DBackpropFilterArgs): TensorInfo
     info.strideWidth,
     info.padInfo.top,
     info.padInfo.left,
+  ] as const;
+  const tiles = kh * kw * Math.ceil(ci / 4);
+  const workers = kernelWorkersFor(backend);
+  if (workers === undefined || tiles < 2) {
+    kernels.conv2dFilterGradTiles(...call, 0, tiles);
+    return out;
+  }
+  // Each thread takes a contiguous range of dw's row tiles (disjoint memory, same sums as one thread).
+  const threads = workers.count + 1;
+  const bound = (i: number) => Math.round((tiles * i) / threads);
+  workers.run(
+    'conv2dFilterGradTiles',
+    Array.from({ length: workers.count }, (_, i) => [...call, bound(i + 1), bound(i + 2)]),
+    () => kernels.conv2dFilterGradTiles(...call, 0, bound(1)),
   );
   return out;
 }
