@@ -467,4 +467,7 @@ export {
   gradToBlocked,
   sparseConvWeightGrad,
   sparseConvInputGrad,
+  adamUpdateAt,
+  momentumUpdateAt,
+  sumSquaresAt,
 } from './sparse';

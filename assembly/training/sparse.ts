@@ -282,3 +282,74 @@ export function sparseConvInputGrad(
     }
   }
 }
+
+/**
+ * One Adam step in place, at the active positions only: the CSC rows of the layout (ascending k, then
+ * ascending co, so positions k·CO + co come in memory order). The same operations, in the same order and
+ * float32 rounding, as {@link adamUpdate}, so an active weight moves exactly as under the dense update;
+ * masked weights and their moments (0, reset when they were pruned) are not touched. `decay` > 0 adds
+ * decay·w to the gradient first (L2 weight decay, what the loss term decay/2·Σw² contributes).
+ */
+export function adamUpdateAt(
+  w: usize, m: usize, v: usize, g: usize, cscPtr: usize, cscRow: usize, K: i32, CO: i32,
+  negLr: f32, beta1: f32, oneMinusBeta1: f32, beta2: f32, oneMinusBeta2: f32,
+  epsilon: f32, c1: f32, c2: f32, decay: f32,
+): void {
+  for (let k = 0; k < K; k++) {
+    const start = load<i32>(cscPtr + (<usize>k << 2));
+    const end = load<i32>(cscPtr + (<usize>(k + 1) << 2));
+    const row = <usize>(k * CO) << 2;
+    for (let j = start; j < end; j++) {
+      const at = row + (<usize>load<i32>(cscRow + (<usize>j << 2)) << 2);
+      const wi = load<f32>(w + at);
+      let gi = load<f32>(g + at);
+      if (decay != 0) gi = gi + wi * decay;
+      const mi = load<f32>(m + at) * beta1 + gi * oneMinusBeta1;
+      const vi = load<f32>(v + at) * beta2 + gi * gi * oneMinusBeta2;
+      store<f32>(m + at, mi);
+      store<f32>(v + at, vi);
+      const step = mi / c1 / (Mathf.sqrt(vi / c2) + epsilon);
+      store<f32>(w + at, step * negLr + wi);
+    }
+  }
+}
+
+/**
+ * One step of SGD with (heavy-ball) momentum in place at the active positions, in tfjs's MomentumOptimizer
+ * order: a' = a·momentum + g; w' = (−lr)·a' + w. `decay` as in {@link adamUpdateAt}.
+ */
+export function momentumUpdateAt(
+  w: usize, a: usize, g: usize, cscPtr: usize, cscRow: usize, K: i32, CO: i32,
+  negLr: f32, momentum: f32, decay: f32,
+): void {
+  for (let k = 0; k < K; k++) {
+    const start = load<i32>(cscPtr + (<usize>k << 2));
+    const end = load<i32>(cscPtr + (<usize>(k + 1) << 2));
+    const row = <usize>(k * CO) << 2;
+    for (let j = start; j < end; j++) {
+      const at = row + (<usize>load<i32>(cscRow + (<usize>j << 2)) << 2);
+      const wi = load<f32>(w + at);
+      let gi = load<f32>(g + at);
+      if (decay != 0) gi = gi + wi * decay;
+      const ai = load<f32>(a + at) * momentum + gi;
+      store<f32>(a + at, ai);
+      store<f32>(w + at, negLr * ai + wi);
+    }
+  }
+}
+
+/** Σ w² over the active positions (the sparse layers' share of the weight-decay term, for the loss). */
+export function sumSquaresAt(w: usize, cscPtr: usize, cscRow: usize, K: i32, CO: i32): f64 {
+  let sum: f64 = 0;
+  for (let k = 0; k < K; k++) {
+    const start = load<i32>(cscPtr + (<usize>k << 2));
+    const end = load<i32>(cscPtr + (<usize>(k + 1) << 2));
+    const row = <usize>(k * CO) << 2;
+    for (let j = start; j < end; j++) {
+      const wi = load<f32>(w + row + (<usize>load<i32>(cscRow + (<usize>j << 2)) << 2));
+      sum += <f64>(wi * wi);
+    }
+  }
+  return sum;
+}
+

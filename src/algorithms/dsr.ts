@@ -1,6 +1,6 @@
 // Dynamic Sparse Reparameterization (Mostafa & Wang, ICML 2019, arXiv 1902.05967): global adaptive threshold, reallocation.
 import { InvalidArgumentError } from '../errors.js';
-import { indicesWhere, randomChoice } from '../layers/mask-math.js';
+import { countNonzero, randomChoiceInPlace } from '../layers/mask-math.js';
 import type { SparseAlgorithm, UpdateContext, UpdateResult } from './algorithm.js';
 import { DoublingSchedule, REFERENCE_RUN_STEPS, type UpdateSchedule } from './schedules.js';
 
@@ -127,9 +127,7 @@ export class DSR implements SparseAlgorithm {
     // 4. Regrow at random zero positions that were not pruned just now.
     layers.forEach((view, l) => {
       if (grants[l] === 0) return;
-      const justPruned = new Set(pruned[l]);
-      const candidates = indicesWhere(view.mask, 0).filter((i) => !justPruned.has(i));
-      const chosen = randomChoice(candidates, grants[l]!, rng);
+      const chosen = randomChoiceInPlace(regrowCandidates(view.mask, pruned[l]!), grants[l]!, rng);
       for (const i of chosen) {
         view.mask[i] = 1;
         view.kernel[i] = 0;
@@ -168,6 +166,26 @@ export class DSR implements SparseAlgorithm {
   setState(state: Record<string, unknown>): void {
     if (typeof state['H'] === 'number') this.threshold = state['H'];
   }
+}
+
+/**
+ * The zero positions of `mask` that were not pruned just now (`pruned`, whose mask entries are already
+ * 0), ascending: the same list as filtering `indicesWhere(mask, 0)` by a set, in one pass without a set (a
+ * layer of 590k weights made that filter the slowest part of a rewiring step).
+ */
+function regrowCandidates(mask: Float32Array, pruned: Int32Array): Int32Array {
+  const out = new Int32Array(mask.length - countNonzero(mask) - pruned.length);
+  let n = 0;
+  let next = 0; // pruned is ascending
+  for (let i = 0; i < mask.length; i++) {
+    if (mask[i] !== 0) continue;
+    if (next < pruned.length && pruned[next] === i) {
+      next++;
+      continue;
+    }
+    out[n++] = i;
+  }
+  return out;
 }
 
 /**

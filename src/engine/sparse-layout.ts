@@ -57,11 +57,13 @@ export class SparseLayout {
     const rowCount = new Int32Array(co + 1);
     const colCount = new Int32Array(k + 1);
     let nnz = 0;
-    for (let i = 0; i < mask.length; i++) {
-      if (mask[i] === 0) continue;
-      rowCount[(i % co) + 1]!++;
-      colCount[Math.floor(i / co) + 1]!++;
-      nnz++;
+    for (let kk = 0, i = 0; kk < k; kk++) {
+      for (let c = 0; c < co; c++, i++) {
+        if (mask[i] === 0) continue;
+        rowCount[c + 1]!++;
+        colCount[kk + 1]!++;
+        nnz++;
+      }
     }
     for (let r = 0; r < co; r++) rowCount[r + 1]! += rowCount[r]!;
     for (let c = 0; c < k; c++) colCount[c + 1]! += colCount[c]!;
@@ -71,12 +73,12 @@ export class SparseLayout {
     const colFill = colCount.slice(0, k);
     // Row-major [K, CO]: visiting i in order gives ascending k within each CSR row and ascending co within
     // each CSC row.
-    for (let i = 0; i < mask.length; i++) {
-      if (mask[i] === 0) continue;
-      const kk = Math.floor(i / co);
-      const c = i - kk * co;
-      colIdx[rowFill[c]!++] = kk;
-      cscRow[colFill[kk]!++] = c;
+    for (let kk = 0, i = 0; kk < k; kk++) {
+      for (let c = 0; c < co; c++, i++) {
+        if (mask[i] === 0) continue;
+        colIdx[rowFill[c]!++] = kk;
+        cscRow[colFill[kk]!++] = c;
+      }
     }
     this.nnz = nnz;
     this.rowPtr = new HeapInts(backend, rowCount);

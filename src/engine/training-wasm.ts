@@ -228,6 +228,38 @@ export interface TrainingWasmExports {
     pt: number,
     pl: number,
   ): void;
+  adamUpdateAt(
+    w: number,
+    m: number,
+    v: number,
+    g: number,
+    cscPtr: number,
+    cscRow: number,
+    k: number,
+    co: number,
+    negLr: number,
+    beta1: number,
+    oneMinusBeta1: number,
+    beta2: number,
+    oneMinusBeta2: number,
+    epsilon: number,
+    c1: number,
+    c2: number,
+    decay: number,
+  ): void;
+  momentumUpdateAt(
+    w: number,
+    a: number,
+    g: number,
+    cscPtr: number,
+    cscRow: number,
+    k: number,
+    co: number,
+    negLr: number,
+    momentum: number,
+    decay: number,
+  ): void;
+  sumSquaresAt(w: number, cscPtr: number, cscRow: number, k: number, co: number): number;
 }
 
 /** Why the fast kernels are off, when they are. */

@@ -139,10 +139,10 @@ export class DynamicConv2D extends MaskedLayer {
   override call(inputs: Tensor | Tensor[]): Tensor {
     return tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0] : inputs) as Tensor;
-      const layout =
-        this.dilationRate[0] === 1 && this.dilationRate[1] === 1
-          ? this.sparseLayout('conv')
-          : undefined;
+      const layout = this.choosePath(
+        'conv',
+        this.dilationRate[0] === 1 && this.dilationRate[1] === 1,
+      );
       if (layout !== undefined) return this.callSparse(x, layout);
       // The same fused op tfjs-layers' Conv2D uses, so a dense mask reproduces it bit for bit.
       const y = fused.conv2d({

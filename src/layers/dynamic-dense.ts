@@ -93,7 +93,7 @@ export class DynamicDense extends MaskedLayer {
     return tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0] : inputs) as Tensor;
       const flat = x.rank > 2 ? reshape(x, [-1, x.shape[x.rank - 1]!]) : x;
-      const layout = this.sparseLayout('dense');
+      const layout = this.choosePath('dense');
       if (layout !== undefined) {
         // A dense layer is the 1×1 convolution of a 1×1 image, with the batch as the pixels.
         const [n, features] = flat.shape as [number, number];

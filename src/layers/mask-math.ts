@@ -30,7 +30,14 @@ export function topK(
 
 /** `k` distinct elements of `candidates`, uniformly at random (partial Fisher-Yates on a copy). */
 export function randomChoice(candidates: Int32Array, k: number, rng: Random): Int32Array {
-  const pool = candidates.slice();
+  return randomChoiceInPlace(candidates.slice(), k, rng);
+}
+
+/**
+ * {@link randomChoice} that shuffles `pool` itself instead of a copy (for a caller that built the pool
+ * for this call only): the same elements in the same order for the same generator state.
+ */
+export function randomChoiceInPlace(pool: Int32Array, k: number, rng: Random): Int32Array {
   const take = Math.min(k, pool.length);
   for (let i = 0; i < take; i++) {
     const j = i + rng.nextInt(pool.length - i);

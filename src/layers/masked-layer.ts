@@ -1,5 +1,6 @@
 // What DynamicConv2D and DynamicDense share: a kernel, a binary mask weight, and exact sparsity control.
 import {
+  getBackend,
   initializers,
   layers,
   tensor,
@@ -7,10 +8,12 @@ import {
   type DataId,
   type LayerVariable,
   type Tensor,
+  type Variable,
 } from '@tensorflow/tfjs';
 import { BackendError, InvalidArgumentError } from '../errors.js';
 import { sparseBackend, sparsePays, type KernelMode } from '../engine/sparse-choice.js';
 import { SparseLayout } from '../engine/sparse-layout.js';
+import { trackSparseKernel } from '../engine/sparse-update.js';
 import { Random } from '../util/random.js';
 import { scaleToActiveFanIn } from './sparse-init.js';
 import { countNonzero, indicesWhere, nnzForSparsity, randomChoice, topK } from './mask-math.js';
@@ -69,10 +72,13 @@ export interface SetSparsityOptions {
   readonly rng?: Random;
 }
 
-/** The sparse path's cache, valid while the mask variable holds the same data. */
-interface SparseState {
+/** What is known about the mask variable's current data (valid while it holds the same data). */
+interface MaskState {
   readonly maskId: DataId;
-  readonly density: number;
+  /** A copy of the mask, never handed out (callers get copies of it). */
+  readonly mask: Float32Array;
+  readonly nnz: number;
+  /** The sparse path's layout, built on first use. */
   layout: SparseLayout | undefined;
 }
 
@@ -96,7 +102,9 @@ export abstract class MaskedLayer extends layers.Layer {
    * density is at or below the measured crossover, `dense` and `sparse` force one. Not saved with the model.
    */
   kernelMode: KernelMode = 'auto';
-  private sparseState: SparseState | undefined;
+  private maskState: MaskState | undefined;
+  /** Whether the last forward pass ran on the sparse kernels (read by the optimizers). */
+  private lastPassSparse = false;
 
   constructor(args: SparsityArgs & ConstructorParameters<typeof layers.Layer>[0]) {
     super(args);
@@ -166,17 +174,37 @@ export abstract class MaskedLayer extends layers.Layer {
 
   /** A copy of the mask, one 0/1 float per kernel weight, in the kernel's layout. */
   getMask(): Float32Array {
-    return Float32Array.from(this.maskVariable.read().dataSync());
+    return this.currentMask().mask.slice();
   }
 
   /** A copy of the raw kernel (masked positions hold whatever the variable holds). */
   getKernel(): Float32Array {
-    return Float32Array.from(this.kernelVariable.read().dataSync());
+    return copyOf(this.kernelVariable.read());
   }
 
   /** Number of unmasked kernel weights. */
   get nnz(): number {
-    return countNonzero(this.maskVariable.read().dataSync());
+    return this.currentMask().nnz;
+  }
+
+  /**
+   * The mask variable's data as last read, read again only when the variable holds new data (any
+   * write: a mask update, setWeights, a checkpoint load), so mask updates and records do not download
+   * every mask again.
+   */
+  private currentMask(): MaskState {
+    const variable = this.maskVariable.read();
+    if (this.maskState?.maskId !== variable.dataId) {
+      this.maskState?.layout?.dispose();
+      const mask = copyOf(variable);
+      this.maskState = {
+        maskId: variable.dataId,
+        mask,
+        nnz: countNonzero(mask),
+        layout: undefined,
+      };
+    }
+    return this.maskState;
   }
 
   /** Fraction of masked kernel weights: 1 − nnz / kernelSize. */
@@ -197,22 +225,33 @@ export abstract class MaskedLayer extends layers.Layer {
           '.',
       );
     }
-    const values = kernel ?? Float32Array.from(this.kernelVariable.read().dataSync());
-    for (let i = 0; i < values.length; i++) if (mask[i] === 0) values[i] = 0;
-    const previous = maskWriteListeners.size > 0 ? this.getMask() : undefined;
+    const changed = changedPositions(this.currentMask().mask, mask);
+    const values = kernel ?? this.getKernel();
+    let zeroed = false;
+    for (let i = 0; i < values.length; i++) {
+      if (mask[i] === 0 && values[i] !== 0) {
+        values[i] = 0;
+        zeroed = true;
+      }
+    }
+    // An unchanged mask keeps its data, and with it the sparse layout built from it; an unchanged
+    // kernel is not uploaded again. Mask updates then rebuild only the layers they changed.
+    const kernelChanged =
+      changed.length > 0 || (kernel === null ? zeroed : !sameValues(this.getKernel(), values));
     tidy(() => {
-      this.maskVariable.write(tensor(mask, shape));
-      this.kernelVariable.write(tensor(values, shape));
+      if (changed.length > 0) this.maskVariable.write(tensor(mask, shape));
+      if (kernelChanged) this.kernelVariable.write(tensor(values, shape));
     });
-    if (previous !== undefined) this.notifyMaskWrite(previous, mask);
-  }
-
-  private notifyMaskWrite(previous: Float32Array, mask: Float32Array): void {
-    const changed: number[] = [];
-    for (let i = 0; i < mask.length; i++)
-      if ((mask[i] === 0) !== (previous[i] === 0)) changed.push(i);
     if (changed.length === 0) return;
-    const write: MaskWrite = { layer: this, changed: Int32Array.from(changed) };
+    // What was just written is the mask's new state: no need to read it back.
+    this.maskState?.layout?.dispose();
+    this.maskState = {
+      maskId: this.maskVariable.read().dataId,
+      mask: mask.slice(),
+      nnz: countNonzero(mask),
+      layout: undefined,
+    };
+    const write: MaskWrite = { layer: this, changed };
     for (const listener of [...maskWriteListeners]) listener(write);
   }
 
@@ -231,30 +270,47 @@ export abstract class MaskedLayer extends layers.Layer {
           'kernels (initBackend("wasm")); use "auto" or "dense" on other backends.',
       );
     }
-    const mask = this.maskVariable.read();
-    if (this.sparseState?.maskId !== mask.dataId) {
-      this.sparseState?.layout?.dispose();
-      this.sparseState = {
-        maskId: mask.dataId,
-        density: countNonzero(mask.dataSync()) / this.kernelSize,
-        layout: undefined,
-      };
+    const state = this.currentMask();
+    if (this.kernelMode === 'auto' && !sparsePays(kind, state.nnz / this.kernelSize)) {
+      return undefined;
     }
-    const state = this.sparseState;
-    if (this.kernelMode === 'auto' && !sparsePays(kind, state.density)) return undefined;
     if (state.layout === undefined) {
       const shape = this.shapeOf(this.maskVariable);
       const co = shape[shape.length - 1]!;
-      state.layout = new SparseLayout(backend, mask.dataSync(), this.kernelSize / co, co);
+      state.layout = new SparseLayout(backend, state.mask, this.kernelSize / co, co);
     }
     return state.layout;
+  }
+
+  /**
+   * Picks the path for one forward pass ({@link sparseLayout}) and remembers it, so that the optimizer
+   * updates the kernel at the layout's active positions only (`sparseLayoutOf`).
+   */
+  protected choosePath(kind: 'conv' | 'dense', sparseAllowed = true): SparseLayout | undefined {
+    if (!this.tracked) {
+      trackSparseKernel(this.kernelVariable.read() as Variable, () => this.trainedLayout());
+      this.tracked = true;
+    }
+    const layout = sparseAllowed ? this.sparseLayout(kind) : undefined;
+    this.lastPassSparse = layout !== undefined;
+    return layout;
+  }
+
+  private tracked = false;
+
+  /** The layout the last forward pass trained with, while the mask is still the one it was built from. */
+  private trainedLayout(): SparseLayout | undefined {
+    if (!this.lastPassSparse || this.maskState === undefined) return undefined;
+    return this.maskState.maskId === this.maskVariable.read().dataId
+      ? this.maskState.layout
+      : undefined;
   }
 
   override dispose(): ReturnType<layers.Layer['dispose']> {
     const result = super.dispose();
     if (result.refCountAfterDispose === 0) {
-      this.sparseState?.layout?.dispose();
-      this.sparseState = undefined;
+      this.maskState?.layout?.dispose();
+      this.maskState = undefined;
     }
     return result;
   }
@@ -301,4 +357,34 @@ export abstract class MaskedLayer extends layers.Layer {
       ...(this.sparseInit ? { sparseInit: true } : {}),
     };
   }
+}
+
+/**
+ * A copy of a tensor's values that the caller may change. `dataSync` already returns a fresh array on
+ * every backend but tfjs-cpu, which hands out its own storage; copying a million floats again for nothing
+ * was a measurable part of a mask update.
+ */
+function copyOf(t: Tensor): Float32Array {
+  const data = t.dataSync();
+  if (!(data instanceof Float32Array)) return Float32Array.from(data);
+  return getBackend() === 'cpu' ? data.slice() : data;
+}
+
+/** The flat positions where two masks differ (one is 0 and the other is not). */
+function changedPositions(previous: Float32Array, mask: Float32Array): Int32Array {
+  let n = 0;
+  for (let i = 0; i < mask.length; i++) if ((mask[i] === 0) !== (previous[i] === 0)) n++;
+  const out = new Int32Array(n);
+  n = 0;
+  for (let i = 0; i < mask.length; i++) if ((mask[i] === 0) !== (previous[i] === 0)) out[n++] = i;
+  return out;
+}
+
+/** Whether two arrays hold the same floats (bit for bit, so -0 and 0 differ and NaN equals NaN). */
+function sameValues(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
 }

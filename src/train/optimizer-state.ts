@@ -1,5 +1,7 @@
 // Resets optimizer state (Adam's moments) wherever a mask changes, so no weight coasts on stale moments.
 import { tensor, tidy, type Optimizer, type Variable } from '@tensorflow/tfjs';
+import { inPlaceBackend, writableInPlace } from '../engine/sparse-update.js';
+import { heapFloat32 } from '../engine/wasm-heap.js';
 import { onMaskWrite } from '../layers/masked-layer.js';
 
 interface OptimizerVariable {
@@ -39,13 +41,28 @@ export function resetOptimizerSlots(
   for (const slots of slotsOf(optimizer)) {
     for (const slot of slots) {
       if (slot === undefined || !slot.originalName.startsWith(`${variableName}/`)) continue;
-      const values = Float32Array.from(slot.variable.dataSync());
-      for (const i of indices) values[i] = 0;
-      tidy(() => slot.variable.assign(tensor(values, slot.variable.shape)));
+      zeroAt(slot.variable, indices);
       changed++;
     }
   }
   return changed;
+}
+
+/**
+ * Writes 0 at `indices` of `variable`: in place in the wasm heap when no other tensor shares its data (a
+ * mask update changes a few thousand positions of a million; copying every slot both ways cost more than
+ * the update itself), otherwise as a new value.
+ */
+function zeroAt(variable: Variable, indices: Int32Array): void {
+  const where = inPlaceBackend();
+  if (where !== undefined && writableInPlace(where.backend, [variable])) {
+    const values = heapFloat32(where.backend, variable);
+    for (const i of indices) values[i] = 0;
+    return;
+  }
+  const values = Float32Array.from(variable.dataSync());
+  for (const i of indices) values[i] = 0;
+  tidy(() => variable.assign(tensor(values, variable.shape)));
 }
 
 const subscriptions = new Map<Optimizer, { count: number; unsubscribe: () => void }>();

@@ -11,7 +11,6 @@ import {
   mul,
   square,
   sum,
-  train as optimizers,
   type LayersModel,
   type Optimizer,
   type Scalar,
@@ -25,6 +24,8 @@ import {
   ShapeMismatchError,
 } from '../errors.js';
 import { FusedAdamOptimizer } from '../engine/fused-adam.js';
+import { FusedMomentumOptimizer } from '../engine/fused-momentum.js';
+import { inPlaceBackend, sparseLayoutOf, sumSquaresAt } from '../engine/sparse-update.js';
 import type { KernelMode } from '../engine/sparse-choice.js';
 import { maskedLayers } from '../layers/index.js';
 import { Random } from '../util/random.js';
@@ -275,6 +276,25 @@ function validate(options: TrainOptions): void {
 }
 
 /**
+ * The decayed kernels that take the loss's decay term (`dense`: their layer ran on the dense path), and
+ * Σ w² over the active positions of the others, which decay inside the optimizer.
+ */
+function splitDecayed(decayed: readonly Variable[]): {
+  dense: Variable[];
+  sparseSumSquares: number;
+} {
+  const where = inPlaceBackend();
+  const dense: Variable[] = [];
+  let sparseSumSquares = 0;
+  for (const kernel of decayed) {
+    const layout = sparseLayoutOf(kernel);
+    if (layout === undefined || where === undefined) dense.push(kernel);
+    else sparseSumSquares += sumSquaresAt(where, kernel, layout);
+  }
+  return { dense, sparseSumSquares };
+}
+
+/**
  * Trains `model` with Adam on sparse categorical cross-entropy, like Keras's `model.fit` with
  * `shuffle=True` and the test set as validation data. With the same seed, backend and options, two runs
  * produce the same weights. With `runDir`, every epoch ends with a checkpoint, so `resume` continues an
@@ -289,16 +309,23 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const trainCount = options.train.count;
   const stepsPerEpoch = Math.ceil(trainCount / batchSize);
   const totalSteps = stepsPerEpoch * epochs;
-  // tfjs's Adam, with a fused update on the wasm backend (the same steps, one kernel per variable).
-  const optimizer: Optimizer =
-    (options.optimizer ?? 'adam') === 'adam'
-      ? new FusedAdamOptimizer(options.learningRate, 0.9, 0.999, currentBackend().epsilon())
-      : optimizers.momentum(options.learningRate, options.momentum ?? 0.9);
   const weightDecay = options.weightDecay ?? 0;
   // Decay applies to kernels only, not to biases, BatchNorm parameters or masks (which never train).
   const decayed = model.trainableWeights
     .filter((w) => /\/kernel(_\d+)?$/.test(w.originalName))
     .map((w) => w.read() as Variable);
+  // Kernels on the sparse path take their decay inside the optimizer, at their active positions only.
+  const sparseDecay = { weightDecay, decayed: new Set(decayed.map((k) => k.name)) };
+  // tfjs's Adam and momentum SGD, fused on the wasm backend, and updating sparse-path kernels in place
+  // at their active positions (the same steps).
+  const optimizer: Optimizer =
+    (options.optimizer ?? 'adam') === 'adam'
+      ? new FusedAdamOptimizer(options.learningRate, 0.9, 0.999, currentBackend().epsilon(), {
+          sparseDecay,
+        })
+      : new FusedMomentumOptimizer(options.learningRate, options.momentum ?? 0.9, false, {
+          sparseDecay,
+        });
   const schedule = options.learningRateSchedule ?? 'constant';
   for (const layer of maskedLayers(model)) layer.kernelMode = options.kernels ?? 'auto';
   const variables = model.trainableWeights.map((v) => v.read() as Variable);
@@ -397,6 +424,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         if (schedule !== 'constant')
           (optimizer as unknown as { learningRate: number }).learningRate = rate;
         let right: Scalar | undefined;
+        let sparseDecaySum = 0;
         const cost = optimizer.minimize(
           () => {
             const probs = model.apply(xs, { training: true }) as Tensor;
@@ -404,15 +432,20 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
             right = keep(countCorrect(probs, ys));
             const loss = sparseCategoricalCrossentropy(probs, ys);
             if (weightDecay === 0) return loss;
+            // The forward pass has chosen each layer's path: sparse-path kernels decay in the optimizer,
+            // and their term of the reported loss is read at their active positions.
+            const split = splitDecayed(decayed);
+            sparseDecaySum = split.sparseSumSquares;
+            if (split.dense.length === 0) return loss;
             return add(
               loss,
-              mul(weightDecay / 2, addN(decayed.map((k) => sum(square(k))))),
+              mul(weightDecay / 2, addN(split.dense.map((k) => sum(square(k))))),
             ) as Scalar;
           },
           true,
           variables,
         )!;
-        const loss = cost.dataSync()[0]!;
+        const loss = cost.dataSync()[0]! + (weightDecay / 2) * sparseDecaySum;
         const hits = right!.dataSync()[0]!;
         cost.dispose();
         right!.dispose();
