@@ -90,8 +90,8 @@ export function spmm(
         a7 = f32x4.add(a7, f32x4.mul(w, v128.load(src, 112)));
       }
       if (relu) {
-        a0 = f32x4.max(a0, zero); a1 = f32x4.max(a1, zero); a2 = f32x4.max(a2, zero); a3 = f32x4.max(a3, zero);
-        a4 = f32x4.max(a4, zero); a5 = f32x4.max(a5, zero); a6 = f32x4.max(a6, zero); a7 = f32x4.max(a7, zero);
+        a0 = f32x4.pmax(a0, zero); a1 = f32x4.pmax(a1, zero); a2 = f32x4.pmax(a2, zero); a3 = f32x4.pmax(a3, zero);
+        a4 = f32x4.pmax(a4, zero); a5 = f32x4.pmax(a5, zero); a6 = f32x4.pmax(a6, zero); a7 = f32x4.pmax(a7, zero);
       }
       storeChunk(dst + (<usize>p << 2), a0, a1, a2, a3, P - p);
       if (P - p > 16) storeChunk(dst + (<usize>(p + 16) << 2), a4, a5, a6, a7, P - p - 16);
@@ -108,10 +108,10 @@ export function spmm(
         a3 = f32x4.add(a3, f32x4.mul(w, v128.load(src, 48)));
       }
       if (relu) {
-        a0 = f32x4.max(a0, zero);
-        a1 = f32x4.max(a1, zero);
-        a2 = f32x4.max(a2, zero);
-        a3 = f32x4.max(a3, zero);
+        a0 = f32x4.pmax(a0, zero);
+        a1 = f32x4.pmax(a1, zero);
+        a2 = f32x4.pmax(a2, zero);
+        a3 = f32x4.pmax(a3, zero);
       }
       storeChunk(dst + (<usize>p << 2), a0, a1, a2, a3, P - p);
     }
@@ -148,7 +148,7 @@ function spmmNarrow(
       a = f32x4.add(a, f32x4.mul(w, v128.load(cols + <usize>load<u32>(colIdx + (<usize>k << 2)) * rowBytes)));
     }
     a = f32x4.add(a, c);
-    if (relu) a = f32x4.max(a, zero);
+    if (relu) a = f32x4.pmax(a, zero);
     storeChunk(out + (<usize>(o * outStride) << 2), a, zero, zero, zero, P);
   }
 }
@@ -192,8 +192,8 @@ export function gemm(
         src += rowBytes;
       }
       if (relu) {
-        a0 = f32x4.max(a0, zero); a1 = f32x4.max(a1, zero); a2 = f32x4.max(a2, zero); a3 = f32x4.max(a3, zero);
-        c0 = f32x4.max(c0, zero); c1 = f32x4.max(c1, zero); c2 = f32x4.max(c2, zero); c3 = f32x4.max(c3, zero);
+        a0 = f32x4.pmax(a0, zero); a1 = f32x4.pmax(a1, zero); a2 = f32x4.pmax(a2, zero); a3 = f32x4.pmax(a3, zero);
+        c0 = f32x4.pmax(c0, zero); c1 = f32x4.pmax(c1, zero); c2 = f32x4.pmax(c2, zero); c3 = f32x4.pmax(c3, zero);
       }
       storeChunk(out + (<usize>(o * outStride + p) << 2), a0, a1, a2, a3, P - p);
       if (two) storeChunk(out + (<usize>((o + 1) * outStride + p) << 2), c0, c1, c2, c3, P - p);
@@ -234,7 +234,7 @@ function gemmNarrow(
       src += rowBytes;
     }
     if (relu) {
-      a0 = f32x4.max(a0, zero); a1 = f32x4.max(a1, zero); a2 = f32x4.max(a2, zero); a3 = f32x4.max(a3, zero);
+      a0 = f32x4.pmax(a0, zero); a1 = f32x4.pmax(a1, zero); a2 = f32x4.pmax(a2, zero); a3 = f32x4.pmax(a3, zero);
     }
     const dst = out + (<usize>(o * outStride) << 2);
     const rowOut = <usize>outStride << 2;
@@ -348,7 +348,7 @@ export function channelAffine(x: usize, out: usize, C: i32, size: i32, scale: us
     let i = 0;
     for (; i + 4 <= size; i += 4) {
       let v = f32x4.add(f32x4.mul(v128.load(src + (<usize>i << 2)), s), t);
-      if (relu) v = f32x4.max(v, zero);
+      if (relu) v = f32x4.pmax(v, zero);
       v128.store(dst + (<usize>i << 2), v);
     }
     for (; i < size; i++) {
@@ -365,7 +365,7 @@ export function addArrays(a: usize, b: usize, out: usize, n: i32, relu: i32): vo
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     let v = f32x4.add(v128.load(a + (<usize>i << 2)), v128.load(b + (<usize>i << 2)));
-    if (relu) v = f32x4.max(v, zero);
+    if (relu) v = f32x4.pmax(v, zero);
     v128.store(out + (<usize>i << 2), v);
   }
   for (; i < n; i++) {
@@ -375,12 +375,15 @@ export function addArrays(a: usize, b: usize, out: usize, n: i32, relu: i32): vo
   }
 }
 
-/** In-place ReLU on n floats. */
-export function reluInPlace(x: usize, n: i32): void {
+/** out[i] = max(x[i], 0) for n floats (x and out may be the same buffer). */
+export function reluArrays(x: usize, out: usize, n: i32): void {
   const zero = f32x4.splat(0);
   let i = 0;
-  for (; i + 4 <= n; i += 4) v128.store(x + (<usize>i << 2), f32x4.max(v128.load(x + (<usize>i << 2)), zero));
-  for (; i < n; i++) if (load<f32>(x + (<usize>i << 2)) < 0) store<f32>(x + (<usize>i << 2), 0);
+  for (; i + 4 <= n; i += 4) v128.store(out + (<usize>i << 2), f32x4.pmax(v128.load(x + (<usize>i << 2)), zero));
+  for (; i < n; i++) {
+    const v = load<f32>(x + (<usize>i << 2));
+    store<f32>(out + (<usize>i << 2), v < 0 ? 0 : v);
+  }
 }
 
 /**
@@ -456,10 +459,10 @@ function block7(vp: usize, vend: usize, op: usize, chunk: usize, b: v128, relu: 
     op += 4;
   }
   if (relu) {
-    // pmax(0, a) is one maxps; f32x4.max's NaN rules cost V8 eight instructions.
+    // pmax(a, 0) is one maxps (and keeps NaN, as the reference does); f32x4.max costs V8 eight instructions.
     const zero = f32x4.splat(0);
-    a0 = f32x4.pmax(zero, a0); a1 = f32x4.pmax(zero, a1); a2 = f32x4.pmax(zero, a2); a3 = f32x4.pmax(zero, a3);
-    a4 = f32x4.pmax(zero, a4); a5 = f32x4.pmax(zero, a5); a6 = f32x4.pmax(zero, a6);
+    a0 = f32x4.pmax(a0, zero); a1 = f32x4.pmax(a1, zero); a2 = f32x4.pmax(a2, zero); a3 = f32x4.pmax(a3, zero);
+    a4 = f32x4.pmax(a4, zero); a5 = f32x4.pmax(a5, zero); a6 = f32x4.pmax(a6, zero);
   }
   v128.store(q, a0); v128.store(q, a1, 16); v128.store(q, a2, 32); v128.store(q, a3, 48);
   v128.store(q, a4, 64); v128.store(q, a5, 80); v128.store(q, a6, 96);
@@ -493,7 +496,7 @@ function block4(vp: usize, vend: usize, op: usize, chunk: usize, b: v128, relu: 
   }
   if (relu) {
     const zero = f32x4.splat(0);
-    a0 = f32x4.pmax(zero, a0); a1 = f32x4.pmax(zero, a1); a2 = f32x4.pmax(zero, a2); a3 = f32x4.pmax(zero, a3);
+    a0 = f32x4.pmax(a0, zero); a1 = f32x4.pmax(a1, zero); a2 = f32x4.pmax(a2, zero); a3 = f32x4.pmax(a3, zero);
   }
   v128.store(q, a0); v128.store(q, a1, 16); v128.store(q, a2, 32); v128.store(q, a3, 48);
 }
@@ -522,7 +525,7 @@ function block2(vp: usize, vend: usize, op: usize, chunk: usize, b: v128, relu: 
   }
   if (relu) {
     const zero = f32x4.splat(0);
-    a0 = f32x4.pmax(zero, a0); a1 = f32x4.pmax(zero, a1);
+    a0 = f32x4.pmax(a0, zero); a1 = f32x4.pmax(a1, zero);
   }
   v128.store(q, a0); v128.store(q, a1, 16);
 }
@@ -623,4 +626,69 @@ function copyFloats(dst: usize, src: usize, n: i32): void {
   let i = 0;
   for (; i + 4 <= n; i += 4) v128.store(dst + (<usize>i << 2), v128.load(src + (<usize>i << 2)));
   if (i < n) v128.store(dst + (<usize>(n - 4) << 2), v128.load(src + (<usize>(n - 4) << 2)));
+}
+
+/**
+ * Sparse matrix × one vector (a fully connected layer at batch 1): out[o·outStride] = act(Σ_k values[k] ·
+ * x[colIdx[k]·stride] + bias[o]). Four nonzeros' inputs are gathered into one vector and multiplied by
+ * their four values at once, so each SIMD multiply-add does four useful products instead of one (the
+ * lane-per-image kernels use one lane of four at batch 1); two accumulators hide the add latency.
+ */
+export function spmv(
+  rowPtr: usize, colIdx: usize, values: usize, rows: i32,
+  x: usize, stride: i32, bias: usize, relu: i32, out: usize, outStride: i32,
+): void {
+  const rowBytes = <usize>stride << 2;
+  for (let o = 0; o < rows; o++) {
+    let k = <usize>load<u32>(rowPtr + (<usize>o << 2)) << 2;
+    const end = <usize>load<u32>(rowPtr + (<usize>(o + 1) << 2)) << 2;
+    let a = f32x4.splat(0);
+    let c = f32x4.splat(0);
+    for (; k + 28 < end; k += 32) {
+      const i = colIdx + k;
+      let g = v128.load32_zero(x + <usize>load<u32>(i) * rowBytes);
+      g = v128.load32_lane(x + <usize>load<u32>(i, 4) * rowBytes, g, 1);
+      g = v128.load32_lane(x + <usize>load<u32>(i, 8) * rowBytes, g, 2);
+      g = v128.load32_lane(x + <usize>load<u32>(i, 12) * rowBytes, g, 3);
+      let h = v128.load32_zero(x + <usize>load<u32>(i, 16) * rowBytes);
+      h = v128.load32_lane(x + <usize>load<u32>(i, 20) * rowBytes, h, 1);
+      h = v128.load32_lane(x + <usize>load<u32>(i, 24) * rowBytes, h, 2);
+      h = v128.load32_lane(x + <usize>load<u32>(i, 28) * rowBytes, h, 3);
+      a = f32x4.add(a, f32x4.mul(g, v128.load(values + k)));
+      c = f32x4.add(c, f32x4.mul(h, v128.load(values + k, 16)));
+    }
+    a = f32x4.add(a, c);
+    let sum = f32x4.extract_lane(a, 0) + f32x4.extract_lane(a, 1) + (f32x4.extract_lane(a, 2) + f32x4.extract_lane(a, 3));
+    for (; k < end; k += 4) sum += load<f32>(values + k) * load<f32>(x + <usize>load<u32>(colIdx + k) * rowBytes);
+    sum += load<f32>(bias + (<usize>o << 2));
+    if (relu && sum < 0) sum = 0;
+    store<f32>(out + <usize>o * (<usize>outStride << 2), sum);
+  }
+}
+
+/**
+ * The features of one image from its C planes of `plane` floats, written into lane 0 of feature rows
+ * `stride` floats apart (the caller offsets `out` to the image's lane): channel means (global average
+ * pooling) when `mean` is 1, else every value in NHWC order (flatten: feature (p·C + c) = x[c][p]).
+ */
+export function toFeatureLane(x: usize, C: i32, plane: i32, mean: i32, out: usize, stride: i32): void {
+  const rowBytes = <usize>stride << 2;
+  for (let c = 0; c < C; c++) {
+    const src = x + (<usize>(c * plane) << 2);
+    if (mean) {
+      let acc = f32x4.splat(0);
+      let p = 0;
+      for (; p + 4 <= plane; p += 4) acc = f32x4.add(acc, v128.load(src + (<usize>p << 2)));
+      let sum = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+      for (; p < plane; p++) sum += load<f32>(src + (<usize>p << 2));
+      store<f32>(out + <usize>c * rowBytes, sum / <f32>plane);
+    } else {
+      let dst = out + <usize>c * rowBytes;
+      const step = <usize>C * rowBytes;
+      for (let p = 0; p < plane; p++) {
+        store<f32>(dst, load<f32>(src + (<usize>p << 2)));
+        dst += step;
+      }
+    }
+  }
 }

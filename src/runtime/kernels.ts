@@ -124,7 +124,27 @@ export interface RuntimeKernels {
     hq: number,
     ow: number,
   ): void;
-  reluInPlace(x: number, n: number): void;
+  reluArrays(x: number, out: number, n: number): void;
+  toFeatureLane(
+    x: number,
+    c: number,
+    plane: number,
+    mean: number,
+    out: number,
+    stride: number,
+  ): void;
+  spmv(
+    rowPtr: number,
+    colIdx: number,
+    values: number,
+    rows: number,
+    x: number,
+    stride: number,
+    bias: number,
+    relu: number,
+    out: number,
+    outStride: number,
+  ): void;
 }
 
 /** Where the kernels are: not started, starting, ready, or failed (with why). */

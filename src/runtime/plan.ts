@@ -1,5 +1,5 @@
 // The execution plan: one planner per op (planners.ts) turns each node into a step holding its buffers.
-import { shapeSize, type Shape } from '../graph/shapes.js';
+import { nodeInputs, shapeSize, type Shape } from '../graph/shapes.js';
 import type { GraphNode, ModelGraph, NodeOf, OpName } from '../graph/types.js';
 import { roundUp, STORE_SLACK_FLOATS, type Arena } from './arena.js';
 import type { RuntimeKernels } from './kernels.js';
@@ -52,6 +52,10 @@ export interface PlanContext {
   readonly lanes: Lanes;
   readonly scratch: Scratch;
   shape(name: string): Shape;
+  /** The node named `name`; the nodes that read its output; whether it is the graph's output. */
+  node(name: string): GraphNode;
+  readers(name: string): readonly GraphNode[];
+  isOutput(name: string): boolean;
   image(name: string): ImageBuffer;
   features(name: string): FeatureBuffer;
 }
@@ -83,6 +87,11 @@ export class Plan {
     private readonly arena: Arena,
     denseThreshold: number,
   ) {
+    const byName = new Map(graph.nodes.map((n) => [n.name, n]));
+    const readers = new Map<string, GraphNode[]>();
+    for (const node of graph.nodes)
+      for (const input of nodeInputs(node))
+        readers.set(input, [...(readers.get(input) ?? []), node]);
     const ctx: PlanContext = {
       kernels,
       arena,
@@ -90,6 +99,9 @@ export class Plan {
       lanes: this.lanes,
       scratch: this.scratch,
       shape: (name) => shapes.get(name)!,
+      node: (name) => byName.get(name)!,
+      readers: (name) => readers.get(name) ?? [],
+      isOutput: (name) => name === graph.output,
       image: (name) => this.images.get(name)!,
       features: (name) => this.featureBuffers.get(name)!,
     };
