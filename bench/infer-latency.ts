@@ -19,7 +19,7 @@
 // runtime with the multiply-adds it performs, nonzero weights only (`gflopsEffective` in the JSON credits
 // it with the dense count instead).
 //
-// Run: npm run bench:infer [-- --quick] [-- --rounds N]. Writes bench/results/infer-latency.json and prints
+// Run: npm run bench:infer [-- --quick] [-- --rounds N] [-- --engines ort-node,ort-web,tfjs-wasm]. Writes bench/results/infer-latency.json and prints
 // two tables; the last line is JSON with minSpeedupVsTfjsWasmBatch1, minSpeedupVsOrtNodeBatch1,
 // minSpeedupVsOrtWebBatch1, minSpeedupVsOrtNodeBatch32, minSpeedupVsPytorchBatch1 (each the smaller of the two 90% models'), the
 // dense path's worst slowdown against tfjs-wasm, each engine's GFLOP/s per case and the largest output
@@ -43,8 +43,15 @@ const rounds = roundsFlag > 0 ? Number(process.argv[roundsFlag + 1]) : quick ? 2
 
 const allEngines = ['runtime', 'ort-node', 'ort-web', 'pytorch', 'tfjs-wasm', 'tfjs-cpu'] as const;
 type Engine = (typeof allEngines)[number];
-/** The engines of this run: PyTorch drops out (with a message) where /usr/bin/python3 has no torch. */
-let engines: Engine[] = [...allEngines];
+/**
+ * The engines of this run: all, or the runtime and those `--engines a,b` names (on a loaded machine tfjs-cpu
+ * and PyTorch take most of a run: seconds per batch-32 call); left-out engines print as dashes. PyTorch
+ * also drops out (with a message) where /usr/bin/python3 has no torch.
+ */
+const enginesFlag = process.argv.indexOf('--engines');
+const chosen: readonly string[] =
+  enginesFlag > 0 ? (process.argv[enginesFlag + 1] ?? '').split(',') : allEngines;
+let engines: Engine[] = allEngines.filter((e) => e === 'runtime' || chosen.includes(e));
 let pytorch: PytorchPeer | undefined;
 
 interface Case {
@@ -258,7 +265,7 @@ function printTables(rows: Row[], machine: ReturnType<typeof describeMachine>, l
 async function main(): Promise<void> {
   await initBackend('wasm');
   loadPeers(); // installs bench/peers on first use, before anything is timed
-  const torch = await PytorchPeer.start();
+  const torch = engines.includes('pytorch') ? await PytorchPeer.start() : 'not asked for';
   if (typeof torch === 'string') {
     process.stderr.write(`PyTorch row skipped: ${torch}\n`);
     engines = engines.filter((e) => e !== 'pytorch');

@@ -113,7 +113,13 @@ interface Summary {
   maxMs: number;
   p99Ms: number;
   maxPeakAboveBaselineMiB: number;
-  examples: { untyped: string[]; hangs: number[]; over1s: number[]; overCeiling: number[] };
+  examples: {
+    untyped: string[];
+    hangs: number[];
+    over1s: number[];
+    overCeiling: number[];
+    nonFinite: number[];
+  };
 }
 
 async function main(): Promise<void> {
@@ -131,7 +137,7 @@ async function main(): Promise<void> {
     maxMs: 0,
     p99Ms: 0,
     maxPeakAboveBaselineMiB: 0,
-    examples: { untyped: [], hangs: [], over1s: [], overCeiling: [] },
+    examples: { untyped: [], hangs: [], over1s: [], overCeiling: [], nonFinite: [] },
   };
   const times: number[] = [];
   let worker = new Worker();
@@ -191,7 +197,10 @@ async function main(): Promise<void> {
 function record(s: Summary, outcome: Outcome, index: number): void {
   if (outcome.kind === 'accepted') {
     s.accepted++;
-    if (!outcome.finite) s.acceptedNonFinite++;
+    if (!outcome.finite) {
+      s.acceptedNonFinite++;
+      if (s.examples.nonFinite.length < 20) s.examples.nonFinite.push(index);
+    }
   } else if (outcome.kind === 'refused') {
     s.refused[outcome.code] = (s.refused[outcome.code] ?? 0) + 1;
   } else {
@@ -249,6 +258,8 @@ function report(s: Summary, seconds: number): void {
     process.stdout.write(`over 1 s: ${s.examples.over1s.slice(0, 20).join(', ')}\n`);
   if (s.examples.overCeiling.length)
     process.stdout.write(`over the ceiling: ${s.examples.overCeiling.join(', ')}\n`);
+  if (s.examples.nonFinite.length)
+    process.stdout.write(`accepted, non-finite outputs: ${s.examples.nonFinite.join(', ')}\n`);
 }
 
 await main();

@@ -3,10 +3,18 @@ import { gzipSync } from 'fflate';
 import { decodeModelDetailed, type DecodeOptions } from './decode.js';
 import { nonzeroCount } from '../graph/matrix.js';
 import type { ModelGraph } from '../graph/types.js';
-import type { ValuePrecision } from './layout.js';
+import { MAX_DEFLATE_RATIO, type ValuePrecision } from './layout.js';
 
 /** Above this many dense float32 bytes the gzipped-dense yardstick is not computed (it would need them all). */
 export const MAX_GZIP_YARDSTICK_BYTES = 2 ** 27;
+
+/**
+ * Nor above this many times the container's bytes: DEFLATE's largest ratio, the most dense bytes a file can
+ * justify (FORMAT.md bounds inflating by it too). A 300-byte file with an empty 8,192 x 4,096 layer would
+ * otherwise make the report build and gzip 128 MiB (2.1 s of CPU); real containers are 10-1000x smaller
+ * than their dense models.
+ */
+export const MAX_GZIP_YARDSTICK_RATIO = MAX_DEFLATE_RATIO;
 
 export interface LayerReport {
   readonly name: string;
@@ -38,7 +46,8 @@ export interface ContainerReport {
   readonly denseFp32Bytes: number;
   /**
    * The same dense float32 bytes, gzipped at level 9: what tfmot tells its users to do. Null when the
-   * dense model passes MAX_GZIP_YARDSTICK_BYTES (it is not materialized just to be compressed).
+   * dense model passes MAX_GZIP_YARDSTICK_BYTES or MAX_GZIP_YARDSTICK_RATIO times the container (it is
+   * not materialized just to be compressed).
    */
   readonly gzippedDenseBytes: number | null;
   /**
@@ -149,7 +158,10 @@ export function describeModel(
     bitsPerNonzero: weightNnz > 0 ? (weightBytes * 8) / weightNnz : 0,
     denseFp32Bytes: totalParams * 4,
     gzippedDenseBytes:
-      totalParams * 4 <= MAX_GZIP_YARDSTICK_BYTES ? gzippedDense(graph, totalParams) : null,
+      totalParams * 4 <= MAX_GZIP_YARDSTICK_BYTES &&
+      totalParams * 4 <= MAX_GZIP_YARDSTICK_RATIO * decoded.totalBytes
+        ? gzippedDense(graph, totalParams)
+        : null,
     iidEntropyBytes: Math.ceil(iidBits / 8),
   };
 }

@@ -365,7 +365,7 @@ describe('FORMAT.md reader rules', () => {
     expect(detailed.sectionRefs[1]).toEqual({ node: 'fc', field: 'bias' });
   });
 
-  it('inspect of a valid file with an empty 65,536 x 32,768 layer does not allocate the dense layer', () => {
+  it('inspect of a valid file with an empty 65,536 x 32,768 or 8,192 x 4,096 layer does not build the dense layer', () => {
     const rows = 2 ** 16;
     const cols = 2 ** 15;
     const empty = csrPayload({ rows, cols, nnz: 0, coding: 1, type: 1 }, u32s(1, 0));
@@ -375,6 +375,18 @@ describe('FORMAT.md reader rules', () => {
     expect(report.layers[0]).toMatchObject({ nnz: 0, size: 2 ** 31, storage: 'csr' });
     expect(report.gzippedDenseBytes).toBeNull();
     expect(report.denseFp32Bytes).toBe(2 ** 33);
+    // 128 MiB dense, within the size cap, from a file of under 400 bytes: not built and gzipped either.
+    const wide = build(
+      oneLayer(
+        2 ** 13,
+        2 ** 12,
+        csrPayload({ rows: 2 ** 13, cols: 2 ** 12, nnz: 0, coding: 1, type: 1 }, u32s(1, 0)),
+      ),
+    );
+    expect(wide.length).toBeLessThan(400);
+    expect(describeModel(wide)).toMatchObject({ gzippedDenseBytes: null, denseFp32Bytes: 2 ** 27 });
+    // A real model's yardstick is computed.
+    expect(describeModel(good).gzippedDenseBytes).toBeGreaterThan(0);
   });
 
   it('epsilon and integer fields must be finite numbers a reader can use', () => {

@@ -41,7 +41,7 @@ export function printReport(report: ContainerReport, tfjsBytes?: number): void {
   const gzipped = report.gzippedDenseBytes;
   out.push(
     gzipped === null
-      ? `gzipped dense (tfmot):     ${'not computed'.padStart(12)}  (the dense model is too large to compress here)`
+      ? `gzipped dense (tfmot):     ${'not computed'.padStart(12)}  (the dense model is over 128 MiB, or over 1032x the container)`
       : `gzipped dense (tfmot):     ${kb(gzipped).padStart(12)}  (${(gzipped / report.containerBytes).toFixed(2)}x)`,
   );
   // Not a bound: it prices each mask as i.i.d. at the layer's density and each value at its raw width.
