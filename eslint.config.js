@@ -41,14 +41,17 @@ export default tseslint.config(
     },
   },
   {
-    // The runtime and the file format load in web pages without tfjs (DESIGN.md).
-    files: ['src/runtime/**/*.ts', 'src/format/**/*.ts'],
+    // The runtime, the file format and the graph they share load in web pages without tfjs (DESIGN.md).
+    files: ['src/runtime/**/*.ts', 'src/format/**/*.ts', 'src/graph/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
-            { group: ['@tensorflow/*'], message: 'runtime/ and format/ never import tfjs.' },
+            {
+              group: ['@tensorflow/*'],
+              message: 'runtime/, format/ and graph/ never import tfjs.',
+            },
             { group: ['**/cli/**'], message: 'src/ never imports cli/.' },
           ],
         },
