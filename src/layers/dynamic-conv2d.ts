@@ -1,26 +1,17 @@
 // DynamicConv2D: tf.layers.conv2d whose kernel is multiplied by a binary mask with a settable sparsity.
 import type { serialization } from '@tensorflow/tfjs';
-import { backend_util, fused, initializers, tidy, type Tensor } from '@tensorflow/tfjs';
+import { backend_util, fused, tidy, type Tensor } from '@tensorflow/tfjs';
 import { InvalidArgumentError } from '../errors.js';
 import { sparseConv } from '../engine/sparse-ops.js';
 import type { SparseLayout } from '../engine/sparse-layout.js';
 
-import {
-  applyActivation,
-  applyUnfusedActivation,
-  checkActivation,
-  fusedActivation,
-  type ActivationName,
-} from './activations.js';
-import { MaskedLayer, type SparsityArgs } from './masked-layer.js';
-
-/** A tfjs weight initializer (tf.initializers.*), which tfjs's index exports only as a namespace. */
-type Initializer = ReturnType<typeof initializers.zeros>;
+import { applyActivation, applyUnfusedActivation, fusedActivation } from './activations.js';
+import { MaskedLayer, type MaskedLayerArgs } from './masked-layer.js';
 
 type Pair = [number, number];
 
 /** The arguments of `tf.layers.conv2d` that DynamicConv2D supports, plus the sparsity arguments. */
-export interface DynamicConv2DLayerArgs extends SparsityArgs {
+export interface DynamicConv2DLayerArgs extends MaskedLayerArgs {
   /** Number of output channels. */
   filters: number;
   /** Kernel height and width (one number for a square kernel). */
@@ -33,20 +24,6 @@ export interface DynamicConv2DLayerArgs extends SparsityArgs {
   dataFormat?: 'channelsLast';
   /** Dilation (default 1). */
   dilationRate?: number | Pair;
-  /** 'linear' (default), 'relu', 'relu6', 'elu', 'selu', 'sigmoid', 'tanh' or 'softmax'. */
-  activation?: string;
-  /** Whether to add a bias (default true). */
-  useBias?: boolean;
-  /** Kernel initializer (default glorotUniform seeded by `seed`). */
-  kernelInitializer?: Initializer;
-  /** Bias initializer (default zeros). */
-  biasInitializer?: Initializer;
-  /** Required on the first layer of a Sequential model. */
-  inputShape?: number[];
-  /** Layer name. */
-  name?: string;
-  /** Whether the kernel and bias train (default true; the mask never does). */
-  trainable?: boolean;
 }
 
 const pair = (v: number | Pair | undefined, fallback: number, what: string): Pair => {
@@ -71,11 +48,6 @@ export class DynamicConv2D extends MaskedLayer {
   readonly strides: Pair;
   readonly padding: 'valid' | 'same';
   readonly dilationRate: Pair;
-  readonly activation: ActivationName;
-  readonly useBias: boolean;
-  private readonly kernelInitializer: Initializer;
-  private readonly biasInitializer: Initializer;
-  private bias: ReturnType<MaskedLayer['addWeight']> | null = null;
 
   constructor(args: DynamicConv2DLayerArgs) {
     super(args);
@@ -98,11 +70,6 @@ export class DynamicConv2D extends MaskedLayer {
     this.strides = pair(args.strides, 1, 'strides');
     this.padding = padding;
     this.dilationRate = pair(args.dilationRate, 1, 'dilationRate');
-    this.activation = checkActivation(args.activation);
-    this.useBias = args.useBias ?? true;
-    this.kernelInitializer =
-      args.kernelInitializer ?? initializers.glorotUniform({ seed: this.seed });
-    this.biasInitializer = args.biasInitializer ?? initializers.zeros();
   }
 
   override build(inputShape: (number | null)[] | (number | null)[][]): void {
@@ -114,11 +81,7 @@ export class DynamicConv2D extends MaskedLayer {
       );
     }
     const kernelShape = [this.kernelShape[0], this.kernelShape[1], channels, this.filters];
-    this.kernel = this.addWeight('kernel', kernelShape, 'float32', this.kernelInitializer);
-    if (this.useBias)
-      this.bias = this.addWeight('bias', [this.filters], 'float32', this.biasInitializer);
-    this.buildMask(kernelShape);
-    this.built = true;
+    this.buildWeights(kernelShape);
   }
 
   override computeOutputShape(inputShape: (number | null)[]): (number | null)[] {
@@ -204,9 +167,7 @@ export class DynamicConv2D extends MaskedLayer {
       padding: this.padding,
       dataFormat: 'channelsLast',
       dilationRate: this.dilationRate,
-      activation: this.activation,
-      useBias: this.useBias,
-      ...this.sparsityConfig(),
+      ...this.sharedConfig(),
     };
   }
 }

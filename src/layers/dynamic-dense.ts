@@ -1,40 +1,21 @@
 // DynamicDense: tf.layers.dense whose kernel is multiplied by a binary mask with a settable sparsity.
 import type { serialization } from '@tensorflow/tfjs';
-import { add, fused, initializers, reshape, tidy, type Tensor } from '@tensorflow/tfjs';
+import { add, fused, reshape, tidy, type Tensor } from '@tensorflow/tfjs';
 import { InvalidArgumentError } from '../errors.js';
 import { sparseConv } from '../engine/sparse-ops.js';
 
 import {
   applyActivation,
   applyUnfusedActivation,
-  checkActivation,
   fusedActivation,
   isFused,
-  type ActivationName,
 } from './activations.js';
-import { MaskedLayer, type SparsityArgs } from './masked-layer.js';
-
-/** A tfjs weight initializer (tf.initializers.*), which tfjs's index exports only as a namespace. */
-type Initializer = ReturnType<typeof initializers.zeros>;
+import { MaskedLayer, type MaskedLayerArgs } from './masked-layer.js';
 
 /** The arguments of `tf.layers.dense` that DynamicDense supports, plus the sparsity arguments. */
-export interface DynamicDenseLayerArgs extends SparsityArgs {
+export interface DynamicDenseLayerArgs extends MaskedLayerArgs {
   /** Number of output units. */
   units: number;
-  /** 'linear' (default), 'relu', 'relu6', 'elu', 'selu', 'sigmoid', 'tanh' or 'softmax'. */
-  activation?: string;
-  /** Whether to add a bias (default true). */
-  useBias?: boolean;
-  /** Kernel initializer (default glorotUniform seeded by `seed`). */
-  kernelInitializer?: Initializer;
-  /** Bias initializer (default zeros). */
-  biasInitializer?: Initializer;
-  /** Required on the first layer of a Sequential model. */
-  inputShape?: number[];
-  /** Layer name. */
-  name?: string;
-  /** Whether the kernel and bias train (default true; the mask never does). */
-  trainable?: boolean;
 }
 
 /**
@@ -44,11 +25,6 @@ export interface DynamicDenseLayerArgs extends SparsityArgs {
 export class DynamicDense extends MaskedLayer {
   static readonly className = 'DynamicDense';
   readonly units: number;
-  readonly activation: ActivationName;
-  readonly useBias: boolean;
-  private readonly kernelInitializer: Initializer;
-  private readonly biasInitializer: Initializer;
-  private bias: ReturnType<MaskedLayer['addWeight']> | null = null;
 
   constructor(args: DynamicDenseLayerArgs) {
     super(args);
@@ -58,11 +34,6 @@ export class DynamicDense extends MaskedLayer {
       );
     }
     this.units = args.units;
-    this.activation = checkActivation(args.activation);
-    this.useBias = args.useBias ?? true;
-    this.kernelInitializer =
-      args.kernelInitializer ?? initializers.glorotUniform({ seed: this.seed });
-    this.biasInitializer = args.biasInitializer ?? initializers.zeros();
   }
 
   override build(inputShape: (number | null)[] | (number | null)[][]): void {
@@ -73,16 +44,7 @@ export class DynamicDense extends MaskedLayer {
         `Layer ${this.name}: the input's last axis must be known, got ${JSON.stringify(shape)}.`,
       );
     }
-    this.kernel = this.addWeight(
-      'kernel',
-      [features, this.units],
-      'float32',
-      this.kernelInitializer,
-    );
-    if (this.useBias)
-      this.bias = this.addWeight('bias', [this.units], 'float32', this.biasInitializer);
-    this.buildMask([features, this.units]);
-    this.built = true;
+    this.buildWeights([features, this.units]);
   }
 
   override computeOutputShape(inputShape: (number | null)[]): (number | null)[] {
@@ -131,9 +93,7 @@ export class DynamicDense extends MaskedLayer {
     return {
       ...super.getConfig(),
       units: this.units,
-      activation: this.activation,
-      useBias: this.useBias,
-      ...this.sparsityConfig(),
+      ...this.sharedConfig(),
     };
   }
 }

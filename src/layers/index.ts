@@ -6,6 +6,7 @@ export {
   checkSparsity,
   maskInits,
   type MaskInit,
+  type MaskedLayerArgs,
   type SparsityArgs,
 } from './masked-layer.js';
 export { registerDynamicLayers } from './register.js';

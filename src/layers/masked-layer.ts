@@ -15,6 +15,7 @@ import { sparseBackend, sparsePays, type KernelMode } from '../engine/sparse-cho
 import { SparseLayout } from '../engine/sparse-layout.js';
 import { trackSparseKernel } from '../engine/sparse-update.js';
 import { Random } from '../util/random.js';
+import { checkActivation, type ActivationName } from './activations.js';
 import { scaleToActiveFanIn } from './sparse-init.js';
 import { countNonzero, indicesWhere, nnzForSparsity, randomChoice, topK } from './mask-math.js';
 
@@ -35,6 +36,30 @@ export interface SparsityArgs {
    * fan-in (`scaleToActiveFanIn`, Evci et al. 2022). Default false.
    */
   sparseInit?: boolean;
+}
+
+/** A tfjs weight initializer (tf.initializers.*), which tfjs's index exports only as a namespace. */
+export type Initializer = ReturnType<typeof initializers.zeros>;
+
+/**
+ * The arguments DynamicConv2D and DynamicDense share: those of tfjs's conv2d and dense layers that both
+ * support, plus the sparsity arguments.
+ */
+export interface MaskedLayerArgs extends SparsityArgs {
+  /** 'linear' (default), 'relu', 'relu6', 'elu', 'selu', 'sigmoid', 'tanh' or 'softmax'. */
+  activation?: string;
+  /** Whether to add a bias (default true). */
+  useBias?: boolean;
+  /** Kernel initializer (default glorotUniform seeded by `seed`). */
+  kernelInitializer?: Initializer;
+  /** Bias initializer (default zeros). */
+  biasInitializer?: Initializer;
+  /** Required on the first layer of a Sequential model. */
+  inputShape?: number[];
+  /** Layer name. */
+  name?: string;
+  /** Whether the kernel and bias train (default true; the mask never does). */
+  trainable?: boolean;
 }
 
 /** Checks a sparsity value: a number in [0, 1). */
@@ -83,14 +108,20 @@ interface MaskState {
 }
 
 /**
- * The base of layers whose effective kernel is `kernel * mask`. Subclasses create `kernel` and call
- * {@link MaskedLayer.buildMask} in `build()`. The mask is a non-trainable weight, so it is saved and
+ * The base of layers whose effective kernel is `kernel * mask`: the arguments, activation, bias and mask
+ * they share. Subclasses work out their kernel's shape and call {@link MaskedLayer.buildWeights} in
+ * `build()`. The mask is a non-trainable weight, so it is saved and
  * loaded with the model; masked kernel entries get zero gradient because the forward pass multiplies
  * by the mask.
  */
 export abstract class MaskedLayer extends layers.Layer {
   protected kernel: LayerVariable | null = null;
+  protected bias: LayerVariable | null = null;
   protected mask: LayerVariable | null = null;
+  readonly activation: ActivationName;
+  readonly useBias: boolean;
+  private readonly kernelInitializer: Initializer;
+  private readonly biasInitializer: Initializer;
   protected readonly initialSparsity: number;
   readonly maskInit: MaskInit;
   readonly seed: number;
@@ -106,7 +137,7 @@ export abstract class MaskedLayer extends layers.Layer {
   /** Whether the last forward pass ran on the sparse kernels (read by the optimizers). */
   private lastPassSparse = false;
 
-  constructor(args: SparsityArgs & ConstructorParameters<typeof layers.Layer>[0]) {
+  constructor(args: MaskedLayerArgs) {
     super(args);
     this.initialSparsity = checkSparsity(args.sparsity ?? 0);
     const init = args.maskInit ?? 'random';
@@ -119,13 +150,30 @@ export abstract class MaskedLayer extends layers.Layer {
     this.seed = args.seed ?? 0;
     this.sparseInit = args.sparseInit ?? false;
     this.rng = new Random(this.seed);
+    this.activation = checkActivation(args.activation);
+    this.useBias = args.useBias ?? true;
+    this.kernelInitializer =
+      args.kernelInitializer ?? initializers.glorotUniform({ seed: this.seed });
+    this.biasInitializer = args.biasInitializer ?? initializers.zeros();
   }
 
-  /** Creates the mask weight for the built kernel, with the initial sparsity. */
-  protected buildMask(shape: number[]): void {
+  /**
+   * Creates the weights, in the order models save them: the kernel of `shape` ([..., in, out]), the bias
+   * (one per output unit) when the layer has one, and the mask with the initial sparsity.
+   */
+  protected buildWeights(shape: number[]): void {
+    this.kernel = this.addWeight('kernel', shape, 'float32', this.kernelInitializer);
+    if (this.useBias)
+      this.bias = this.addWeight(
+        'bias',
+        [shape[shape.length - 1]!],
+        'float32',
+        this.biasInitializer,
+      );
     this.mask = this.addWeight('mask', shape, 'float32', initializers.ones(), undefined, false);
     this.resetMask(this.initialSparsity, this.maskInit);
     if (this.sparseInit && this.initialSparsity > 0) scaleToActiveFanIn(this);
+    this.built = true;
   }
 
   /**
@@ -349,8 +397,11 @@ export abstract class MaskedLayer extends layers.Layer {
     return this.kernelVariable.read().mul(this.maskVariable.read());
   }
 
-  protected sparsityConfig(): Record<string, number | string | boolean> {
+  /** The config entries both layers save: activation, bias, and the sparsity arguments. */
+  protected sharedConfig(): Record<string, number | string | boolean> {
     return {
+      activation: this.activation,
+      useBias: this.useBias,
       sparsity: this.initialSparsity,
       maskInit: this.maskInit,
       seed: this.seed,
