@@ -1,10 +1,10 @@
 // Converts a tfjs layers model (dense or with dynamic layers) into the ModelGraph that the container stores.
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import { InvalidArgumentError } from '../errors.js';
+import { toCsr } from '../graph/matrix.js';
 import { foldBatchNorms } from '../graph/rewrites.js';
 import type {
   Activation,
-  CsrMatrix,
   DenseMatrix,
   GraphNode,
   ModelGraph,
@@ -87,32 +87,10 @@ function toMatrix(
   at: (r: number, c: number) => number,
   sparse: boolean,
 ): WeightMatrix {
-  if (!sparse) {
-    const values = new Float32Array(rows * cols);
-    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) values[r * cols + c] = at(r, c);
-    return { kind: 'dense', rows, cols, values } satisfies DenseMatrix;
-  }
-  const rowPtr = new Uint32Array(rows + 1);
-  const colIdx: number[] = [];
-  const vals: number[] = [];
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) {
-      const v = at(r, c);
-      if (v !== 0) {
-        colIdx.push(c);
-        vals.push(v);
-      }
-    }
-    rowPtr[r + 1] = colIdx.length;
-  }
-  return {
-    kind: 'csr',
-    rows,
-    cols,
-    rowPtr,
-    colIdx: Uint32Array.from(colIdx),
-    values: Float32Array.from(vals),
-  } satisfies CsrMatrix;
+  const values = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) values[r * cols + c] = at(r, c);
+  const dense: DenseMatrix = { kind: 'dense', rows, cols, values };
+  return sparse ? toCsr(dense) : dense;
 }
 
 /** Topological order of the layers feeding the model's output, inputs first. */
