@@ -23,8 +23,7 @@ const conv2d: Planner<'conv2d'> = (node, ctx) => {
     ctx.denseThreshold,
     `node "${node.name}"`,
   );
-  const direct = weight.kind === 'csr';
-  const run = direct ? directConv(node, weight, ctx) : im2colConv(node, weight, ctx);
+  const run = weight.kind === 'csr' ? directConv(node, weight, ctx) : im2colConv(node, weight, ctx);
   if (node.activation !== 'softmax') return { node: node.name, stage: 'image', run };
   const out = ctx.image(node.name);
   return {
@@ -203,13 +202,38 @@ function directConv(
   };
 }
 
-/** im2col of the image into the shared scratch, then the CSR (or dense) weight times it. */
-function im2colConv(node: NodeOf<'conv2d'>, weight: UploadedWeight, ctx: PlanContext): () => void {
+/**
+ * A dense-weight conv (WRN's first conv and 1×1 shortcuts, every conv of a dense model): im2col of the
+ * image into the shared scratch, then the dense multiply. A 1×1 stride-1 conv's im2col rows are its input
+ * planes, so the multiply reads them in place (its 16-pixel blocks read past a plane's end into the next
+ * plane or the buffer's slack, and store only OH·OW pixels).
+ */
+function im2colConv(
+  node: NodeOf<'conv2d'>,
+  weight: Extract<UploadedWeight, { kind: 'dense' }>,
+  ctx: PlanContext,
+): () => void {
   const { kernels: k } = ctx;
   const { inp, out, kh, kw, sh, sw, pt, pl, relu } = convGeometry(node, ctx);
-  const colStride = roundUp(out.plane, 16); // im2col rows, padded for the 16-wide SIMD blocks
-  ctx.scratch.floats = Math.max(ctx.scratch.floats, weight.cols * colStride);
+  const inPlace = kh === 1 && kw === 1 && sh === 1 && sw === 1;
+  const colStride = inPlace ? inp.plane : roundUp(out.plane, 16); // 16-wide SIMD blocks
   const scratch = ctx.scratch;
+  if (!inPlace) scratch.floats = Math.max(scratch.floats, weight.cols * colStride);
+  const multiply = (cols: number) =>
+    k.gemm(
+      weight.values,
+      weight.rows,
+      weight.cols,
+      cols,
+      colStride,
+      out.plane,
+      weight.bias,
+      1,
+      relu,
+      out.at,
+      out.plane,
+    );
+  if (inPlace) return () => multiply(inp.at);
   return () => {
     k.im2col(
       inp.at,
@@ -227,36 +251,7 @@ function im2colConv(node: NodeOf<'conv2d'>, weight: UploadedWeight, ctx: PlanCon
       pl,
       colStride,
     );
-    if (weight.kind === 'csr') {
-      k.spmm(
-        weight.rowPtr,
-        weight.colIdx,
-        weight.values,
-        weight.rows,
-        scratch.at,
-        colStride,
-        out.plane,
-        weight.bias,
-        1,
-        relu,
-        out.at,
-        out.plane,
-      );
-    } else {
-      k.gemm(
-        weight.values,
-        weight.rows,
-        weight.cols,
-        scratch.at,
-        colStride,
-        out.plane,
-        weight.bias,
-        1,
-        relu,
-        out.at,
-        out.plane,
-      );
-    }
+    multiply(scratch.at);
   };
 }
 
