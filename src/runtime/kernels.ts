@@ -78,10 +78,9 @@ export interface RuntimeKernels {
     c: number,
     h: number,
     w: number,
-    pt: number,
-    pl: number,
-    hp: number,
+    first: number,
     wp: number,
+    plane: number,
   ): void;
   sparseConvDirect(
     rowPtr: number,

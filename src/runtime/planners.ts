@@ -64,26 +64,45 @@ interface DirectLayout {
 type ConvGeometry = ReturnType<typeof convGeometry>;
 
 /**
- * Zero-padded planes [HQ, WQ] (WQ = OW + (KW − 1) / SW), split into SH·SW phases when strided (phase
- * (a, b) holds the padded rows a, a + SH, ... and columns b, b + SW, ...): each nonzero reads one phase
- * plane shifted by (ky / SH, kx / SW). Output rows are WQ wide, the last WQ − OW pixels dropped. Stride 1
- * copies only the interior (the borders are zeroed once); without padding or extra columns (1×1
- * stride-1 kernels) the input buffer is read as it is.
+ * The padded input's geometry: HQ rows of WQ floats per plane, `plane` floats apart. Strided convs split
+ * the padded input into SH·SW phase planes of WQ = OW + (KW − 1) / SW columns. At stride 1 the left and
+ * right padding share their zeros: each row holds Z = max(PL, PR) zeros then the W input floats, so a read
+ * left of column 0 lands in the row's own zeros and a read right of column W − 1 in the next row's
+ * (WQ = W + Z instead of W + PL + PR: for 3×3 'same', one wasted output column per row instead of two).
+ */
+function paddedGeometry(g: ConvGeometry) {
+  const { inp, out, kh, kw, sh, sw, pl } = g;
+  const hq = out.h + Math.floor((kh - 1) / sh);
+  if (sh > 1 || sw > 1) {
+    const wq = out.w + Math.floor((kw - 1) / sw);
+    return { hq, wq, zeros: 0, plane: hq * wq, padded: true };
+  }
+  const zeros = Math.max(0, pl, out.w + kw - 1 - pl - inp.w);
+  const wq = inp.w + zeros;
+  // The last row's right padding is the first zeros of a row past the plane.
+  return { hq, wq, zeros, plane: hq * wq + zeros, padded: hq !== inp.h || zeros > 0 };
+}
+
+/**
+ * The input laid out by `paddedGeometry`: each nonzero (ci, ky, kx) reads one (phase) plane shifted by
+ * (ky / SH, kx / SW). Output rows are WQ wide, the last WQ − OW pixels dropped. Stride 1 copies only the
+ * input rows (the padding is zeroed once); without padding (1×1 stride-1 kernels) the input buffer is
+ * read as it is.
  */
 function paddedLayout(g: ConvGeometry, ctx: PlanContext, name: string): DirectLayout {
-  const { inp, out, kh, kw, sh, sw, pt, pl } = g;
-  const hq = out.h + Math.floor((kh - 1) / sh);
-  const wq = out.w + Math.floor((kw - 1) / sw);
+  const { inp, out, sh, sw, pt, pl } = g;
+  const { hq, wq, zeros, plane, padded } = paddedGeometry(g);
   const strided = sh > 1 || sw > 1;
-  const padded = strided || hq !== inp.h || wq !== inp.w;
-  const floats = sh * sw * inp.c * hq * wq;
+  const floats = sh * sw * inp.c * plane;
   const at = padded ? ctx.arena.alloc(floats * 4, `node "${name}" padding`) : inp.at;
-  // Zeroed once here: at stride 1 the borders are never written again.
+  // Zeroed once here: at stride 1 the padding is never written again.
   if (padded) ctx.arena.f32().fill(0, at / 4, at / 4 + floats);
   const k = ctx.kernels;
+  const first = pt * wq + zeros;
   return {
     pixels: out.h * wq,
     offset: (ci, ky, kx) => {
+      if (!strided) return (ci * plane + ky * wq + zeros + kx - pl) * 4;
       const phase = (ky % sh) * sw + (kx % sw);
       return (((phase * inp.c + ci) * hq + Math.floor(ky / sh)) * wq + Math.floor(kx / sw)) * 4;
     },
@@ -91,7 +110,7 @@ function paddedLayout(g: ConvGeometry, ctx: PlanContext, name: string): DirectLa
     prepare: strided
       ? () => k.gatherPhases(inp.at, at, inp.c, inp.h, inp.w, pt, pl, sh, sw, hq, wq)
       : padded
-        ? () => k.padInterior(inp.at, at, inp.c, inp.h, inp.w, pt, pl, hq, wq)
+        ? () => k.padInterior(inp.at, at, inp.c, inp.h, inp.w, first, wq, plane)
         : () => undefined,
     cropped: wq !== out.w,
   };
@@ -143,10 +162,8 @@ const ROW_COPY_COST = 4;
  */
 function chooseLayout(g: ConvGeometry, nnz: number): 'padded' | 'shifted' {
   const { inp, out, kh, kw, sh, sw } = g;
-  const hq = out.h + Math.floor((kh - 1) / sh);
-  const wq = out.w + Math.floor((kw - 1) / sw);
+  const { hq, wq, padded } = paddedGeometry(g);
   const strided = sh > 1 || sw > 1;
-  const padded = strided || hq !== inp.h || wq !== inp.w;
   const paddedRows =
     (strided ? sh * sw * inp.c * hq : padded ? inp.c * inp.h : 0) +
     (wq !== out.w ? out.c * out.h : 0);
