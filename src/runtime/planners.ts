@@ -31,7 +31,7 @@ const conv2d: Planner<'conv2d'> = (node, ctx) => {
     stage: 'image',
     run: () => {
       run();
-      softmaxChannels(ctx.arena.f32(), out.at / 4, out.c, out.plane);
+      softmaxLanes(ctx.arena.f32(), out.at / 4, out.c, out.plane, out.plane);
     },
   };
 };
@@ -423,7 +423,7 @@ const softmax: Planner<'softmax'> = (node, ctx) => {
       run: () => {
         const f = arena.f32();
         f.copyWithin(out.at / 4, inp.at / 4, inp.at / 4 + out.size);
-        softmaxChannels(f, out.at / 4, out.c, out.plane);
+        softmaxLanes(f, out.at / 4, out.c, out.plane, out.plane);
       },
     };
   }
@@ -507,22 +507,11 @@ export const planners: PlannerTable = {
   add,
 };
 
-/** Softmax over channels at each pixel of CHW planes starting at float index `at`. */
-function softmaxChannels(f: Float32Array, at: number, channels: number, plane: number): void {
-  for (let p = 0; p < plane; p++) {
-    let max = -Infinity;
-    for (let c = 0; c < channels; c++) max = Math.max(max, f[at + c * plane + p]!);
-    let sum = 0;
-    for (let c = 0; c < channels; c++) {
-      const e = Math.exp(f[at + c * plane + p]! - max);
-      f[at + c * plane + p] = e;
-      sum += e;
-    }
-    for (let c = 0; c < channels; c++) f[at + c * plane + p]! /= sum;
-  }
-}
-
-/** Softmax over the rows of feature-major data, for each of `batch` lanes. */
+/**
+ * Softmax down each of the first `batch` columns of `rows` rows `stride` floats apart, from float index `at`:
+ * over the rows of feature-major data per lane, or over the channels of CHW planes per pixel (rows =
+ * channels, stride = batch = the plane).
+ */
 function softmaxLanes(
   f: Float32Array,
   at: number,
