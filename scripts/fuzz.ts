@@ -2,17 +2,18 @@
 // one prediction), in a child process that a timer watches; counts untyped errors, cases over 1 s and cases
 // whose peak memory passes the ceiling. Exits 1 if any of the three is not 0.
 //
-// Usage: npm run fuzz -- [--cases 50000] [--seed 1] [--hang-cpu-seconds 10] [--minutes M] [--json out.json]
+// Usage: see USAGE below, or `npm run fuzz -- --help`.
 // Each case is fast-check's sample for (seed + index) of the arbitrary in scripts/fuzz/cases.ts, so a case
-// is reproduced by its index alone. "Over 1 s" is the case's CPU time (user + system) in the worker, which
-// a loop burns whatever the load of this shared machine; a worker that spends --hang-cpu-seconds of CPU on
-// one case without answering is killed, the case retried once in a fresh worker, and counted as a hang if
-// it happens again. --minutes stops early and reports the cases run (the summary says how many).
+// is reproduced by its index alone (`--from INDEX --cases 1`). "Over 1 s" is the case's CPU time (user +
+// system) in the worker, which a loop burns whatever the load of this shared machine; a worker that spends
+// --hang-cpu-seconds of CPU on one case without answering is killed, the case retried once in a fresh
+// worker, and counted as a hang if it happens again. --minutes stops early and reports the cases run.
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import type { Outcome } from './fuzz/cases.js';
 import { FUZZ_LIMITS } from './fuzz/cases.js';
 import type { WorkerMessage } from './fuzz/worker.js';
@@ -22,15 +23,57 @@ const CEILING_BYTES = 256 * 2 ** 20;
 /** A fresh worker every so many cases keeps the peak-RSS baseline honest. */
 const CASES_PER_WORKER = 5000;
 
-const arg = (name: string, fallback: string): string => {
-  const at = process.argv.indexOf(`--${name}`);
-  return at >= 0 ? (process.argv[at + 1] ?? fallback) : fallback;
-};
-const total = Number(arg('cases', '50000'));
-const seed = Number(arg('seed', '1'));
-const hangSeconds = Number(arg('hang-cpu-seconds', '10'));
-const minutes = Number(arg('minutes', 'Infinity'));
-const jsonPath = arg('json', '');
+const USAGE = `Usage: npm run fuzz -- [options]
+  --cases N             how many cases to run (default 50000)
+  --from INDEX          the index of the first case (default 0): --from 123 --cases 1 reruns case 123
+  --seed S              case INDEX is fast-check's sample for seed S + INDEX (default 1)
+  --hang-cpu-seconds T  CPU seconds one case may use before the worker is killed (default 10)
+  --minutes M           stop after M minutes and report the cases run (default: no limit)
+  --json FILE           write the summary (and every 100 cases a partial one) to FILE
+  --help                print this and exit
+`;
+
+/** The command line's options, or exit 2 with the usage when one is unknown or not a whole number. */
+function readFlags() {
+  const fail = (message: string): never => {
+    process.stderr.write(`${message}\n${USAGE}`);
+    process.exit(2);
+  };
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        cases: { type: 'string', default: '50000' },
+        from: { type: 'string', default: '0' },
+        seed: { type: 'string', default: '1' },
+        'hang-cpu-seconds': { type: 'string', default: '10' },
+        minutes: { type: 'string', default: 'Infinity' },
+        json: { type: 'string', default: '' },
+        help: { type: 'boolean', default: false },
+      },
+    }));
+  } catch (error) {
+    return fail((error as Error).message);
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
+  for (const name of ['cases', 'from', 'seed'] as const) {
+    const value = Number(values[name]);
+    if (!Number.isSafeInteger(value) || value < 0)
+      fail(`--${name} takes a whole number, found ${values[name]}`);
+  }
+  return values;
+}
+
+const flags = readFlags();
+const total = Number(flags.cases);
+const first = Number(flags.from);
+const seed = Number(flags.seed);
+const hangSeconds = Number(flags['hang-cpu-seconds']);
+const minutes = Number(flags.minutes);
+const jsonPath = flags.json;
 
 type Done = Extract<WorkerMessage, { type: 'done' }>;
 
@@ -147,7 +190,7 @@ async function main(): Promise<void> {
     worker = new Worker();
     await worker.ready;
   };
-  for (let index = 0; index < total; index++) {
+  for (let index = first; index < first + total; index++) {
     if ((Date.now() - started) / 60_000 > minutes) break;
     if (worker.ran >= CASES_PER_WORKER) await fresh();
     let done = await worker.run(index);
@@ -178,11 +221,12 @@ async function main(): Promise<void> {
       s.examples.overCeiling.push(index);
       await fresh();
     }
-    if ((index + 1) % 100 === 0 && jsonPath)
+    const ran = index + 1 - first;
+    if (ran % 100 === 0 && jsonPath)
       await writeFile(jsonPath, JSON.stringify({ ...s, partial: true }, null, 2) + '\n');
-    if ((index + 1) % 5000 === 0)
+    if (ran % 5000 === 0)
       process.stderr.write(
-        `fuzz: ${index + 1}/${total} cases, ${((Date.now() - started) / 1000).toFixed(0)} s\n`,
+        `fuzz: ${ran}/${total} cases, ${((Date.now() - started) / 1000).toFixed(0)} s\n`,
       );
   }
   worker.kill();

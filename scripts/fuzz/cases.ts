@@ -2,9 +2,10 @@
 import fc from 'fast-check';
 import { DynapruneError } from '../../src/errors.js';
 import { decodeModel, describeModel, encodeModel } from '../../src/format/index.js';
-import type { CsrMatrix, ModelGraph } from '../../src/graph/types.js';
+import type { ModelGraph } from '../../src/graph/types.js';
 import { createNetwork } from '../../src/runtime/network.js';
 import { Random } from '../../src/util/random.js';
+import { randomCsr, sampleGraph, vec } from '../../test/format/graphs.js';
 import { buildContainer, fixChecksums, sectionOffset, splitContainer } from './frame.js';
 
 /**
@@ -13,111 +14,24 @@ import { buildContainer, fixChecksums, sectionOffset, splitContainer } from './f
  */
 export const FUZZ_LIMITS = { maxElements: 2 ** 22, maxMemoryBytes: 64 * 2 ** 20 } as const;
 
-function csr(rng: Random, rows: number, cols: number, density: number, quantum: number): CsrMatrix {
-  const rowPtr = new Uint32Array(rows + 1);
-  const colIdx: number[] = [];
-  const values: number[] = [];
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) {
-      if (rng.nextFloat() >= density) continue;
-      colIdx.push(c);
-      // Values on a grid of `quantum` repeat bytes, so the encoder deflates them (0x81 blocks get fuzzed).
-      values.push(Math.round((rng.nextFloat() - 0.5) / quantum) * quantum || quantum);
-    }
-    rowPtr[r + 1] = colIdx.length;
-  }
+/**
+ * `graph` with every weight value moved onto a grid of `quantum` (never to 0): values on a coarse grid repeat
+ * bytes, so the encoder deflates them and the fuzzer reaches the deflated (0x81) value blocks.
+ */
+function onGrid(graph: ModelGraph, quantum: number): ModelGraph {
+  const snap = (v: number) => Math.round(v / quantum) * quantum || quantum;
   return {
-    kind: 'csr',
-    rows,
-    cols,
-    rowPtr,
-    colIdx: Uint32Array.from(colIdx),
-    values: Float32Array.from(values),
-  };
-}
-
-const vector = (rng: Random, n: number, offset = 0) =>
-  Float32Array.from({ length: n }, () => rng.nextFloat() - 0.5 + offset);
-
-/** A CNN with every op: conv, BatchNorm, ReLU, both pools, a residual add, global pool, dense softmax. */
-function cnn(seed: number, quantum: number): ModelGraph {
-  const rng = new Random(seed);
-  return {
-    nodes: [
-      { op: 'input', name: 'image', shape: [8, 8, 3] },
-      {
-        op: 'conv2d',
-        name: 'c1',
-        input: 'image',
-        inChannels: 3,
-        outChannels: 8,
-        kernelSize: [3, 3],
-        strides: [1, 1],
-        padding: 'same',
-        weight: csr(rng, 8, 27, 0.3, quantum),
-        bias: vector(rng, 8),
-        activation: 'linear',
-      },
-      {
-        op: 'batchNorm',
-        name: 'bn',
-        input: 'c1',
-        gamma: vector(rng, 8, 1),
-        beta: vector(rng, 8),
-        movingMean: vector(rng, 8),
-        movingVariance: vector(rng, 8, 1),
-        epsilon: 0.001,
-      },
-      { op: 'relu', name: 'r1', input: 'bn' },
-      {
-        op: 'maxPool',
-        name: 'p1',
-        input: 'r1',
-        poolSize: [2, 2],
-        strides: [2, 2],
-        padding: 'valid',
-      },
-      {
-        op: 'conv2d',
-        name: 'c2',
-        input: 'p1',
-        inChannels: 8,
-        outChannels: 8,
-        kernelSize: [3, 3],
-        strides: [1, 1],
-        padding: 'same',
-        weight: csr(rng, 8, 72, 0.9, quantum),
-        bias: null,
-        activation: 'relu',
-      },
-      { op: 'add', name: 'sum', inputs: ['p1', 'c2'] },
-      {
-        op: 'avgPool',
-        name: 'p2',
-        input: 'sum',
-        poolSize: [2, 2],
-        strides: [1, 1],
-        padding: 'same',
-      },
-      { op: 'globalAvgPool', name: 'gap', input: 'p2' },
-      {
-        op: 'dense',
-        name: 'fc',
-        input: 'gap',
-        inFeatures: 8,
-        outFeatures: 4,
-        weight: csr(rng, 4, 8, 0.5, quantum),
-        bias: vector(rng, 4),
-        activation: 'softmax',
-      },
-    ],
-    output: 'fc',
-    metadata: { modelName: 'fuzz-cnn' },
+    ...graph,
+    nodes: graph.nodes.map((node) =>
+      node.op === 'conv2d' || node.op === 'dense'
+        ? { ...node, weight: { ...node.weight, values: node.weight.values.map(snap) } }
+        : node,
+    ),
   };
 }
 
 /** An MLP on features: flatten-free, dense layers only, a separate softmax node. */
-function mlp(seed: number, quantum: number): ModelGraph {
+function mlp(seed: number): ModelGraph {
   const rng = new Random(seed);
   return {
     nodes: [
@@ -128,8 +42,8 @@ function mlp(seed: number, quantum: number): ModelGraph {
         input: 'x',
         inFeatures: 40,
         outFeatures: 24,
-        weight: csr(rng, 24, 40, 0.2, quantum),
-        bias: vector(rng, 24),
+        weight: randomCsr(rng, 24, 40, 0.2),
+        bias: vec(rng, 24),
         activation: 'relu',
       },
       {
@@ -138,8 +52,8 @@ function mlp(seed: number, quantum: number): ModelGraph {
         input: 'h',
         inFeatures: 24,
         outFeatures: 5,
-        weight: csr(rng, 5, 24, 0.95, quantum),
-        bias: vector(rng, 5),
+        weight: randomCsr(rng, 5, 24, 0.95),
+        bias: vec(rng, 5),
         activation: 'linear',
       },
       { op: 'softmax', name: 'p', input: 'o' },
@@ -149,15 +63,19 @@ function mlp(seed: number, quantum: number): ModelGraph {
   };
 }
 
-/** The seed containers: both graphs in every precision and index coding, plain and deflated values. */
+/**
+ * The seed containers: the format tests' CNN with every op (CSR convs, a dense fully connected layer) and an
+ * MLP, in every precision and index coding, plain and deflated.
+ */
 export function seedContainers(): Uint8Array[] {
   const seeds: Uint8Array[] = [];
-  for (const [i, build] of [cnn, mlp].entries()) {
-    seeds.push(encodeModel(build(10 + i, 2 ** -20), { values: 'fp32' }));
-    seeds.push(encodeModel(build(10 + i, 1 / 64), { values: 'fp32' }));
-    seeds.push(encodeModel(build(10 + i, 1 / 64), { values: 'fp16', indices: 'narrow' }));
+  for (const [i, build] of [sampleGraph, mlp].entries()) {
+    const graph = build(10 + i);
+    seeds.push(encodeModel(onGrid(graph, 2 ** -20), { values: 'fp32' }));
+    seeds.push(encodeModel(onGrid(graph, 1 / 64), { values: 'fp32' }));
+    seeds.push(encodeModel(onGrid(graph, 1 / 64), { values: 'fp16', indices: 'narrow' }));
     seeds.push(
-      encodeModel(build(10 + i, 2 ** -20), {
+      encodeModel(onGrid(graph, 2 ** -20), {
         values: 'int8',
         indices: 'narrow',
         chooseSmaller: false,
@@ -210,7 +128,7 @@ const JSON_VALUES: unknown[] = [
   'softmax',
   'gelu',
   'image',
-  'c1',
+  'conv1',
   'fc',
   'x',
   'h',
@@ -220,7 +138,7 @@ const JSON_VALUES: unknown[] = [
   [2, 2],
   [65536, 32768],
   [1e6, 1e6, 3],
-  [8, 8, 3],
+  [9, 9, 3],
   [40],
   { a: 1 },
   99,

@@ -22,7 +22,11 @@ import { describeMachine } from './machine.js';
 import { folderHandler, savedModelBytes } from '../train/model-files.js';
 import { prepareRunFolder, RunFolder } from '../train/run-folder.js';
 import { RunFolderError } from '../errors.js';
-import { recalibrateAndEvaluate, recalibrationLine } from '../train/batch-norm-stats.js';
+import {
+  recalibrateAndValidate,
+  recalibrationLine,
+  type BatchNormRecalibration,
+} from '../train/batch-norm-stats.js';
 import type { SparsityRecord } from '../train/hooks.js';
 import {
   evaluate,
@@ -105,8 +109,9 @@ export interface TrainingRunConfig {
   /** BatchNorm moving-average momentum for models with BatchNorm (default 0.99). */
   readonly batchNormMomentum?: number;
   /**
-   * After training, re-estimate BatchNorm statistics from this many clean training images
-   * (`recalibrateBatchNorm`; default 0, off). result.json keeps the test accuracy before it.
+   * After training, re-estimate BatchNorm statistics from this many clean training images, never the
+   * held-out ones (`recalibrateBatchNorm`; default 0, off). result.json keeps the validation figures
+   * before and after it; the test set is evaluated once, after it.
    */
   readonly batchNormRecalibration?: number;
   /** One-shot only: epochs of fine-tuning with the mask fixed, after pruning. */
@@ -150,6 +155,8 @@ export interface TrainingRunResult extends TrainResult {
   readonly backend: string;
   /** Size of the saved dense tfjs model (model.json + weights.bin). */
   readonly denseBytes: number;
+  /** When BatchNorm statistics were re-estimated after training: the validation figures before and after. */
+  readonly batchNormRecalibration?: BatchNormRecalibration;
 }
 
 /** The data one run trains, validates and tests on. */
@@ -275,6 +282,48 @@ async function trainAndFinetune(
   };
 }
 
+/** The final model's figures: {@link finalEvaluation}'s result. */
+interface FinalEvaluation {
+  /** The test figures, read once (without a held-out split: the validation figures, which are the test set's). */
+  readonly test: { loss: number; acc: number };
+  /** The final model's validation figures, after any recalibration. */
+  readonly validated: { loss: number; acc: number };
+  readonly recalibration: BatchNormRecalibration | undefined;
+}
+
+/**
+ * After training: BatchNorm recalibration on the first `images` training images, judged on the validation
+ * split, then the test set evaluated once, on the final model. `trained` is the last epoch's validation.
+ */
+function finalEvaluation(
+  model: LayersModel,
+  data: RunData,
+  images: number,
+  trained: { loss: number; acc: number },
+  log: (line: string) => void,
+): FinalEvaluation {
+  if (images > 0) log('re-estimating BatchNorm statistics...');
+  const recalibration = recalibrateAndValidate(
+    model,
+    {
+      train: data.train,
+      validation: data.validation,
+      inputShape: data.dataset.inputShape,
+      validationIsTest: !data.heldOut,
+    },
+    images,
+    trained,
+  );
+  if (recalibration) log(recalibrationLine('', recalibration));
+  const validated = recalibration
+    ? { acc: recalibration.validationAccAfter, loss: recalibration.validationLossAfter }
+    : trained;
+  if (!data.heldOut) return { test: validated, validated, recalibration };
+  log(`evaluating on ${data.dataset.test.count} test images...`);
+  const test = evaluate(model, data.dataset.test, data.dataset.inputShape);
+  return { test, validated, recalibration };
+}
+
 /**
  * Trains `config.model` on `config.dataset` and writes the run folder: config.json, metrics.jsonl,
  * sparsity.jsonl, checkpoints after every epoch, the final tfjs model under `model/`, and result.json.
@@ -337,34 +386,23 @@ export async function runTraining(
   let final = await trainAndFinetune(base, finetune, pruner);
   pruner?.dispose();
   if (finetune > 0) await run.writeMetrics(final.epochs);
-  // The test set, once: the figure the run reports (validation chose nothing by looking at it).
-  if (data.heldOut) {
-    log(`evaluating on ${data.dataset.test.count} test images...`);
-    final = { ...final, final: evaluate(model, data.dataset.test, data.dataset.inputShape) };
-  }
-  if ((config.batchNormRecalibration ?? 0) > 0) log('re-estimating BatchNorm statistics...');
-  const recalibrated = recalibrateAndEvaluate(
+  const evaluated = finalEvaluation(
     model,
-    data.dataset,
+    data,
     config.batchNormRecalibration ?? 0,
     final.final,
+    log,
   );
-  const recalibration = recalibrated?.record;
-  if (recalibrated) {
-    final = { ...final, final: recalibrated.final };
-    log(recalibrationLine('', recalibrated.record, final.final.acc));
-  }
+  const { validated, recalibration } = evaluated;
+  final = { ...final, final: evaluated.test };
   log('saving the model...');
   await model.save(folderHandler(run.modelDir));
   const denseBytes = await savedModelBytes(run.modelDir);
   const last = pruner?.snapshot(final.steps, final.epochs.length);
-  const lastEpoch = final.epochs.at(-1);
   await run.writeJson('result.json', {
     testAcc: final.final.acc,
     testLoss: final.final.loss,
-    ...(data.heldOut && lastEpoch
-      ? { validationAcc: lastEpoch.valAcc, validationLoss: lastEpoch.valLoss }
-      : {}),
+    ...(data.heldOut ? { validationAcc: validated.acc, validationLoss: validated.loss } : {}),
     validation: data.heldOut ? data.validation.count : 'test',
     trainSeconds: final.trainSeconds,
     maskUpdateSeconds: final.maskUpdateSeconds,
@@ -383,7 +421,13 @@ export async function runTraining(
     finishedAt: new Date().toISOString(),
   });
   model.dispose();
-  return { ...final, outDir: config.out, backend: backend.backend, denseBytes };
+  return {
+    ...final,
+    outDir: config.out,
+    backend: backend.backend,
+    denseBytes,
+    ...(recalibration ? { batchNormRecalibration: recalibration } : {}),
+  };
 }
 
 /**

@@ -1,5 +1,16 @@
 // Sparse-aware initialization: each unit's initial weights scaled to its active fan-in (Evci et al., AAAI 2022).
-import type { MaskedLayer } from './masked-layer.js';
+
+/**
+ * What the scaling reads and writes of a layer: MaskedLayer has all of it. Declared here rather than taken from
+ * masked-layer.ts, which calls the scaling when it builds, so that neither file imports the other.
+ */
+export interface MaskedKernel {
+  /** The mask weight, shaped like the kernel: [..., in, out]. */
+  readonly maskVariable: { readonly shape: readonly (number | null)[] };
+  getKernel(): Float32Array;
+  getMask(): Float32Array;
+  writeMaskAndKernel(mask: Float32Array, kernel: Float32Array): void;
+}
 
 /**
  * Multiplies every output unit's kernel weights by sqrt(fanIn / activeFanIn), where activeFanIn counts
@@ -9,7 +20,7 @@ import type { MaskedLayer } from './masked-layer.js';
  * Sparse Neural Networks and How Lottery Tickets Win", Evci et al., AAAI 2022). Units with no active
  * input are left alone. Returns the scale factors, one per unit.
  */
-export function scaleToActiveFanIn(layer: MaskedLayer): Float32Array {
+export function scaleToActiveFanIn(layer: MaskedKernel): Float32Array {
   const shape = layer.maskVariable.shape.map((d) => d ?? 0);
   const units = shape[shape.length - 1]!;
   const kernel = layer.getKernel();

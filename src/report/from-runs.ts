@@ -8,6 +8,7 @@ import {
   type EpochSummary,
   type ModelSummary,
   type PaperSummary,
+  type RecalibrationRecord,
   type SeedResult,
   type SparsitySummary,
 } from './summary.js';
@@ -77,6 +78,9 @@ function unmeasuredNnz(result: Record<string, unknown>): number {
   return layers.reduce((a, l) => a + l.nnz - l.size, parameters);
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
 const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /** One row of the report from its seeds' run folders (the first seed carries the measurements). */
@@ -89,6 +93,13 @@ function rowSummary(id: string, runs: readonly RunFiles[]): ModelSummary {
     testLoss: r.result['testLoss'] as number,
     ...(typeof r.result['validationAcc'] === 'number' ? { valAcc: r.result['validationAcc'] } : {}),
     runDir: r.dir,
+    ...(isObject(r.result['batchNormRecalibration'])
+      ? {
+          batchNormRecalibration: r.result[
+            'batchNormRecalibration'
+          ] as unknown as RecalibrationRecord,
+        }
+      : {}),
   }));
   const c = first.config;
   const recipeKeys = [
@@ -135,12 +146,8 @@ function rowSummary(id: string, runs: readonly RunFiles[]): ModelSummary {
     epochs: first.metrics,
     sparsityHistory: first.sparsity,
     runDir: first.dir,
-    ...(first.result['batchNormRecalibration']
-      ? {
-          batchNormRecalibration: first.result[
-            'batchNormRecalibration'
-          ] as ModelSummary['batchNormRecalibration'] & object,
-        }
+    ...(seeds[0]!.batchNormRecalibration
+      ? { batchNormRecalibration: seeds[0]!.batchNormRecalibration }
       : {}),
     recipe,
     seeds,
@@ -149,6 +156,51 @@ function rowSummary(id: string, runs: readonly RunFiles[]): ModelSummary {
       : {}),
     ...(validation === 'test' || typeof validation === 'number' ? { validation } : {}),
   };
+}
+
+/** The distinct values of a config.json string field over the runs, in order of first appearance. */
+const distinct = (runs: readonly RunFiles[], key: string): string[] => [
+  ...new Set(runs.map((r) => r.config[key]).filter((v): v is string => typeof v === 'string')),
+];
+
+/** Without paper-run.json: when the last run finished (or now, when no run says). */
+function unrecordedDate(runs: readonly RunFiles[]): string {
+  const finished = runs
+    .map((r) => r.result['finishedAt'])
+    .filter((v): v is string => typeof v === 'string')
+    .sort();
+  return finished.at(-1) ?? new Date().toISOString();
+}
+
+/** Without paper-run.json: the commands that trained the runs, one a line, as their config.json says. */
+function runCommands(runs: readonly RunFiles[], dir: string): string {
+  const commands = distinct(runs, 'command');
+  return commands.length > 0 ? commands.join('\n') : `dynaprune report ${dir}`;
+}
+
+/** Without paper-run.json: the tfjs backends the runs trained on. */
+function runBackend(runs: readonly RunFiles[]): string {
+  const backends = distinct(runs, 'backend');
+  return backends.length > 0 ? backends.join(', ') : 'unknown';
+}
+
+/**
+ * Without paper-run.json: the machine the runs' config.json records, or zero cores (the report then says
+ * the machine was not recorded). Runs from several machines are named as such, not merged silently.
+ */
+function runMachine(runs: readonly RunFiles[]): PaperSummary['machine'] {
+  const machines = runs
+    .map((r) => r.config['machine'])
+    .filter((m): m is PaperSummary['machine'] => typeof m === 'object' && m !== null);
+  const first = machines[0];
+  if (!first) return { cpus: 0, cpuModel: 'not recorded', memoryGiB: 0, os: '', node: '', gpu: '' };
+  const kinds = new Set(machines.map((m) => `${m.cpus} ${m.cpuModel} ${m.node}`));
+  return kinds.size === 1
+    ? first
+    : {
+        ...first,
+        cpuModel: `${first.cpuModel}; the runs were trained on ${kinds.size} different machines`,
+      };
 }
 
 /**
@@ -171,6 +223,7 @@ export async function summaryFromRuns(dir: string): Promise<PaperSummary> {
   const rank = (id: string) => (order.includes(id) ? order.indexOf(id) : order.length);
   const rows = found.map((e) => e.name).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
   const models: ModelSummary[] = [];
+  const allRuns: RunFiles[] = [];
   for (const row of rows) {
     const seedDirs = (await readdir(join(root, row)))
       .map((name) => ({ name, seed: Number(/^seed-(\d+)$/.exec(name)?.[1]) }))
@@ -182,6 +235,7 @@ export async function summaryFromRuns(dir: string): Promise<PaperSummary> {
       if (run) runs.push(run);
     }
     if (runs.length > 0) models.push(rowSummary(row, runs));
+    allRuns.push(...runs);
   }
   if (models.length === 0)
     throw new DataNotFoundError(`No finished run under ${root} (none has a result.json).`);
@@ -192,17 +246,10 @@ export async function summaryFromRuns(dir: string): Promise<PaperSummary> {
       m.recipe['trainLimit'] !== undefined,
   );
   return {
-    createdAt: meta?.createdAt ?? new Date().toISOString(),
-    command: meta?.command ?? `dynaprune report ${dir}`,
-    machine: meta?.machine ?? {
-      cpus: 0,
-      cpuModel: 'unknown',
-      memoryGiB: 0,
-      os: '',
-      node: '',
-      gpu: '',
-    },
-    backend: meta?.backend ?? String(models[0]!.recipe['backend'] ?? 'unknown'),
+    createdAt: meta?.createdAt ?? unrecordedDate(allRuns),
+    command: meta?.command ?? runCommands(allRuns, dir),
+    machine: meta?.machine ?? runMachine(allRuns),
+    backend: meta?.backend ?? runBackend(allRuns),
     quick: (meta?.quick ?? false) || preview,
     dataset: 'cifar10',
     budget: meta?.budget ?? 122_570,

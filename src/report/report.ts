@@ -4,7 +4,13 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 import { comparisonChart, curvesChart, sparsityChart } from './charts.js';
 import { renderPng, renderSvg } from './render.js';
 import { dsrComparisons, leadSentence, meanStd, seedAccuracies } from './stats.js';
-import type { ModelSummary, PaperSummary } from './summary.js';
+import {
+  isLegacyRecalibration,
+  type ModelSummary,
+  type PaperSummary,
+  type RecalibrationRecord,
+  type SeedResult,
+} from './summary.js';
 
 const pct = (v: number): string => `${(100 * v).toFixed(2)}%`;
 const kib = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KiB`;
@@ -30,11 +36,37 @@ interface Table {
   readonly rows: readonly (readonly string[])[];
 }
 
+/** Seeds of an older dynaprune that judged BatchNorm recalibration on the test set (marked † in tables). */
+const testJudgedSeeds = (m: ModelSummary): SeedResult[] =>
+  (m.seeds ?? []).filter(
+    (s) => s.batchNormRecalibration && isLegacyRecalibration(s.batchNormRecalibration),
+  );
+
+const LEGACY_MARK = '†';
+
 function accuracyCell(m: ModelSummary): string {
   const accs = seedAccuracies(m);
-  if (accs.length === 1) return pct(accs[0]!);
+  const mark = testJudgedSeeds(m).length > 0 ? ` ${LEGACY_MARK}` : '';
+  if (accs.length === 1) return pct(accs[0]!) + mark;
   const { mean, std } = meanStd(accs);
-  return `${(100 * mean).toFixed(2)} ± ${(100 * std).toFixed(2)}% (${accs.length} seeds)`;
+  return `${(100 * mean).toFixed(2)} ± ${(100 * std).toFixed(2)}% (${accs.length} seeds)${mark}`;
+}
+
+/**
+ * The footnote of † when some runs come from an older dynaprune, whose recalibration was judged on the
+ * test set (read twice): their test figure is still the final model's, but the protocol differs.
+ */
+function legacyNote(summary: PaperSummary): string | undefined {
+  const runs = summary.models.flatMap((m) =>
+    testJudgedSeeds(m).map((s) => `${m.label} seed ${s.seed}`),
+  );
+  if (runs.length === 0) return undefined;
+  return (
+    `${LEGACY_MARK} Trained by an older dynaprune whose BatchNorm recalibration was judged on the test set ` +
+    `(the test set read before and after it), not on the validation split: ${runs.join(', ')}. Their test ` +
+    'accuracy is that of the final, recalibrated model, as for every other run, but the test set was read twice. ' +
+    'Retrain them (remove the run folder, then rerun with --reuse) for a single test read.'
+  );
 }
 
 /** The results table: measured, next to the paper only for full-length runs (quick runs are not comparable). */
@@ -116,7 +148,15 @@ function seedsTable(summary: PaperSummary): Table {
       return [
         m.label,
         (m.seeds ?? []).map((s) => s.seed).join(', ') || '—',
-        accs.map(pct).join(', '),
+        (m.seeds ?? [])
+          .map(
+            (s) =>
+              pct(s.testAcc) +
+              (s.batchNormRecalibration && isLegacyRecalibration(s.batchNormRecalibration)
+                ? ` ${LEGACY_MARK}`
+                : ''),
+          )
+          .join(', ') || accs.map(pct).join(', '),
         `${(100 * mean).toFixed(2)} ± ${(100 * std).toFixed(2)}%`,
       ];
     }),
@@ -164,10 +204,11 @@ const htmlTable = (t: Table): string =>
 function timeLine(summary: PaperSummary): string {
   const training =
     summary.models.reduce((a, m) => a + m.trainSeconds * Math.max(1, m.seeds?.length ?? 1), 0) / 60;
-  return (
-    `Training took about ${training.toFixed(0)} minutes in all (first seed's time × seeds); this command ran for ` +
-    `${(summary.wallSeconds / 60).toFixed(0)} minutes.`
-  );
+  const took = `Training took about ${training.toFixed(0)} minutes in all (first seed's time × seeds)`;
+  // Rebuilt from run folders without paper-run.json, the command's wall time is unknown (0).
+  return summary.wallSeconds > 0
+    ? `${took}; this command ran for ${(summary.wallSeconds / 60).toFixed(0)} minutes.`
+    : `${took}.`;
 }
 
 function protocolLine(summary: PaperSummary): string {
@@ -180,15 +221,45 @@ function protocolLine(summary: PaperSummary): string {
   );
 }
 
+/** A recalibration in words: the split it was judged on, and the accuracy before and after. */
+function recalibrationPhrase(r: RecalibrationRecord, testAfter: number): string {
+  if (isLegacyRecalibration(r))
+    return `judged on the test set by an older dynaprune: test accuracy ${pct(r.testAccBefore)} before, ${pct(testAfter)} after ${LEGACY_MARK}`;
+  const split =
+    r.judgedOn === 'test' ? 'validation (the test set: no held-out split)' : 'held-out validation';
+  return `${split} accuracy ${pct(r.validationAccBefore)} before, ${pct(r.validationAccAfter)} after`;
+}
+
 function recipeLine(m: ModelSummary): string {
   const recipe = Object.entries(m.recipe)
     .map(([k, v]) => `${k} ${typeof v === 'number' ? Number(v.toPrecision(6)) : String(v)}`)
     .join(', ');
-  const r = m.batchNormRecalibration;
-  return r
-    ? `${recipe}; after training, BatchNorm statistics re-estimated on ${r.images.toLocaleString('en-US')} ` +
-        `clean training images (test accuracy ${pct(r.testAccBefore)} before, ${pct(m.seeds?.[0]?.testAcc ?? m.testAcc)} after)`
-    : recipe;
+  const recalibrated = (m.seeds ?? []).filter((s) => s.batchNormRecalibration);
+  const r = recalibrated[0]?.batchNormRecalibration ?? m.batchNormRecalibration;
+  if (!r) return recipe;
+  const perSeed =
+    recalibrated.length > 0
+      ? recalibrated
+          .map(
+            (s) => `seed ${s.seed}: ${recalibrationPhrase(s.batchNormRecalibration!, s.testAcc)}`,
+          )
+          .join('; ')
+      : recalibrationPhrase(r, m.testAcc);
+  return (
+    `${recipe}; after training, BatchNorm statistics re-estimated on ${r.images.toLocaleString('en-US')} ` +
+    `clean training images (${perSeed})`
+  );
+}
+
+/** Where and when: the machine as recorded, or plainly that it was not. */
+function measuredLine(summary: PaperSummary): string {
+  const m = summary.machine;
+  const where =
+    m.cpus > 0
+      ? `on ${m.cpus} CPU cores (${m.cpuModel}, ${m.gpu === '' || m.gpu === 'none' ? 'no GPU' : m.gpu})` +
+        (m.node !== '' ? `, Node ${m.node}` : '')
+      : 'on a machine that was not recorded';
+  return `Measured ${summary.createdAt.slice(0, 10)} ${where}, tfjs backend \`${summary.backend}\`. ${timeLine(summary)}`;
 }
 
 const QUICK_NOTE =
@@ -201,15 +272,7 @@ function title(summary: PaperSummary): string {
 
 function markdown(summary: PaperSummary, charts: readonly string[]): string {
   const lines: string[] = [`# ${title(summary)}`, '', `**${leadSentence(summary)}**`, ''];
-  lines.push(
-    `Measured ${summary.createdAt.slice(0, 10)} on ${summary.machine.cpus} CPU cores (${summary.machine.cpuModel}, no GPU), ` +
-      `Node ${summary.machine.node}, tfjs backend \`${summary.backend}\`. ${timeLine(summary)}`,
-    '',
-    '```sh',
-    summary.command,
-    '```',
-    '',
-  );
+  lines.push(measuredLine(summary), '', '```sh', summary.command, '```', '');
   if (summary.quick) lines.push(`> ${QUICK_NOTE}`, '');
   lines.push(
     `The sparse models must fit the paper CNN's budget of ${summary.budget.toLocaleString('en-US')} nonzero trainable parameters (biases and BatchNorm included). ${protocolLine(summary)}`,
@@ -217,6 +280,8 @@ function markdown(summary: PaperSummary, charts: readonly string[]): string {
     ...markdownTable(resultsTable(summary)),
     '',
   );
+  const legacy = legacyNote(summary);
+  if (legacy) lines.push(legacy, '');
   const paired = pairedTable(summary);
   if (paired.rows.length > 0)
     lines.push(
@@ -272,12 +337,12 @@ figure { margin: 1.5em 0; max-width: 100%; overflow-x: auto; } figure svg { max-
 </style></head><body>
 <h1>${escapeHtml(title(summary))}</h1>
 <p class="lead">${escapeHtml(leadSentence(summary))}</p>
-<p>Measured ${escapeHtml(summary.createdAt.slice(0, 10))} on ${summary.machine.cpus} CPU cores (${escapeHtml(summary.machine.cpuModel)}, no GPU),
-Node ${escapeHtml(summary.machine.node)}, tfjs backend <code>${escapeHtml(summary.backend)}</code>. ${escapeHtml(timeLine(summary))}</p>
+<p>${escapeHtml(measuredLine(summary).replace(/`/g, ''))}</p>
 <pre>${escapeHtml(summary.command)}</pre>
 ${summary.quick ? `<p class="note">${escapeHtml(QUICK_NOTE.replace(/`/g, ''))}</p>` : ''}
 <p>The sparse models must fit the paper CNN's budget of ${summary.budget.toLocaleString('en-US')} nonzero trainable parameters. ${escapeHtml(protocolLine(summary))}</p>
 ${htmlTable(resultsTable(summary))}
+${legacyNote(summary) ? `<p class="note">${escapeHtml(legacyNote(summary)!)}</p>` : ''}
 ${paired.rows.length > 0 ? `<h2>DSR against the other sparse methods, paired over seeds</h2>\n${htmlTable(paired)}` : ''}
 <h2>Every seed</h2>
 ${htmlTable(seedsTable(summary))}

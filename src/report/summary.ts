@@ -58,15 +58,8 @@ export interface ModelSummary {
   readonly sparsityHistory: readonly SparsitySummary[];
   /** The model's run folder. */
   readonly runDir: string;
-  /**
-   * When BatchNorm statistics were re-estimated after training (on clean training images): how many
-   * images, and the test accuracy and loss before it. testAcc and testLoss are after it.
-   */
-  readonly batchNormRecalibration?: {
-    readonly images: number;
-    readonly testAccBefore: number;
-    readonly testLossBefore: number;
-  };
+  /** When BatchNorm statistics were re-estimated after training (first seed; every seed's in `seeds`). */
+  readonly batchNormRecalibration?: RecalibrationRecord;
   /** How it was trained (epochs, learning rate and schedule, augmentation, sparsity...). */
   readonly recipe: Readonly<Record<string, unknown>>;
   /**
@@ -91,7 +84,37 @@ export interface SeedResult {
   readonly testLoss: number;
   readonly valAcc?: number;
   readonly runDir: string;
+  /** The seed's BatchNorm recalibration, when there was one. */
+  readonly batchNormRecalibration?: RecalibrationRecord;
 }
+
+/**
+ * A BatchNorm recalibration as result.json records it (testAcc and testLoss are after it): today the
+ * validation figures before and after; runs of dynaprune before 2026-12-02 judged it on the test set, read
+ * it twice, and kept only the test figures before it ({@link LegacyRecalibration}).
+ */
+export type RecalibrationRecord = ValidatedRecalibration | LegacyRecalibration;
+
+/** A recalibration judged on the validation split (`judgedOn` says whether that split is the test set). */
+export interface ValidatedRecalibration {
+  readonly images: number;
+  readonly judgedOn: 'validation' | 'test';
+  readonly validationAccBefore: number;
+  readonly validationLossBefore: number;
+  readonly validationAccAfter: number;
+  readonly validationLossAfter: number;
+}
+
+/** An older run's record: the test set evaluated before and after the recalibration. */
+export interface LegacyRecalibration {
+  readonly images: number;
+  readonly testAccBefore: number;
+  readonly testLossBefore: number;
+}
+
+/** Whether `record` comes from an older run that judged the recalibration on the test set. */
+export const isLegacyRecalibration = (record: RecalibrationRecord): record is LegacyRecalibration =>
+  'testAccBefore' in record;
 
 /** What the paper reports, for the side-by-side tables and plots. */
 export interface PaperNumbers {
@@ -181,6 +204,23 @@ function object(v: Json, path: string): Record<string, Json> {
   return v;
 }
 
+/** Checks a recalibration record of either form ({@link RecalibrationRecord}). */
+function recalibration(v: Json, path: string): void {
+  const r = object(v, path);
+  number(r['images'], `${path}.images`);
+  if (r['testAccBefore'] !== undefined) {
+    fraction(r['testAccBefore'], `${path}.testAccBefore`);
+    number(r['testLossBefore'], `${path}.testLossBefore`);
+    return;
+  }
+  if (r['judgedOn'] !== 'validation' && r['judgedOn'] !== 'test')
+    fail(`${path}.judgedOn`, '"validation" or "test"', r['judgedOn']);
+  for (const key of ['validationAccBefore', 'validationAccAfter'])
+    fraction(r[key], `${path}.${key}`);
+  for (const key of ['validationLossBefore', 'validationLossAfter'])
+    number(r[key], `${path}.${key}`);
+}
+
 /**
  * Checks that `json` (for example a parsed summary.json) has every field the report reads, with the
  * right types; throws InvalidArgumentError naming the first bad field (for example `summary.models[1].nnz`).
@@ -243,13 +283,17 @@ export function parseSummary(json: Json): PaperSummary {
       });
     });
     object(model['recipe'], `${p}.recipe`);
-    if (model['batchNormRecalibration'] !== undefined) {
-      const q = `${p}.batchNormRecalibration`;
-      const r = object(model['batchNormRecalibration'], q);
-      number(r['images'], `${q}.images`);
-      fraction(r['testAccBefore'], `${q}.testAccBefore`);
-      number(r['testLossBefore'], `${q}.testLossBefore`);
-    }
+    if (model['batchNormRecalibration'] !== undefined)
+      recalibration(model['batchNormRecalibration'], `${p}.batchNormRecalibration`);
+    if (model['seeds'] !== undefined)
+      array(model['seeds'], `${p}.seeds`).forEach((e, k) => {
+        const q = `${p}.seeds[${k}]`;
+        const seed = object(e, q);
+        number(seed['seed'], `${q}.seed`);
+        fraction(seed['testAcc'], `${q}.testAcc`);
+        if (seed['batchNormRecalibration'] !== undefined)
+          recalibration(seed['batchNormRecalibration'], `${q}.batchNormRecalibration`);
+      });
   });
   const paper = object(root['paper'], '.paper');
   for (const key of ['baseline', 'dsr'])

@@ -2,7 +2,7 @@
 import { tensor4d, tidy, type LayersModel } from '@tensorflow/tfjs';
 import { InvalidArgumentError } from '../errors.js';
 import { makeBatch } from '../data/batch.js';
-import type { Dataset, ImageShape, ImageSplit } from '../data/types.js';
+import type { ImageShape, ImageSplit } from '../data/types.js';
 import { evaluate } from './trainer.js';
 
 /** The fields of tfjs-layers' BatchNormalization (and FastBatchNormalization) that this touches. */
@@ -60,42 +60,65 @@ export function recalibrateBatchNorm(
   }
 }
 
-/** What a recalibration did: how many images, and the test figures before it. */
+/**
+ * What a recalibration did: how many training images it averaged over, and the validation figures of the
+ * model before and after it. The test set plays no part: the caller evaluates it once, on the final model.
+ */
 export interface BatchNormRecalibration {
   readonly images: number;
-  readonly testAccBefore: number;
-  readonly testLossBefore: number;
+  /**
+   * The split the before/after figures come from: `validation` for held-out training images; `test` for a
+   * run without a held-out split, whose validation data is the test set (the paper's protocol).
+   */
+  readonly judgedOn: 'validation' | 'test';
+  readonly validationAccBefore: number;
+  readonly validationLossBefore: number;
+  readonly validationAccAfter: number;
+  readonly validationLossAfter: number;
+}
+
+/** The data of {@link recalibrateAndValidate}: the split to average over and the one to judge on. */
+export interface RecalibrationData {
+  /** Training images only (never the held-out validation ones): the first `images` of them are used. */
+  readonly train: ImageSplit;
+  readonly validation: ImageSplit;
+  readonly inputShape: ImageShape;
+  /** Whether `validation` is the test set (a run without a held-out split). */
+  readonly validationIsTest: boolean;
 }
 
 /**
  * The post-training step `dynaprune train --bn-recalibration` and `dynaprune paper` share: when `images`
  * is positive and the model has BatchNorm, recalibrates on the first `images` training images (at most
- * all) and evaluates on the test split. Returns the new test figures with the record, or undefined when
- * there was nothing to do. `before` is the model's test result before the step.
+ * all) and evaluates the validation split once. `before` is the model's validation result before the step
+ * (the last epoch's). Returns the record, or undefined when there was nothing to do.
  */
-export function recalibrateAndEvaluate(
+export function recalibrateAndValidate(
   model: LayersModel,
-  data: Pick<Dataset, 'train' | 'test' | 'inputShape'>,
+  data: RecalibrationData,
   images: number,
   before: { readonly loss: number; readonly acc: number },
-): { final: { loss: number; acc: number }; record: BatchNormRecalibration } | undefined {
+): BatchNormRecalibration | undefined {
   if (images <= 0 || !hasBatchNorm(model)) return undefined;
   const used = Math.min(images, data.train.count);
   recalibrateBatchNorm(model, data.train, data.inputShape, { images: used });
+  const after = evaluate(model, data.validation, data.inputShape);
   return {
-    final: evaluate(model, data.test, data.inputShape),
-    record: { images: used, testAccBefore: before.acc, testLossBefore: before.loss },
+    images: used,
+    judgedOn: data.validationIsTest ? 'test' : 'validation',
+    validationAccBefore: before.acc,
+    validationLossBefore: before.loss,
+    validationAccAfter: after.acc,
+    validationLossAfter: after.loss,
   };
 }
 
-/** One log line for a recalibration: `prefix` (for example "dsr: ") then before → after. */
-export function recalibrationLine(
-  prefix: string,
-  record: BatchNormRecalibration,
-  acc: number,
-): string {
+/** One log line for a recalibration: `prefix` (for example "dsr: ") then validation accuracy before → after. */
+export function recalibrationLine(prefix: string, record: BatchNormRecalibration): string {
+  const split =
+    record.judgedOn === 'test' ? 'validation (the test set: no held-out split)' : 'validation';
   return (
-    `${prefix}BatchNorm statistics re-estimated on ${record.images} clean training images: test accuracy ` +
-    `${(100 * record.testAccBefore).toFixed(2)}% -> ${(100 * acc).toFixed(2)}%`
+    `${prefix}BatchNorm statistics re-estimated on ${record.images} clean training images: ${split} accuracy ` +
+    `${(100 * record.validationAccBefore).toFixed(2)}% -> ${(100 * record.validationAccAfter).toFixed(2)}%`
   );
 }

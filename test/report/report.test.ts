@@ -32,7 +32,16 @@ function model(id: string, label: string, acc: number[]): ModelSummary {
     inferMsPerImage: 0.4,
     inferEngine: 'test engine',
     ...(id === 'dsr'
-      ? { batchNormRecalibration: { images: 10000, testAccBefore: 0.7321, testLossBefore: 0.9 } }
+      ? {
+          batchNormRecalibration: {
+            images: 10000,
+            judgedOn: 'validation' as const,
+            validationAccBefore: 0.7321,
+            validationLossBefore: 0.9,
+            validationAccAfter: 0.7702,
+            validationLossAfter: 0.8,
+          },
+        }
       : {}),
     denseInferMsPerImage: 1.25,
     denseInferEngine: 'dense test engine',
@@ -114,7 +123,8 @@ describe('writeReport', () => {
     expect(md).toContain('1.250');
     expect(md).toContain('dense test engine');
     expect(md).toContain('BatchNorm statistics re-estimated on 10,000 clean training images');
-    expect(md).toContain('test accuracy 73.21% before, 78.00% after');
+    expect(md).toContain('held-out validation accuracy 73.21% before, 77.02% after');
+    expect(md).not.toContain('†');
   });
 
   it('validates summaries, naming the bad field', () => {
@@ -127,8 +137,22 @@ describe('writeReport', () => {
     badDense.models[0].denseInferMsPerImage = 'slow';
     expect(() => parseSummary(badDense)).toThrow('summary.models[0].denseInferMsPerImage');
     const badRecalibration = JSON.parse(JSON.stringify(summary));
-    badRecalibration.models[1].batchNormRecalibration.testAccBefore = 1.5;
+    badRecalibration.models[1].batchNormRecalibration.validationAccAfter = 1.5;
     expect(() => parseSummary(badRecalibration)).toThrow(
+      'summary.models[1].batchNormRecalibration.validationAccAfter',
+    );
+    // Older summaries judged the recalibration on the test set and kept only the test figures before it.
+    const legacy = JSON.parse(JSON.stringify(summary));
+    legacy.models[1].batchNormRecalibration = {
+      images: 10000,
+      testAccBefore: 0.7321,
+      testLossBefore: 0.9,
+    };
+    expect(parseSummary(legacy).models[1]!.batchNormRecalibration).toEqual(
+      legacy.models[1].batchNormRecalibration,
+    );
+    legacy.models[1].batchNormRecalibration.testAccBefore = 73.21;
+    expect(() => parseSummary(legacy)).toThrow(
       'summary.models[1].batchNormRecalibration.testAccBefore',
     );
     const older = JSON.parse(JSON.stringify(summary));

@@ -1,5 +1,5 @@
 // Checkpoints and run folders: bit-exact resume from any checkpoint, checksums, safe pointers, safe clean-up.
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +11,6 @@ import {
   DivergedError,
   RunFolderError,
 } from '../../src/errors.js';
-import type { ImageSplit } from '../../src/data/types.js';
 import {
   hasDiverged,
   train,
@@ -23,52 +22,11 @@ import { DSR } from '../../src/algorithms/dsr.js';
 import { SparseTrainer } from '../../src/algorithms/sparse-trainer.js';
 import { maskedLayers } from '../../src/layers/index.js';
 import { sparseModel } from '../algorithms/helpers.js';
+import { syntheticSplit, tinyCnn, trainOptions, weightsOf } from './helpers.js';
 
-function tinyCnn(seed: number): tf.LayersModel {
-  const init = (i: number) => tf.initializers.glorotUniform({ seed: seed * 10 + i });
-  return tf.sequential({
-    layers: [
-      tf.layers.conv2d({
-        inputShape: [8, 8, 3],
-        filters: 4,
-        kernelSize: 3,
-        activation: 'relu',
-        kernelInitializer: init(1),
-      }),
-      tf.layers.flatten(),
-      tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: init(2) }),
-    ],
-  });
-}
-
-function split(count: number, seed: number): ImageSplit {
-  const images = new Uint8Array(count * 192);
-  const labels = new Uint8Array(count);
-  let s = seed;
-  for (let i = 0; i < count; i++) {
-    labels[i] = i % 3;
-    for (let p = 0; p < 192; p++) {
-      s = (s * 1103515245 + 12345) >>> 0;
-      images[i * 192 + p] = (s >>> 25) + (p % 3 === labels[i]! ? 100 : 0);
-    }
-  }
-  return { images, labels, count };
-}
-
-const options = (model: tf.LayersModel, extra: Partial<TrainOptions> = {}): TrainOptions => ({
-  model,
-  train: split(80, 1),
-  validation: split(30, 2),
-  inputShape: [8, 8, 3],
-  epochs: 2,
-  batchSize: 8,
-  learningRate: 0.01,
-  seed: 5,
-  ...extra,
-});
-
-const weightsOf = (m: tf.LayersModel): number[] =>
-  m.getWeights().flatMap((w) => Array.from(w.dataSync()));
+/** Runs of 10 steps an epoch: 80 training images in batches of 8. */
+const options = (model: tf.LayersModel, extra: Partial<TrainOptions> = {}): TrainOptions =>
+  trainOptions(model, { train: syntheticSplit(80, 1), batchSize: 8, ...extra });
 
 describe('checkpoints', () => {
   let dir: string;
@@ -111,7 +69,6 @@ describe('checkpoints', () => {
         options(model, {
           epochs: 4,
           runDir,
-          train: split(80, 1),
           ...extra,
           hooks: [pruner, ...(extra.hooks ?? [])],
         }),

@@ -7,10 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DSR } from '../../src/algorithms/dsr.js';
 import { SparseTrainer } from '../../src/algorithms/sparse-trainer.js';
 import { initBackend } from '../../src/engine/backend.js';
-import type { ImageSplit } from '../../src/data/types.js';
 import { DynamicConv2D, DynamicDense } from '../../src/layers/index.js';
 import type { SparsityRecord } from '../../src/train/hooks.js';
-import { train, type TrainOptions, type TrainResult } from '../../src/train/trainer.js';
+import { train, type TrainResult } from '../../src/train/trainer.js';
+import { trainOptions } from './helpers.js';
 
 function sparseCnn(): tf.LayersModel {
   return tf.sequential({
@@ -29,20 +29,6 @@ function sparseCnn(): tf.LayersModel {
   });
 }
 
-function split(count: number, seed: number): ImageSplit {
-  const images = new Uint8Array(count * 192);
-  const labels = new Uint8Array(count);
-  let s = seed;
-  for (let i = 0; i < count; i++) {
-    labels[i] = i % 3;
-    for (let p = 0; p < 192; p++) {
-      s = (s * 1103515245 + 12345) >>> 0;
-      images[i * 192 + p] = (s >>> 25) + (p % 3 === labels[i]! ? 100 : 0);
-    }
-  }
-  return { images, labels, count };
-}
-
 /**
  * Trains a DSR model for 4 epochs in `runDir`; `stopAfter` interrupts it once that many epochs are
  * checkpointed (the schedule depends on the run's length, so an interrupted run keeps its 4 epochs).
@@ -50,14 +36,9 @@ function split(count: number, seed: number): ImageSplit {
 async function dsrRun(runDir: string, options: { resume?: boolean; stopAfter?: number } = {}) {
   const model = sparseCnn();
   const trainer = new SparseTrainer(model, new DSR({ targetPruned: 10 }));
-  const trainOptions: TrainOptions = {
-    model,
-    train: split(96, 1),
-    validation: split(30, 2),
-    inputShape: [8, 8, 3],
+  const run = trainOptions(model, {
     epochs: 4,
     batchSize: 8,
-    learningRate: 0.01,
     seed: 3,
     hooks: [trainer],
     runDir,
@@ -68,8 +49,8 @@ async function dsrRun(runDir: string, options: { resume?: boolean; stopAfter?: n
         if (m.epoch === (options.stopAfter ?? Infinity) + 1) throw new Error('interrupted');
       },
     },
-  };
-  const result: TrainResult = await train(trainOptions);
+  });
+  const result: TrainResult = await train(run);
   const masks = model.weights
     .filter((w) => w.originalName.endsWith('/mask'))
     .map((w) => Array.from(w.read().dataSync()));

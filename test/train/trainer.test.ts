@@ -6,62 +6,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/engine/backend.js';
 import { InvalidArgumentError, NonFiniteLossError, ShapeMismatchError } from '../../src/errors.js';
-import type { ImageSplit } from '../../src/data/types.js';
-import { learningRateAt, train, type TrainOptions } from '../../src/train/trainer.js';
-
-/** A tiny CNN on 8x8x3 images: fast on every backend, with conv, pooling and dense layers. */
-function tinyCnn(seed: number): tf.LayersModel {
-  const init = (i: number) => tf.initializers.glorotUniform({ seed: seed * 10 + i });
-  return tf.sequential({
-    layers: [
-      tf.layers.conv2d({
-        inputShape: [8, 8, 3],
-        filters: 4,
-        kernelSize: 3,
-        activation: 'relu',
-        kernelInitializer: init(1),
-      }),
-      tf.layers.maxPooling2d({ poolSize: 2 }),
-      tf.layers.flatten(),
-      tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: init(2) }),
-    ],
-  });
-}
-
-function syntheticSplit(count: number, seed: number): ImageSplit {
-  const images = new Uint8Array(count * 192);
-  const labels = new Uint8Array(count);
-  let s = seed;
-  for (let i = 0; i < count; i++) {
-    labels[i] = i % 3;
-    for (let p = 0; p < 192; p++) {
-      s = (s * 1103515245 + 12345) >>> 0;
-      // Class-dependent brightness in one channel makes the task learnable.
-      images[i * 192 + p] = (s >>> 25) + (p % 3 === labels[i]! ? 100 : 0);
-    }
-  }
-  return { images, labels, count };
-}
-
-const trainSplit = syntheticSplit(96, 1);
-const validation = syntheticSplit(30, 2);
-
-function options(model: tf.LayersModel, extra: Partial<TrainOptions> = {}): TrainOptions {
-  return {
-    model,
-    train: trainSplit,
-    validation,
-    inputShape: [8, 8, 3],
-    epochs: 2,
-    batchSize: 16,
-    learningRate: 0.01,
-    seed: 5,
-    ...extra,
-  };
-}
-
-const weightsOf = (m: tf.LayersModel): number[] =>
-  m.getWeights().flatMap((w) => Array.from(w.dataSync()));
+import { learningRateAt, train } from '../../src/train/trainer.js';
+import { tinyCnn, trainOptions, weightsOf } from './helpers.js';
 
 describe('train()', () => {
   let dir: string;
@@ -76,28 +22,28 @@ describe('train()', () => {
   it('learns, and the same seed gives the same weights and metrics', async () => {
     const a = tinyCnn(1);
     const b = tinyCnn(1);
-    const ra = await train(options(a, { epochs: 3 }));
-    const rb = await train(options(b, { epochs: 3 }));
+    const ra = await train(trainOptions(a, { epochs: 3 }));
+    const rb = await train(trainOptions(b, { epochs: 3 }));
     expect(weightsOf(a)).toEqual(weightsOf(b));
     expect(ra.epochs.map((e) => e.trainLoss)).toEqual(rb.epochs.map((e) => e.trainLoss));
     expect(ra.epochs[2]!.trainLoss).toBeLessThan(ra.epochs[0]!.trainLoss);
     expect(ra.final.acc).toBeGreaterThan(0.5);
     const c = tinyCnn(1);
-    await train(options(c, { epochs: 3, seed: 6 }));
+    await train(trainOptions(c, { epochs: 3, seed: 6 }));
     expect(weightsOf(c)).not.toEqual(weightsOf(a));
   });
 
   it('leaves no tensors behind', async () => {
     const model = tinyCnn(2);
     const before = tf.memory().numTensors;
-    await train(options(model));
+    await train(trainOptions(model));
     expect(tf.memory().numTensors).toBe(before);
   });
 
   it('writes metrics and checkpoints, and a resumed run equals an uninterrupted one', async () => {
     const runA = join(dir, 'a');
     const full = tinyCnn(3);
-    await train(options(full, { epochs: 3, runDir: runA }));
+    await train(trainOptions(full, { epochs: 3, runDir: runA }));
     const lines = (await readFile(join(runA, 'metrics.jsonl'), 'utf8')).trim().split('\n');
     expect(lines).toHaveLength(3);
     for (const key of [
@@ -114,33 +60,38 @@ describe('train()', () => {
 
     const runB = join(dir, 'b');
     const first = tinyCnn(3);
-    await train(options(first, { epochs: 1, runDir: runB }));
+    await train(trainOptions(first, { epochs: 1, runDir: runB }));
     // A new process would rebuild the model from scratch; a differently seeded one proves the weights load.
     const resumed = tinyCnn(99);
-    const result = await train(options(resumed, { epochs: 3, runDir: runB, resume: true }));
+    const result = await train(trainOptions(resumed, { epochs: 3, runDir: runB, resume: true }));
     expect(result.epochs).toHaveLength(3);
     expect(weightsOf(resumed)).toEqual(weightsOf(full));
   });
 
   it('rejects bad numbers and mismatched shapes with typed errors', async () => {
     const model = tinyCnn(4);
-    await expect(train(options(model, { epochs: 0 }))).rejects.toThrow(InvalidArgumentError);
-    await expect(train(options(model, { batchSize: 2.5 }))).rejects.toThrow(InvalidArgumentError);
-    await expect(train(options(model, { learningRate: Number.NaN }))).rejects.toThrow(
+    await expect(train(trainOptions(model, { epochs: 0 }))).rejects.toThrow(InvalidArgumentError);
+    await expect(train(trainOptions(model, { batchSize: 2.5 }))).rejects.toThrow(
       InvalidArgumentError,
     );
-    await expect(train(options(model, { inputShape: [8, 8, 1] }))).rejects.toThrow(
+    await expect(train(trainOptions(model, { learningRate: Number.NaN }))).rejects.toThrow(
+      InvalidArgumentError,
+    );
+    await expect(train(trainOptions(model, { inputShape: [8, 8, 1] }))).rejects.toThrow(
       ShapeMismatchError,
     );
-    const truncated = { ...trainSplit, images: trainSplit.images.subarray(10) };
-    await expect(train(options(model, { train: truncated }))).rejects.toThrow(ShapeMismatchError);
+    const { train: whole } = trainOptions(model);
+    const truncated = { ...whole, images: whole.images.subarray(10) };
+    await expect(train(trainOptions(model, { train: truncated }))).rejects.toThrow(
+      ShapeMismatchError,
+    );
   });
 
   it('stops with NonFiniteLossError when the loss diverges', async () => {
     const model = tinyCnn(5);
     const huge = model.getWeights().map((w) => tf.fill(w.shape, Number.NaN));
     model.setWeights(huge);
-    await expect(train(options(model))).rejects.toThrow(NonFiniteLossError);
+    await expect(train(trainOptions(model))).rejects.toThrow(NonFiniteLossError);
   });
 
   it('trains with SGD and momentum; weight decay shrinks the kernels; the schedules give the documented rates', async () => {
@@ -155,13 +106,13 @@ describe('train()', () => {
         .reduce((a, w) => a + tf.sum(tf.square(w.read())).dataSync()[0]!, 0);
     const plain = tinyCnn(7);
     const decayed = tinyCnn(7);
-    const r = await train(options(plain, { optimizer: 'sgd', learningRate: 0.05, epochs: 3 }));
+    const r = await train(trainOptions(plain, { optimizer: 'sgd', learningRate: 0.05, epochs: 3 }));
     await train(
-      options(decayed, { optimizer: 'sgd', learningRate: 0.05, epochs: 3, weightDecay: 0.05 }),
+      trainOptions(decayed, { optimizer: 'sgd', learningRate: 0.05, epochs: 3, weightDecay: 0.05 }),
     );
     expect(r.epochs[2]!.trainLoss).toBeLessThan(r.epochs[0]!.trainLoss);
     expect(norm(decayed)).toBeLessThan(norm(plain));
-    await expect(train(options(tinyCnn(8), { weightDecay: -1 }))).rejects.toThrow(
+    await expect(train(trainOptions(tinyCnn(8), { weightDecay: -1 }))).rejects.toThrow(
       InvalidArgumentError,
     );
   });

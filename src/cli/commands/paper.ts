@@ -149,7 +149,7 @@ export function registerPaperCommand(program: Command): void {
     )
     .option(
       '--bn-recalibration <n>',
-      'after training, re-estimate BatchNorm statistics from N clean training images (0: off)',
+      'after training, re-estimate BatchNorm statistics from N clean training images, never the held-out ones; judged on the validation split (0: off)',
       '10000',
     )
     .option(

@@ -244,7 +244,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--width <x>', 'width multiplier for paper-cnn-wide (default 3)')
     .option(
       '--bn-recalibration <n>',
-      'after training, re-estimate BatchNorm statistics from N clean training images (default 0: off)',
+      'after training, re-estimate BatchNorm statistics from N clean training images, never the held-out ones; judged on the validation split (default 0: off)',
     )
     .option(
       '--bn-momentum <m>',

@@ -1,0 +1,99 @@
+// summaryFromRuns on folders without paper-run.json: older runs' recalibration is marked, the machine is stated plainly.
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { summaryFromRuns } from '../../src/report/from-runs.js';
+import { writeReport } from '../../src/report/report.js';
+import { parseSummary } from '../../src/report/summary.js';
+
+/** The committed first run of the comparison: trained before recalibration was judged on validation. */
+const COMMITTED = join(import.meta.dirname, '../../results/paper');
+const SEED_1 = join(COMMITTED, 'runs/dsr/seed-1');
+
+async function editJson(path: string, edit: (json: Record<string, unknown>) => void) {
+  const json = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+  edit(json);
+  await writeFile(path, JSON.stringify(json));
+}
+
+describe('summaryFromRuns', () => {
+  const folders: string[] = [];
+  afterAll(async () => {
+    for (const f of folders) await rm(f, { recursive: true, force: true });
+  });
+  const tempDir = async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dynaprune-from-runs-'));
+    folders.push(dir);
+    return dir;
+  };
+
+  it('reads the committed older run, marks its test-judged recalibration, and names its machine', async () => {
+    const summary = await summaryFromRuns(COMMITTED);
+    const dsr = summary.models.find((m) => m.id === 'dsr')!;
+    expect(dsr.seeds?.[0]?.testAcc).toBe(0.7766);
+    expect(dsr.seeds?.[0]?.batchNormRecalibration).toEqual({
+      images: 10000,
+      testAccBefore: 0.7817,
+      testLossBefore: 0.6278301477432251,
+    });
+    expect(parseSummary(JSON.parse(JSON.stringify(summary))).models).toHaveLength(1);
+    // No paper-run.json: the run's own config.json says where and how it ran.
+    expect(summary.machine.cpus).toBe(2);
+    expect(summary.backend).toBe('wasm');
+    expect(summary.command).toContain('dynaprune paper');
+    const dir = await tempDir();
+    await writeReport(dir, summary);
+    const md = await readFile(join(dir, 'report.md'), 'utf8');
+    expect(md).toContain('on 2 CPU cores (AMD EPYC, no GPU)');
+    expect(md).not.toContain('0 CPU cores');
+    expect(md).not.toContain('this command ran for 0 minutes');
+    expect(md).toContain('77.66% †');
+    expect(md).toContain(
+      'judged on the test set by an older dynaprune: test accuracy 78.17% before',
+    );
+    expect(md).toContain('3x-wide, DSR seed 1');
+    const html = await readFile(join(dir, 'report.html'), 'utf8');
+    expect(html).toContain('3x-wide, DSR seed 1');
+  });
+
+  it('keeps an older seed apart from newer seeds of the same row', async () => {
+    const dir = await tempDir();
+    await cp(SEED_1, join(dir, 'runs/dsr/seed-1'), { recursive: true });
+    await cp(SEED_1, join(dir, 'runs/dsr/seed-2'), { recursive: true });
+    await editJson(join(dir, 'runs/dsr/seed-2/result.json'), (r) => {
+      r['testAcc'] = 0.781;
+      r['batchNormRecalibration'] = {
+        images: 10000,
+        judgedOn: 'validation',
+        validationAccBefore: 0.7846,
+        validationLossBefore: 0.62,
+        validationAccAfter: 0.7801,
+        validationLossAfter: 0.63,
+      };
+    });
+    const summary = await summaryFromRuns(dir);
+    await writeReport(dir, summary);
+    const md = await readFile(join(dir, 'report.md'), 'utf8');
+    expect(md).toContain('77.66% †, 78.10% |');
+    expect(md).toContain('seed 2: held-out validation accuracy 78.46% before, 78.01% after');
+    expect(md).toContain('3x-wide, DSR seed 1.');
+    expect(md).not.toContain('DSR seed 2.');
+  });
+
+  it('says plainly when no file records the machine', async () => {
+    const dir = await tempDir();
+    await cp(SEED_1, join(dir, 'runs/dsr/seed-1'), { recursive: true });
+    await editJson(join(dir, 'runs/dsr/seed-1/config.json'), (c) => {
+      delete c['machine'];
+      delete c['backend'];
+      delete c['command'];
+    });
+    const summary = await summaryFromRuns(dir);
+    expect(summary.machine.cpus).toBe(0);
+    await writeReport(dir, summary);
+    const md = await readFile(join(dir, 'report.md'), 'utf8');
+    expect(md).toContain('on a machine that was not recorded, tfjs backend `unknown`');
+    expect(md).not.toContain('CPU cores');
+  });
+});

@@ -1,0 +1,63 @@
+// A tiny CNN, learnable synthetic 8x8x3 images and short-run options, shared by the training-loop tests.
+import * as tf from '@tensorflow/tfjs';
+import type { ImageSplit } from '../../src/data/types.js';
+import type { TrainOptions } from '../../src/train/trainer.js';
+
+/** A tiny CNN on 8x8x3 images: fast on every backend, with conv, pooling and dense layers. */
+export function tinyCnn(seed: number): tf.LayersModel {
+  const init = (i: number) => tf.initializers.glorotUniform({ seed: seed * 10 + i });
+  return tf.sequential({
+    layers: [
+      tf.layers.conv2d({
+        inputShape: [8, 8, 3],
+        filters: 4,
+        kernelSize: 3,
+        activation: 'relu',
+        kernelInitializer: init(1),
+      }),
+      tf.layers.maxPooling2d({ poolSize: 2 }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: init(2) }),
+    ],
+  });
+}
+
+/** `count` seeded 8x8x3 images in 3 classes, told apart by a brighter channel: a task a tiny CNN learns. */
+export function syntheticSplit(count: number, seed: number): ImageSplit {
+  const images = new Uint8Array(count * 192);
+  const labels = new Uint8Array(count);
+  let s = seed;
+  for (let i = 0; i < count; i++) {
+    labels[i] = i % 3;
+    for (let p = 0; p < 192; p++) {
+      s = (s * 1103515245 + 12345) >>> 0;
+      images[i * 192 + p] = (s >>> 25) + (p % 3 === labels[i]! ? 100 : 0);
+    }
+  }
+  return { images, labels, count };
+}
+
+const trainImages = syntheticSplit(96, 1);
+const validationImages = syntheticSplit(30, 2);
+
+/** A 2-epoch run of `model` on 96 synthetic training and 30 validation images; `extra` overrides any field. */
+export function trainOptions(
+  model: tf.LayersModel,
+  extra: Partial<TrainOptions> = {},
+): TrainOptions {
+  return {
+    model,
+    train: trainImages,
+    validation: validationImages,
+    inputShape: [8, 8, 3],
+    epochs: 2,
+    batchSize: 16,
+    learningRate: 0.01,
+    seed: 5,
+    ...extra,
+  };
+}
+
+/** Every weight of `model`, flattened in order: two models are bit-identical when these are equal. */
+export const weightsOf = (model: tf.LayersModel): number[] =>
+  model.getWeights().flatMap((w) => Array.from(w.dataSync()));
