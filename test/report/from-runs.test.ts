@@ -7,9 +7,14 @@ import { summaryFromRuns } from '../../src/report/from-runs.js';
 import { writeReport } from '../../src/report/report.js';
 import { parseSummary } from '../../src/report/summary.js';
 
-/** The committed first run of the comparison: trained before recalibration was judged on validation. */
+/** The whole committed comparison, whatever rows it holds by now. */
 const COMMITTED = join(import.meta.dirname, '../../results/paper');
-const SEED_1 = join(COMMITTED, 'runs/dsr/seed-1');
+/**
+ * A copy of the comparison's first committed run (results/paper/runs/dsr/seed-1, its sparsity records
+ * cut to the first and last): trained before recalibration was judged on validation.
+ */
+const LEGACY = join(import.meta.dirname, 'fixtures/legacy-comparison');
+const SEED_1 = join(LEGACY, 'runs/dsr/seed-1');
 
 async function editJson(path: string, edit: (json: Record<string, unknown>) => void) {
   const json = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
@@ -28,8 +33,8 @@ describe('summaryFromRuns', () => {
     return dir;
   };
 
-  it('reads the committed older run, marks its test-judged recalibration, and names its machine', async () => {
-    const summary = await summaryFromRuns(COMMITTED);
+  it('reads an older run, marks its test-judged recalibration, and names its machine', async () => {
+    const summary = await summaryFromRuns(LEGACY);
     const dsr = summary.models.find((m) => m.id === 'dsr')!;
     expect(dsr.seeds?.[0]?.testAcc).toBe(0.7766);
     expect(dsr.seeds?.[0]?.batchNormRecalibration).toEqual({
@@ -55,6 +60,19 @@ describe('summaryFromRuns', () => {
     expect(md).toContain('3x-wide, DSR seed 1');
     const html = await readFile(join(dir, 'report.html'), 'utf8');
     expect(html).toContain('3x-wide, DSR seed 1');
+  });
+
+  it('reads the committed comparison and marks every run whose recalibration was judged on test', async () => {
+    const summary = await summaryFromRuns(COMMITTED);
+    expect(parseSummary(JSON.parse(JSON.stringify(summary))).models.length).toBeGreaterThan(0);
+    const dir = await tempDir();
+    await writeReport(dir, summary);
+    const md = await readFile(join(dir, 'report.md'), 'utf8');
+    expect(md).not.toContain(' 0 CPU cores');
+    for (const m of summary.models)
+      for (const s of m.seeds ?? [])
+        if (s.batchNormRecalibration && 'testAccBefore' in s.batchNormRecalibration)
+          expect(md).toContain(`${m.label} seed ${s.seed}`);
   });
 
   it('keeps an older seed apart from newer seeds of the same row', async () => {
