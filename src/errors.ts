@@ -167,3 +167,10 @@ export class MemoryLimitError extends DynapruneError {
     this.limitBytes = limitBytes;
   }
 }
+
+/** An optimizer's per-variable state cannot be found or kept in step with the masks (an unknown optimizer class). */
+export class OptimizerStateError extends DynapruneError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_OPTIMIZER_STATE', message, options);
+  }
+}

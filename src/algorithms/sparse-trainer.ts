@@ -11,6 +11,7 @@ import {
 } from '@tensorflow/tfjs';
 import { InvalidArgumentError } from '../errors.js';
 import { maskedLayers } from '../layers/index.js';
+import { batchMaskWrites } from '../layers/masked-layer.js';
 import type { MaskedLayer } from '../layers/masked-layer.js';
 import type { SparsityRecord, StepEndInfo, TrainBeginInfo, TrainingHook } from '../train/hooks.js';
 import { sparseCategoricalCrossentropy } from '../train/loss.js';
@@ -139,11 +140,16 @@ export class SparseTrainer implements TrainingHook {
         return (gradients ??= this.denseGradients(layers, args.batch));
       },
     };
-    const result = run(context);
+    // One batch of writes: the optimizer subscription resets the moments where a mask differs after the
+    // update from before it, not where RigL's temporary all-ones mask flipped it and back.
+    const result = batchMaskWrites(() => {
+      const chosen = run(context);
+      if (chosen === undefined) return undefined;
+      this.watchOptimizer();
+      for (const view of views) view.layer.writeMaskAndKernel(view.mask, view.kernel);
+      return chosen;
+    });
     if (result === undefined) return undefined;
-    this.watchOptimizer();
-    // The writes notify the optimizer subscription, which resets the moments at every changed position.
-    for (const view of views) view.layer.writeMaskAndKernel(view.mask, view.kernel);
     const record = this.snapshot(args.step, args.epoch ?? 0, result.facts);
     this.records.push(record);
     return record;

@@ -55,6 +55,11 @@ export interface PaperPlanOptions {
   readonly distribution?: DistributionName;
   readonly oneshotFinetuneEpochs?: number;
   readonly batchNormRecalibration?: number;
+  /**
+   * Sparse-aware initialization of every sparse row (`sparsify`'s sparseInit; Evci et al. 2022). Off by
+   * default: measured on the validation split only, see docs/RESULTS.md §8.
+   */
+  readonly sparseInit?: boolean;
   /** Also evaluate the test set after every epoch (labelled as such; never used for choices). */
   readonly testEachEpoch?: boolean;
   readonly only?: readonly PaperRowId[];
@@ -242,6 +247,7 @@ export function paperPlan(options: PaperPlanOptions): PaperJob[] {
               ),
             }
           : {}),
+        ...(options.sparseInit ? { sparseInit: true } : {}),
         ...spec.config,
         out: join(options.out, 'runs', spec.id, `seed-${seed}`),
         label: spec.label,

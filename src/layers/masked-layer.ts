@@ -67,6 +67,35 @@ export function onMaskWrite(listener: (write: MaskWrite) => void): () => void {
   };
 }
 
+function notifyMaskWrite(write: MaskWrite): void {
+  for (const listener of [...maskWriteListeners]) listener(write);
+}
+
+/** The layers written inside the running {@link batchMaskWrites}, each with its mask before the first write. */
+let heldWrites: Map<MaskedLayer, Float32Array> | undefined;
+
+/**
+ * Runs `fn` with mask-write notifications held back, then reports each written layer once, with the
+ * positions whose mask differs from before `fn`. A write that a later one undoes inside `fn` (RigL's
+ * temporary all-ones mask, written to read dense gradients) is then no change: listeners, such as the
+ * optimizer-moment resets, see only what really changed across the update. The reports are made even
+ * when `fn` throws (what was written stays written). A call inside another joins the outer one.
+ */
+export function batchMaskWrites<T>(fn: () => T): T {
+  if (heldWrites) return fn();
+  const held = new Map<MaskedLayer, Float32Array>();
+  heldWrites = held;
+  try {
+    return fn();
+  } finally {
+    heldWrites = undefined;
+    for (const [layer, before] of held) {
+      const changed = changedPositions(before, layer.getMask());
+      if (changed.length > 0) notifyMaskWrite({ layer, changed });
+    }
+  }
+}
+
 export interface SetSparsityOptions {
   /** Chooses regrown positions when the sparsity goes down; default: the layer's own seeded generator. */
   readonly rng?: Random;
@@ -225,7 +254,8 @@ export abstract class MaskedLayer extends layers.Layer {
           '.',
       );
     }
-    const changed = changedPositions(this.currentMask().mask, mask);
+    const previous = this.currentMask().mask;
+    const changed = changedPositions(previous, mask);
     const values = kernel ?? this.getKernel();
     let zeroed = false;
     for (let i = 0; i < values.length; i++) {
@@ -251,8 +281,11 @@ export abstract class MaskedLayer extends layers.Layer {
       nnz: countNonzero(mask),
       layout: undefined,
     };
-    const write: MaskWrite = { layer: this, changed };
-    for (const listener of [...maskWriteListeners]) listener(write);
+    if (heldWrites) {
+      if (!heldWrites.has(this)) heldWrites.set(this, previous.slice());
+      return;
+    }
+    notifyMaskWrite({ layer: this, changed });
   }
 
   /**

@@ -99,9 +99,11 @@ async function saveOptimizer(dir: string, optimizer: Optimizer): Promise<Record<
  * `dense_Dense3/kernel` in another that built more models first), and the moment resets of sparse
  * training find a variable's slots by name: without the renaming, a resumed run would stop resetting
  * the moments of rewired weights. The slots' variables come in the training order, which is the order
- * of the model's trainable weights; with any other count, names are kept.
+ * of the model's trainable weights. A checkpoint with slots for another number of variables was saved
+ * for another model: refused (CorruptFileError at `path`), since its moments could not be matched.
  */
-function slotRenaming(
+export function slotRenaming(
+  path: string,
   specs: readonly io.WeightsManifestEntry[],
   variableNames: readonly string[],
 ): (name: string) => string {
@@ -111,7 +113,14 @@ function slotRenaming(
     const variable = cut > 0 ? spec.name.slice(0, cut) : undefined;
     if (variable !== undefined && !saved.includes(variable)) saved.push(variable);
   }
-  if (saved.length !== variableNames.length) return (name) => name;
+  if (saved.length > 0 && saved.length !== variableNames.length) {
+    throw new CorruptFileError(
+      path,
+      `holds optimizer slots for ${saved.length} variables, but the model trains ${variableNames.length}: ` +
+        'the checkpoint was saved for another model, so its moments cannot be matched to the weights. ' +
+        'Start the run again with --overwrite.',
+    );
+  }
   const to = new Map(saved.map((v, i) => [v, variableNames[i]!]));
   return (name) => {
     const cut = name.lastIndexOf('/');
@@ -142,7 +151,7 @@ async function loadOptimizer(
   }
   const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
   const map = io.decodeWeights(buffer, specs);
-  const rename = slotRenaming(specs, variableNames);
+  const rename = slotRenaming(join(dir, 'optimizer.json'), specs, variableNames);
   const named: NamedTensor[] = specs.map((s) => ({
     name: rename(s.name),
     tensor: map[s.name]!,
@@ -153,7 +162,14 @@ async function loadOptimizer(
   const variables = scalarVariables(optimizer);
   for (const [key, value] of Object.entries(scalars)) {
     const v = variables.get(key);
-    if (v) tidy(() => v.assign(scalar(value)));
+    if (v === undefined) {
+      throw new CorruptFileError(
+        join(dir, 'state.json'),
+        `stores the optimizer scalar '${key}', which this ${optimizer.getClassName()} optimizer does not ` +
+          'have: the checkpoint was saved by another optimizer. Resume with the same --optimizer.',
+      );
+    }
+    tidy(() => v.assign(scalar(value)));
   }
 }
 

@@ -1,6 +1,7 @@
 // Optimizer moments are reset at every mask change, whoever writes the mask (issue #11, bug 3).
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { RigL } from '../../src/algorithms/rigl.js';
 import { SET } from '../../src/algorithms/set.js';
 import { SparseTrainer } from '../../src/algorithms/sparse-trainer.js';
 import { initBackend } from '../../src/engine/backend.js';
@@ -22,6 +23,19 @@ function moments(optimizer: tf.Optimizer, layer: MaskedLayer): Float32Array[] {
   return ['accumulatedFirstMoment', 'accumulatedSecondMoment'].map((k) =>
     Float32Array.from(slots[k]!.find((s) => s.originalName.startsWith(name))!.variable.dataSync()),
   );
+}
+
+/** Sets every Adam moment of `layer`'s kernel to `value`, so that any reset shows. */
+function markMoments(optimizer: tf.Optimizer, layer: MaskedLayer, value: number): void {
+  const slots = optimizer as unknown as Record<
+    string,
+    { originalName: string; variable: tf.Variable }[]
+  >;
+  const name = `${layer.kernelVariable.name}/`;
+  for (const k of ['accumulatedFirstMoment', 'accumulatedSecondMoment']) {
+    const slot = slots[k]!.find((s) => s.originalName.startsWith(name))!.variable;
+    tf.tidy(() => slot.assign(tf.fill(slot.shape, value)));
+  }
 }
 
 function split(count: number, seed: number): ImageSplit {
@@ -59,6 +73,40 @@ describe('optimizer moments at mask changes', () => {
       expect(v![i]).toBe(0);
     }
     expect(changed).toBeGreaterThan(0);
+    trainer.dispose();
+  });
+
+  it('RigL resets the moments only where its update changed the mask, not at its temporary all-ones write', async () => {
+    const model = await sparseModel(0.8, 24);
+    const optimizer = tf.train.adam(0.01);
+    const trainer = new SparseTrainer(model, new RigL({ period: 1, stopFraction: 1 }), {
+      optimizer,
+    });
+    // A first update subscribes the optimizer to mask writes, as train() or fitCallback do at the start.
+    for (let step = 1; step <= 3; step++) trainStep(model, optimizer, batch(step));
+    trainer.step({ step: 3, totalSteps: 10, batch: batch(3) });
+    trainStep(model, optimizer, batch(4));
+    const layers = maskedLayers(model);
+    for (const layer of layers) markMoments(optimizer, layer, 0.5);
+    const before = layers.map((l) => l.getMask());
+    const b = batch(5);
+    trainer.step({ step: 4, totalSteps: 10, batch: b });
+    let changed = 0;
+    let keptOff = 0;
+    layers.forEach((layer, k) => {
+      const after = layer.getMask();
+      const [m, v] = moments(optimizer, layer);
+      for (let i = 0; i < after.length; i++) {
+        const flipped = after[i] !== before[k]![i];
+        if (flipped) changed++;
+        else if (after[i] === 0) keptOff++;
+        expect(m![i], `${layer.name}[${i}] first moment`).toBe(flipped ? 0 : 0.5);
+        expect(v![i], `${layer.name}[${i}] second moment`).toBe(flipped ? 0 : 0.5);
+      }
+    });
+    expect(changed).toBeGreaterThan(0);
+    expect(keptOff).toBeGreaterThan(changed);
+    tf.dispose([b.x, b.y]);
     trainer.dispose();
   });
 

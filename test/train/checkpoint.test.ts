@@ -18,6 +18,7 @@ import {
   type TrainOptions,
 } from '../../src/train/trainer.js';
 import { prepareRunFolder } from '../../src/train/run-folder.js';
+import { slotRenaming } from '../../src/train/checkpoint.js';
 import { DSR } from '../../src/algorithms/dsr.js';
 import { SparseTrainer } from '../../src/algorithms/sparse-trainer.js';
 import { maskedLayers } from '../../src/layers/index.js';
@@ -139,6 +140,39 @@ describe('checkpoints', () => {
       await damage(runDir);
       await expect(resume(runDir), name).rejects.toThrow(CorruptFileError);
     }
+  });
+
+  it("renames optimizer slots to this process's variables, and refuses slots of another model", () => {
+    const spec = (name: string) => ({ name, shape: [1], dtype: 'float32' as const });
+    const specs = [
+      'iter',
+      'dense_Dense1/kernel/m',
+      'dense_Dense1/kernel/v',
+      'dense_Dense1/bias/m',
+    ].map(spec);
+    const rename = slotRenaming('optimizer.json', specs, [
+      'dense_Dense7/kernel',
+      'dense_Dense7/bias',
+    ]);
+    expect(['iter', 'dense_Dense1/kernel/v', 'dense_Dense1/bias/m'].map(rename)).toEqual([
+      'iter',
+      'dense_Dense7/kernel/v',
+      'dense_Dense7/bias/m',
+    ]);
+    // Before, another count of variables kept the old names silently: no moment was ever reset again.
+    expect(() => slotRenaming('optimizer.json', specs, ['a/kernel', 'a/bias', 'b/kernel'])).toThrow(
+      /optimizer slots for 2 variables, but the model trains 3/,
+    );
+    expect(() => slotRenaming('optimizer.json', specs, ['a/kernel'])).toThrow(CorruptFileError);
+    // An optimizer without slots (SGD) has nothing to rename.
+    expect(slotRenaming('optimizer.json', [spec('iter')], ['a/kernel'])('iter')).toBe('iter');
+  });
+
+  it("refuses to resume with another optimizer than the checkpoint's", async () => {
+    const runDir = await checkpointed(1);
+    await expect(
+      train(options(tinyCnn(99), { epochs: 2, runDir, resume: true, optimizer: 'sgd' })),
+    ).rejects.toThrow(/optimizer scalar 'accBeta1'/);
   });
 
   it('clean-up never follows a symlinked checkpoints/ folder: what it points to survives', async () => {

@@ -32,6 +32,7 @@ interface PaperFlags {
   distribution: string;
   reuse?: boolean;
   bnRecalibration: string;
+  sparseInit?: boolean;
   only?: string;
 }
 
@@ -83,6 +84,7 @@ function options(flags: PaperFlags, command: string) {
     ),
     reuse: flags.reuse === true,
     batchNormRecalibration: nonNegativeInt('--bn-recalibration', flags.bnRecalibration),
+    ...(flags.sparseInit ? { sparseInit: true } : {}),
     ...(flags.only !== undefined
       ? {
           only: flags.only
@@ -151,6 +153,10 @@ export function registerPaperCommand(program: Command): void {
       '--bn-recalibration <n>',
       'after training, re-estimate BatchNorm statistics from N clean training images, never the held-out ones; judged on the validation split (0: off)',
       '10000',
+    )
+    .option(
+      '--sparse-init',
+      "scale each sparse unit's initial weights to its active fan-in (Evci et al. 2022; off by default)",
     )
     .option(
       '--reuse',
