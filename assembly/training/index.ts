@@ -22,24 +22,6 @@ function addStore(ptr: usize, v: v128): void {
   v128.store(ptr, f32x4.add(v128.load(ptr), v));
 }
 
-/**
- * The filter gradient of a 2D convolution: dw[kh][kw][ci][co] = sum over n, oh, ow of
- * x[n][oh*SH + kh - PT][ow*SW + kw - PL][ci] * dy[n][oh][ow][co] (out-of-range x reads as 0).
- *
- * Blocking: a 4 (ci) x 8 (co) tile of dw lives in 8 SIMD registers while one (kh, kw) slice streams
- * through the batch; partial sums are flushed once per image, which keeps float32 rounding error close
- * to that of a pairwise sum. Requires CO % 4 == 0 (the caller falls back otherwise).
- */
-export function conv2dFilterGrad(
-  x: usize, dy: usize, dw: usize,
-  N: i32, H: i32, W: i32, CI: i32,
-  OH: i32, OW: i32, CO: i32,
-  KH: i32, KW: i32, SH: i32, SW: i32, PT: i32, PL: i32,
-): void {
-  const tiles = KH * KW * ((CI + 3) >> 2);
-  conv2dFilterGradTiles(x, dy, dw, N, H, W, CI, OH, OW, CO, KH, KW, SH, SW, PT, PL, 0, tiles);
-}
-
 /** The first dw row (of CO floats) of row tile `t`: tiles are 4 input channels of one (kh, kw) slice. */
 @inline
 function filterTileRow(t: i32, CI: i32): i32 {
@@ -48,9 +30,14 @@ function filterTileRow(t: i32, CI: i32): i32 {
 }
 
 /**
- * {@link conv2dFilterGrad} for the row tiles [t0, t1) only (KH·KW·ceil(CI/4) tiles in all): the dw rows
- * of different tiles are disjoint and contiguous, so threads given disjoint tile ranges write disjoint
- * memory, and every dw entry is summed in the same order as by one thread (bit-identical results).
+ * The filter gradient of a 2D convolution, dw[kh][kw][ci][co] = Σ over n, oh, ow of
+ * x[n][oh·SH + kh − PT][ow·SW + kw − PL][ci] · dy[n][oh][ow][co] (out-of-range x reads as 0), for the row
+ * tiles [t0, t1) of dw (a tile is 4 input channels of one (kh, kw): KH·KW·ceil(CI/4) tiles in all).
+ *
+ * Blocking: a 4 (ci) × 8 (co) tile of dw lives in 8 SIMD registers while one (kh, kw) slice streams
+ * through the images. The dw rows of different tiles are disjoint and contiguous, so threads given
+ * disjoint tile ranges write disjoint memory, and every dw entry is summed in the same order as by one
+ * thread (bit-identical results). Requires CO % 4 == 0 (the caller falls back otherwise).
  */
 export function conv2dFilterGradTiles(
   x: usize, dy: usize, dw: usize,
@@ -66,9 +53,13 @@ export function conv2dFilterGradTiles(
   const xStep = <usize>(SW * CI) << 2;
   const dyStep = <usize>CO << 2;
   const dwRow = <usize>CO << 2;
-  // One image at a time: its x and dy stay in cache while every dw tile takes its turn, and each image's
-  // partial sums are flushed into dw (which also keeps float32 rounding close to a pairwise sum's).
-  for (let n = 0; n < N; n++) {
+  // A few images at a time (at least 64 output pixels, one image when it has that many): their x and dy
+  // stay in cache while every dw tile takes its turn, and each group's partial sums are flushed into dw
+  // (which also keeps float32 rounding close to a pairwise sum's). Small images are grouped because the
+  // set-up and flush of a tile would otherwise cost as much as its few pixels.
+  const group = max(1, (64 + OH * OW - 1) / (OH * OW));
+  for (let n0 = 0; n0 < N; n0 += group) {
+    const n1 = min(N, n0 + group);
     for (let t = t0; t < t1; t++) {
       const slice = t / ciTiles;
       const kh = slice / KW;
@@ -86,11 +77,35 @@ export function conv2dFilterGradTiles(
         const out = dw + (<usize>(((kh * KW + kw) * CI + ci) * CO + co) << 2);
         let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
         let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
-        for (let oh = 0; oh < OH; oh++) {
+        for (let n = n0; n < n1; n++) for (let oh = 0; oh < OH; oh++) {
           const ih = oh * SH + kh - PT;
           if (ih < 0 || ih >= H) continue;
           let xp = x + (<usize>(((n * H + ih) * W + owStart * SW + kw - PL) * CI + ci) << 2);
           let dp = dy + (<usize>(((n * OH + oh) * OW + owStart) * CO + co) << 2);
+          if (cn == 4 && wide) {
+            // The common tile: each input float splatted straight from memory (a load, where a shuffle
+            // would take a slot of the multiply and add pipes).
+            const xEnd = xp + <usize>(owEnd - owStart) * xStep;
+            while (xp < xEnd) {
+              const d0 = v128.load(dp);
+              const d1 = v128.load(dp, 16);
+              let s = v128.load32_splat(xp);
+              a0 = f32x4.add(a0, f32x4.mul(s, d0));
+              b0 = f32x4.add(b0, f32x4.mul(s, d1));
+              s = v128.load32_splat(xp, 4);
+              a1 = f32x4.add(a1, f32x4.mul(s, d0));
+              b1 = f32x4.add(b1, f32x4.mul(s, d1));
+              s = v128.load32_splat(xp, 8);
+              a2 = f32x4.add(a2, f32x4.mul(s, d0));
+              b2 = f32x4.add(b2, f32x4.mul(s, d1));
+              s = v128.load32_splat(xp, 12);
+              a3 = f32x4.add(a3, f32x4.mul(s, d0));
+              b3 = f32x4.add(b3, f32x4.mul(s, d1));
+              xp += xStep;
+              dp += dyStep;
+            }
+            continue;
+          }
           for (let ow = owStart; ow < owEnd; ow++) {
             const xv = cn == 4 ? v128.load(xp) : loadPartial(xp, cn);
             const d0 = v128.load(dp);
@@ -212,43 +227,6 @@ export function maxPoolGradTiled(
             }
           }
         }
-      }
-    }
-  }
-}
-
-/** Reverses a filter spatially and swaps its channel axes: [KH, KW, CI, CO] -> [KH, KW, CO, CI]. */
-export function flipFilter(src: usize, dst: usize, KH: i32, KW: i32, CI: i32, CO: i32): void {
-  for (let a = 0; a < KH; a++) {
-    for (let b = 0; b < KW; b++) {
-      const s = src + (<usize>(((KH - 1 - a) * KW + (KW - 1 - b)) * CI * CO) << 2);
-      const d = dst + (<usize>((a * KW + b) * CO * CI) << 2);
-      for (let i = 0; i < CI; i++) {
-        for (let o = 0; o < CO; o++) {
-          store<f32>(d + (<usize>(o * CI + i) << 2), load<f32>(s + (<usize>(i * CO + o) << 2)));
-        }
-      }
-    }
-  }
-}
-
-/**
- * Spreads dy [N, OH, OW, C] onto a zero grid [N, (OH-1)*SH + 1 + extraH, (OW-1)*SW + 1 + extraW, C],
- * dy[n][i][j] landing at [n][i*SH][j*SW]: a strided convolution's input gradient is then a stride-1 one.
- */
-export function dilate(
-  src: usize, dst: usize, N: i32, OH: i32, OW: i32, C: i32, SH: i32, SW: i32, DH: i32, DW: i32,
-): void {
-  memory.fill(dst, 0, <usize>(N * DH * DW * C) << 2);
-  const bytes = <usize>C << 2;
-  for (let n = 0; n < N; n++) {
-    for (let i = 0; i < OH; i++) {
-      for (let j = 0; j < OW; j++) {
-        memory.copy(
-          dst + (<usize>(((n * DH + i * SH) * DW + j * SW) * C) << 2),
-          src + (<usize>(((n * OH + i) * OW + j) * C) << 2),
-          bytes,
-        );
       }
     }
   }
@@ -428,38 +406,6 @@ export function transposeLastTwo(src: usize, dst: usize, batches: i32, rows: i32
   }
 }
 
-/**
- * col2im for the input gradient: dx[n][oh·SH + kh − PT][ow·SW + kw − PL][ci] += cols[(n, oh, ow)][(kh, kw, ci)]
- * over all rows of `cols` ([N·OH·OW, KH·KW·CI], row-major), skipping out-of-range positions. CI % 4 == 0.
- */
-export function col2im(
-  cols: usize, dx: usize, N: i32, H: i32, W: i32, CI: i32,
-  OH: i32, OW: i32, KH: i32, KW: i32, SH: i32, SW: i32, PT: i32, PL: i32,
-): void {
-  memory.fill(dx, 0, <usize>(N * H * W * CI) << 2);
-  const ciBytes = <usize>CI << 2;
-  let row = cols;
-  for (let n = 0; n < N; n++) {
-    for (let oh = 0; oh < OH; oh++) {
-      for (let ow = 0; ow < OW; ow++) {
-        for (let kh = 0; kh < KH; kh++) {
-          const ih = oh * SH + kh - PT;
-          for (let kw = 0; kw < KW; kw++) {
-            const iw = ow * SW + kw - PL;
-            if (ih >= 0 && ih < H && iw >= 0 && iw < W) {
-              const out = dx + (<usize>(((n * H + ih) * W + iw) * CI) << 2);
-              for (let c: usize = 0; c < ciBytes; c += 16) {
-                v128.store(out + c, f32x4.add(v128.load(out + c), v128.load(row + c)));
-              }
-            }
-            row += ciBytes;
-          }
-        }
-      }
-    }
-  }
-}
-
 export {
   im2colBlocked,
   gatherValues,
@@ -471,3 +417,5 @@ export {
   momentumUpdateAt,
   sumSquaresAt,
 } from './sparse';
+
+export { packTransposed, convInputGradPrepare, convInputGradBlocks } from './conv';

@@ -4,46 +4,38 @@ import { startKernelWorkers, type KernelWorkers } from '#platform/threads';
 import { wasmBase64 } from './generated/training-kernels-wasm.js';
 import { wasmThreadCount } from './threaded-backend.js';
 
+/**
+ * A convolution's sizes as every conv kernel takes them, after its pointers: NHWC, explicit top and left
+ * padding ({@link convGeometryArgs} builds it from tfjs's Conv2DInfo).
+ */
+export type ConvGeometryArgs = [
+  n: number,
+  h: number,
+  w: number,
+  ci: number,
+  oh: number,
+  ow: number,
+  co: number,
+  kh: number,
+  kw: number,
+  sh: number,
+  sw: number,
+  pt: number,
+  pl: number,
+];
+
 /** The functions exported by assembly/training/index.ts; pointers are byte offsets in tfjs-wasm's heap. */
 export interface TrainingWasmExports {
-  conv2dFilterGrad(
-    x: number,
-    dy: number,
-    dw: number,
-    n: number,
-    h: number,
-    w: number,
-    ci: number,
-    oh: number,
-    ow: number,
-    co: number,
-    kh: number,
-    kw: number,
-    sh: number,
-    sw: number,
-    pt: number,
-    pl: number,
-  ): void;
-  /** conv2dFilterGrad for the row tiles [t0, t1) of dw only (KH·KW·ceil(CI/4) tiles): see the kernel. */
+  /** The filter gradient for dw's row tiles [t0, t1) (KH·KW·ceil(CI/4) tiles in all): see the kernel. */
   conv2dFilterGradTiles(
-    x: number,
-    dy: number,
-    dw: number,
-    n: number,
-    h: number,
-    w: number,
-    ci: number,
-    oh: number,
-    ow: number,
-    co: number,
-    kh: number,
-    kw: number,
-    sh: number,
-    sw: number,
-    pt: number,
-    pl: number,
-    t0: number,
-    t1: number,
+    ...args: [
+      x: number,
+      dy: number,
+      dw: number,
+      ...geometry: ConvGeometryArgs,
+      t0: number,
+      t1: number,
+    ]
   ): void;
   maxPoolGrad(
     x: number,
@@ -75,19 +67,6 @@ export interface TrainingWasmExports {
     fh: number,
     fw: number,
   ): void;
-  flipFilter(src: number, dst: number, kh: number, kw: number, ci: number, co: number): void;
-  dilate(
-    src: number,
-    dst: number,
-    n: number,
-    oh: number,
-    ow: number,
-    c: number,
-    sh: number,
-    sw: number,
-    dh: number,
-    dw: number,
-  ): void;
   sumLeadingAxes(x: number, out: number, rows: number, cols: number): void;
   batchNormForward(
     x: number,
@@ -114,22 +93,6 @@ export interface TrainingWasmExports {
     c: number,
   ): void;
   transposeLastTwo(src: number, dst: number, batches: number, rows: number, cols: number): void;
-  col2im(
-    cols: number,
-    dx: number,
-    n: number,
-    h: number,
-    w: number,
-    ci: number,
-    oh: number,
-    ow: number,
-    kh: number,
-    kw: number,
-    sh: number,
-    sw: number,
-    pt: number,
-    pl: number,
-  ): void;
   adamUpdate(
     w: number,
     m: number,
@@ -260,6 +223,22 @@ export interface TrainingWasmExports {
     decay: number,
   ): void;
   sumSquaresAt(w: number, cscPtr: number, cscRow: number, k: number, co: number): number;
+  /** assembly/training/conv.ts: a [taps, CI, CO] filter, transposed per tap, in blocks of 8 input channels. */
+  packTransposed(w: number, packed: number, taps: number, ci: number, co: number): void;
+  /** Zeroes dx and writes the scratch `corners` (3 i32 per output pixel) for convInputGradBlocks. */
+  convInputGradPrepare(...args: [dx: number, corners: number, ...geometry: ConvGeometryArgs]): void;
+  /** The input gradient for input-channel blocks [cb0, cb1) of 8: see the kernel. */
+  convInputGradBlocks(
+    ...args: [
+      dy: number,
+      packed: number,
+      dx: number,
+      corners: number,
+      ...geometry: ConvGeometryArgs,
+      cb0: number,
+      cb1: number,
+    ]
+  ): void;
 }
 
 /** Why the fast kernels are off, when they are. */
@@ -272,7 +251,7 @@ let compiled: Promise<WebAssembly.Module> | undefined;
 let compiledShared: Promise<WebAssembly.Module> | undefined;
 
 /** The exports that kernel workers may run (src/engine/kernels/ split their work over them). */
-export const workerKernels = ['conv2dFilterGradTiles'] as const;
+export const workerKernels = ['conv2dFilterGradTiles', 'convInputGradBlocks'] as const;
 export type WorkerKernel = (typeof workerKernels)[number];
 
 function decodeBase64(text: string): Uint8Array {

@@ -1,6 +1,6 @@
 // DynamicConv2D: tf.layers.conv2d whose kernel is multiplied by a binary mask with a settable sparsity.
 import type { serialization } from '@tensorflow/tfjs';
-import { backend_util, fused, initializers, tidy, type Tensor } from '@tensorflow/tfjs';
+import { backend_util, conv2d, fused, initializers, tidy, type Tensor } from '@tensorflow/tfjs';
 import { InvalidArgumentError } from '../errors.js';
 import { sparseConv } from '../engine/sparse-ops.js';
 import type { SparseLayout } from '../engine/sparse-layout.js';
@@ -144,6 +144,22 @@ export class DynamicConv2D extends MaskedLayer {
         this.dilationRate[0] === 1 && this.dilationRate[1] === 1,
       );
       if (layout !== undefined) return this.callSparse(x, layout);
+      const activation = fusedActivation(this.activation);
+      if (!this.bias && activation === 'linear') {
+        // The plain op (the same kernel as the fused op without bias and activation, so the same bits):
+        // its gradient is computed per input on demand, where the fused op's custom gradient always
+        // computes the input's, even for a first layer whose input is the data (paper-cnn-wide's conv1:
+        // 3% of a dense step).
+        const y = conv2d(
+          x as never,
+          this.effectiveKernel() as never,
+          this.strides,
+          this.padding,
+          'NHWC',
+          this.dilationRate,
+        );
+        return applyUnfusedActivation(y, this.activation);
+      }
       // The same fused op tfjs-layers' Conv2D uses, so a dense mask reproduces it bit for bit.
       const y = fused.conv2d({
         x: x as never,
@@ -153,7 +169,7 @@ export class DynamicConv2D extends MaskedLayer {
         dataFormat: 'NHWC',
         dilations: this.dilationRate,
         ...(this.bias ? { bias: this.bias.read() } : {}),
-        activation: fusedActivation(this.activation),
+        activation,
       });
       return applyUnfusedActivation(y, this.activation);
     });

@@ -262,6 +262,20 @@ function measuredLine(summary: PaperSummary): string {
   return `Measured ${summary.createdAt.slice(0, 10)} ${where}, tfjs backend \`${summary.backend}\`. ${timeLine(summary)}`;
 }
 
+/** How inference was timed, or plainly that it was not (no run of the folder was exported and timed). */
+function inferenceLine(summary: PaperSummary): string {
+  const timed = summary.models.find((m) => m.inferMsPerImage > 0);
+  if (!timed)
+    return 'Inference time was not measured: no run of this folder was exported and timed.';
+  return (
+    `Inference time: median of batch-1 predictions on one thread, with ${timed.inferEngine}` +
+    (timed.denseInferEngine
+      ? `, and for comparison the same weights dense on ${timed.denseInferEngine}`
+      : '') +
+    '. Multiply-adds skip zero weights.'
+  );
+}
+
 const QUICK_NOTE =
   'This is a preview (`--quick`, or fewer than 10 epochs, or a subset of the training images). Its figures ' +
   "are not comparable with the paper's 10-epoch ones, so no difference against them is shown.";
@@ -299,15 +313,7 @@ function markdown(summary: PaperSummary, charts: readonly string[]): string {
     lines.push(
       `- **${m.label}** (\`${m.model}\`, method \`${m.method}\`): ${recipeLine(m)}. Run folder: \`${m.runDir}\`.`,
     );
-  lines.push(
-    '',
-    `Inference time: median of batch-1 predictions on one thread, with ${summary.models[0]?.inferEngine ?? ''}` +
-      (summary.models[0]?.denseInferEngine
-        ? `, and for comparison the same weights dense on ${summary.models[0].denseInferEngine}`
-        : '') +
-      '. Multiply-adds skip zero weights.',
-    '',
-  );
+  lines.push('', inferenceLine(summary), '');
   for (const chart of charts) lines.push(`![${chart}](${chart}.png)`, '');
   lines.push(
     'Per-epoch figures are in each run folder (`metrics.jsonl`); every mask update in `sparsity.jsonl`; the final figures in `result.json`. `dynaprune report DIR` rebuilds this report from those files.',

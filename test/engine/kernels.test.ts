@@ -77,6 +77,13 @@ for (const [n, h, w] of [
   }
 }
 
+// More output pixels than one block of the direct kernels (256) and a last tile of 2, channel counts that
+// leave partial blocks of 8.
+convCases.push(
+  { n: 5, h: 10, w: 9, ci: 12, co: 20, kh: 3, kw: 3, stride: [1, 1], pad: 'same' },
+  { n: 6, h: 13, w: 11, ci: 20, co: 12, kh: 3, kw: 3, stride: [2, 1], pad: 'valid' },
+);
+
 describe('wasm training kernels match the cpu backend within 1e-5', () => {
   beforeAll(async () => {
     await initBackend('wasm');

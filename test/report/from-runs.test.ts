@@ -53,6 +53,7 @@ describe('summaryFromRuns', () => {
     expect(md).toContain('on 2 CPU cores (AMD EPYC, no GPU)');
     expect(md).not.toContain('0 CPU cores');
     expect(md).not.toContain('this command ran for 0 minutes');
+    expect(md).toContain('Inference time was not measured');
     expect(md).toContain('77.66% †');
     expect(md).toContain(
       'judged on the test set by an older dynaprune: test accuracy 78.17% before',

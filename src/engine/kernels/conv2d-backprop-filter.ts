@@ -3,7 +3,8 @@ import { backend_util } from '@tensorflow/tfjs';
 import type { Conv2DBackpropFilterAttrs, TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { callKernel, disposeIntermediate, heapOffset } from '../wasm-heap.js';
-import { kernelWorkersFor, trainingWasmFor } from '../training-wasm.js';
+import { trainingWasmFor } from '../training-wasm.js';
+import { convGeometryArgs, runSplit } from './conv-args.js';
 
 export interface Conv2DBackpropFilterArgs {
   inputs: { x: TensorInfo; dy: TensorInfo };
@@ -94,37 +95,14 @@ export function conv2dBackpropFilter(args: Conv2DBackpropFilterArgs): TensorInfo
   if (kernels === undefined || co % 4 !== 0) return conv2dBackpropFilterTransposedConv(args);
   const info = convInfo(x, attrs);
   const out = backend.makeOutput([kh, kw, ci, co], 'float32');
-  const call = [
-    heapOffset(backend, x),
-    heapOffset(backend, dy),
-    heapOffset(backend, out),
-    info.batchSize,
-    info.inHeight,
-    info.inWidth,
-    ci,
-    info.outHeight,
-    info.outWidth,
-    co,
-    kh,
-    kw,
-    info.strideHeight,
-    info.strideWidth,
-    info.padInfo.top,
-    info.padInfo.left,
-  ] as const;
+  const pointers = [heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, out)];
   const tiles = kh * kw * Math.ceil(ci / 4);
-  const workers = kernelWorkersFor(backend);
-  if (workers === undefined || tiles < 2) {
-    kernels.conv2dFilterGradTiles(...call, 0, tiles);
-    return out;
-  }
-  // Each thread takes a contiguous range of dw's row tiles (disjoint memory, same sums as one thread).
-  const threads = workers.count + 1;
-  const bound = (i: number) => Math.round((tiles * i) / threads);
-  workers.run(
+  runSplit(
+    backend,
+    kernels,
     'conv2dFilterGradTiles',
-    Array.from({ length: workers.count }, (_, i) => [...call, bound(i + 1), bound(i + 2)]),
-    () => kernels.conv2dFilterGradTiles(...call, 0, bound(1)),
+    [...pointers, ...convGeometryArgs(info)],
+    tiles,
   );
   return out;
 }

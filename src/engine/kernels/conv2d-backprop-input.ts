@@ -3,7 +3,8 @@ import { backend_util } from '@tensorflow/tfjs';
 import type { Conv2DBackpropInputAttrs, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { callKernel, disposeIntermediate, heapFloat32, heapOffset } from '../wasm-heap.js';
-import { trainingWasmFor } from '../training-wasm.js';
+import { trainingWasmFor, type TrainingWasmExports } from '../training-wasm.js';
+import { convGeometryArgs, runSplit } from './conv-args.js';
 
 export interface Conv2DBackpropInputArgs {
   inputs: { dy: TensorInfo; filter: TensorInfo };
@@ -11,15 +12,10 @@ export interface Conv2DBackpropInputArgs {
   attrs: Conv2DBackpropInputAttrs;
 }
 
-/** [KH, KW, CI, CO] -> [KH, KW, CO, CI], reversed in both spatial axes. */
+/** [KH, KW, CI, CO] -> [KH, KW, CO, CI], reversed in both spatial axes (the fallback path only). */
 function flipFilter(backend: BackendWasm, filter: TensorInfo): TensorInfo {
   const [kh, kw, ci, co] = filter.shape as [number, number, number, number];
   const out = backend.makeOutput([kh, kw, co, ci], 'float32');
-  const kernels = trainingWasmFor(backend);
-  if (kernels !== undefined) {
-    kernels.flipFilter(heapOffset(backend, filter), heapOffset(backend, out), kh, kw, ci, co);
-    return out;
-  }
   const src = heapFloat32(backend, filter);
   const dst = heapFloat32(backend, out);
   for (let a = 0; a < kh; a++) {
@@ -40,11 +36,6 @@ function dilate(backend: BackendWasm, dy: TensorInfo, sh: number, sw: number): T
   const dh = (oh - 1) * sh + 1;
   const dw = (ow - 1) * sw + 1;
   const out = backend.makeOutput([n, dh, dw, c], 'float32');
-  const kernels = trainingWasmFor(backend);
-  if (kernels !== undefined) {
-    kernels.dilate(heapOffset(backend, dy), heapOffset(backend, out), n, oh, ow, c, sh, sw, dh, dw);
-    return out;
-  }
   const src = heapFloat32(backend, dy);
   const dst = heapFloat32(backend, out);
   dst.fill(0);
@@ -60,63 +51,44 @@ function dilate(backend: BackendWasm, dy: TensorInfo, sh: number, sw: number): T
 }
 
 /**
- * The input gradient as a matrix product and a scatter: cols = dy[N·OH·OW, CO] · Wᵀ, with W the filter
- * read as [KH·KW·CI, CO] (XNNPACK), then each row of cols is added into the input positions its output
- * position saw (col2im). Exactly the forward pass's multiply-adds, whatever the stride or padding.
+ * The input gradient by dynaprune's direct kernel (assembly/training/conv.ts, `convInputGrad`): each tile
+ * of 4 output pixels × 8 input channels is summed over the output channels in registers and added into
+ * dx at the position each tap saw, so exactly the forward pass's multiply-adds are done, whatever the
+ * stride or padding, and the [N·OH·OW, KH·KW·CI] matrix of partial sums (18.7 MB for paper-cnn-wide's
+ * conv2 at batch 32, which the previous matrix product + col2im wrote and read back) never exists.
  */
-function viaMatMul(
+function viaDirectKernel(
   backend: BackendWasm,
   dy: TensorInfo,
   filter: TensorInfo,
   info: backend_util.Conv2DInfo,
-  col2im: NonNullable<ReturnType<typeof trainingWasmFor>>['col2im'],
+  kernels: TrainingWasmExports,
 ): TensorInfo {
-  const {
-    batchSize: n,
-    inHeight: h,
-    inWidth: w,
-    inChannels: ci,
-    outHeight: oh,
-    outWidth: ow,
-  } = info;
-  const { filterHeight: kh, filterWidth: kw, outChannels: co } = info;
-  const a = callKernel(backend, 'Reshape', { x: dy }, { shape: [n * oh * ow, co] });
-  const b = callKernel(backend, 'Reshape', { x: filter }, { shape: [kh * kw * ci, co] });
-  const cols = callKernel(
-    backend,
-    'BatchMatMul',
-    { a, b },
-    { transposeA: false, transposeB: true },
-  );
-  disposeIntermediate(backend, a);
-  disposeIntermediate(backend, b);
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci } = info;
+  const { outHeight: oh, outWidth: ow, outChannels: co, filterHeight: kh, filterWidth: kw } = info;
+  const blocks = Math.ceil(ci / 8);
+  const packed = backend.makeOutput([kh * kw * co * blocks * 8], 'float32');
+  const packedAt = heapOffset(backend, packed);
+  kernels.packTransposed(heapOffset(backend, filter), packedAt, kh * kw, ci, co);
+  // Three i32 per output pixel, in a float32 tensor's bytes.
+  const corners = backend.makeOutput([3 * n * oh * ow], 'float32');
   const dx = backend.makeOutput([n, h, w, ci], 'float32');
-  col2im(
-    heapOffset(backend, cols),
-    heapOffset(backend, dx),
-    n,
-    h,
-    w,
-    ci,
-    oh,
-    ow,
-    kh,
-    kw,
-    info.strideHeight,
-    info.strideWidth,
-    info.padInfo.top,
-    info.padInfo.left,
-  );
-  disposeIntermediate(backend, cols);
+  const geometry = convGeometryArgs(info);
+  const cornersAt = heapOffset(backend, corners);
+  const dxAt = heapOffset(backend, dx);
+  kernels.convInputGradPrepare(dxAt, cornersAt, ...geometry);
+  const pointers = [heapOffset(backend, dy), packedAt, dxAt, cornersAt];
+  runSplit(backend, kernels, 'convInputGradBlocks', [...pointers, ...geometry], blocks);
+  disposeIntermediate(backend, packed);
+  disposeIntermediate(backend, corners);
   return dx;
 }
 
 /**
- * Builds the kernel. With dynaprune's SIMD kernels and CI % 4 == 0 it runs {@link viaMatMul}, which
- * measured 1.1-2.8x faster than the convolution below (most on small or strided layers). Otherwise the
- * input gradient is the convolution of the (stride-dilated) output gradient with the filter flipped in
- * space and transposed in channels, padded by K - 1 - pad. Shapes neither covers (NCHW, pads larger
- * than the kernel) go to `stock`, tfjs-wasm's own kernel.
+ * Builds the kernel. With dynaprune's SIMD kernels it runs {@link viaDirectKernel}. Without them the
+ * input gradient is the convolution (XNNPACK) of the (stride-dilated) output gradient with the filter
+ * flipped in space and transposed in channels, padded by K - 1 - pad. Shapes neither covers (NCHW; pads
+ * larger than the kernel without the SIMD kernels) go to `stock`, tfjs-wasm's own kernel.
  */
 export function makeConv2dBackpropInput(stock: KernelFunc): KernelFunc {
   return ((args: Conv2DBackpropInputArgs): TensorInfo => {
@@ -132,9 +104,7 @@ export function makeConv2dBackpropInput(stock: KernelFunc): KernelFunc {
       attrs.dimRoundingMode,
     );
     const kernels = trainingWasmFor(backend);
-    if (kernels !== undefined && info.inChannels % 4 === 0) {
-      return viaMatMul(backend, dy, filter, info, kernels.col2im.bind(kernels));
-    }
+    if (kernels !== undefined) return viaDirectKernel(backend, dy, filter, info, kernels);
     const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
     const spread = sh > 1 || sw > 1 ? dilate(backend, dy, sh, sw) : dy;
     const top = kh - 1 - info.padInfo.top;
