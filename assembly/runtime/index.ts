@@ -19,7 +19,7 @@ export function im2col(
     const plane = x + (<usize>(ci * H * W) << 2);
     for (let kh = 0; kh < KH; kh++) {
       for (let kw = 0; kw < KW; kw++) {
-        memory.fill(row, 0, rowBytes);
+        zeroFloats(row, stride);
         let p = row;
         for (let oh = 0; oh < OH; oh++) {
           const ih = oh * SH + kh - PT;
@@ -32,14 +32,13 @@ export function im2col(
             // Contiguous run: the valid ow range is [owStart, owEnd).
             let owStart = max(0, PL - kw);
             let owEnd = min(OW, W + PL - kw);
-            if (owEnd > owStart) {
-              memory.copy(p + (<usize>owStart << 2), src + (<usize>(owStart + kw - PL) << 2), <usize>(owEnd - owStart) << 2);
-            }
+            copyFloats(p + (<usize>owStart << 2), src + (<usize>(owStart + kw - PL) << 2), owEnd - owStart);
           } else {
-            for (let ow = 0; ow < OW; ow++) {
-              const iw = ow * SW + kw - PL;
-              if (iw >= 0 && iw < W) store<f32>(p + (<usize>ow << 2), load<f32>(src + (<usize>iw << 2)));
-            }
+            // The valid ow, with 0 <= ow·SW + kw − PL < W, are a contiguous range [owStart, owEnd).
+            const owStart = min(OW, max(0, (PL - kw + SW - 1) / SW));
+            const owEnd = min(OW, max(owStart, (W + PL - kw + SW - 1) / SW));
+            const from = src + (<usize>(owStart * SW + kw - PL) << 2);
+            copyStrided(p + (<usize>owStart << 2), from, owEnd - owStart, SW);
           }
           p += <usize>OW << 2;
         }
@@ -387,14 +386,15 @@ export function reluArrays(x: usize, out: usize, n: i32): void {
 }
 
 /**
- * Copies C planes [H, W] into the interior of C zero-bordered planes [HP, WP] (top/left padding PT/PL).
- * The borders are zeroed once by the runtime and never written, so only the interior rows are copied.
+ * Copies C planes [H, W] into zero-padded planes `plane` floats apart whose rows are WP floats: input row h
+ * of channel c starts at float c·plane + first + h·WP. The padding is zeroed once by the runtime and never
+ * written, so only the input rows are copied.
  */
-export function padInterior(x: usize, out: usize, C: i32, H: i32, W: i32, PT: i32, PL: i32, HP: i32, WP: i32): void {
+export function padInterior(x: usize, out: usize, C: i32, H: i32, W: i32, first: i32, WP: i32, plane: i32): void {
   const rowBytes = <usize>W << 2;
   for (let c = 0; c < C; c++) {
     let src = x + (<usize>(c * H * W) << 2);
-    let dst = out + (<usize>((c * HP + PT) * WP + PL) << 2);
+    let dst = out + (<usize>(c * plane + first) << 2);
     for (let h = 0; h < H; h++) {
       copyFloats(dst, src, W);
       src += rowBytes;
@@ -568,7 +568,7 @@ export function gatherPhases(
           }
           const row = plane + (<usize>(ih * W + b - PL) << 2);
           for (let j = 0; j < j0; j++) store<f32>(dst + (<usize>j << 2), 0);
-          for (let j = j0; j < j1; j++) store<f32>(dst + (<usize>j << 2), load<f32>(row + (<usize>(j * SW) << 2)));
+          copyStrided(dst + (<usize>j0 << 2), row + (<usize>(j0 * SW) << 2), j1 - j0, SW);
           for (let j = j1; j < WQ; j++) store<f32>(dst + (<usize>j << 2), 0);
           dst += rowBytes;
         }
@@ -604,8 +604,7 @@ export function gatherShifted(
         for (let r = r0; r < r1; r++) {
           const row = plane + (<usize>((r * SH + a - PT) * W + kx - PL) << 2);
           const d = dst + <usize>r * rowBytes;
-          if (SW == 1) copyFloats(d + (<usize>j0 << 2), row + (<usize>j0 << 2), j1 - j0);
-          else for (let j = j0; j < j1; j++) store<f32>(d + (<usize>j << 2), load<f32>(row + (<usize>(j * SW) << 2)));
+          copyStrided(d + (<usize>j0 << 2), row + (<usize>(j0 * SW) << 2), j1 - j0, SW);
         }
         dst += <usize>HQ * rowBytes;
       }
@@ -626,6 +625,34 @@ function copyFloats(dst: usize, src: usize, n: i32): void {
   let i = 0;
   for (; i + 4 <= n; i += 4) v128.store(dst + (<usize>i << 2), v128.load(src + (<usize>i << 2)));
   if (i < n) v128.store(dst + (<usize>(n - 4) << 2), v128.load(src + (<usize>(n - 4) << 2)));
+}
+
+/** Zeroes n floats, n a multiple of 4 (im2col rows are padded to 16). */
+@inline
+function zeroFloats(dst: usize, n: i32): void {
+  const zero = f32x4.splat(0);
+  for (let i = 0; i < n; i += 4) v128.store(dst + (<usize>i << 2), zero);
+}
+
+/**
+ * Copies n floats taken every S-th from `src` (src[i·S] → dst[i]). Stride 2, the strided convs' case,
+ * goes four at a time: two vectors de-interleaved by one shuffle. Its loads read src[2n − 1], one float
+ * past the last one used, which every buffer's slack covers.
+ */
+@inline
+function copyStrided(dst: usize, src: usize, n: i32, S: i32): void {
+  if (S == 1) {
+    copyFloats(dst, src, n);
+    return;
+  }
+  let i = 0;
+  if (S == 2) {
+    for (; i + 4 <= n; i += 4) {
+      const at = src + (<usize>i << 3);
+      v128.store(dst + (<usize>i << 2), v128.shuffle<f32>(v128.load(at), v128.load(at, 16), 0, 2, 4, 6));
+    }
+  }
+  for (; i < n; i++) store<f32>(dst + (<usize>i << 2), load<f32>(src + (<usize>(i * S) << 2)));
 }
 
 /**

@@ -1,67 +1,68 @@
 // Loads the runtime's WebAssembly SIMD kernels through explicit states, with SIMD detection and a clear fallback.
 import { wasmBase64 } from './generated/runtime-kernels-wasm.js';
 
+/** A window slid over C planes [h, w] into [oh, ow]: kernel (or pool) size, strides, padding before. */
+type WindowArgs = [
+  x: number,
+  out: number,
+  c: number,
+  h: number,
+  w: number,
+  oh: number,
+  ow: number,
+  kh: number,
+  kw: number,
+  sh: number,
+  sw: number,
+  pt: number,
+  pl: number,
+];
+
+/** C planes [h, w] read with strides and the padding before them. */
+type StridedPlaneArgs = [
+  x: number,
+  out: number,
+  c: number,
+  h: number,
+  w: number,
+  pt: number,
+  pl: number,
+  sh: number,
+  sw: number,
+];
+
+/** A CSR matrix: row pointers, per-nonzero column indices (or byte offsets), values, rows. */
+type CsrArgs = [rowPtr: number, index: number, values: number, rows: number];
+
+/** The right-hand side of a matrix product (rows `stride` floats apart, `p` columns) and its result. */
+type ProductArgs = [
+  cols: number,
+  stride: number,
+  p: number,
+  bias: number,
+  hasBias: number,
+  relu: number,
+  out: number,
+  outStride: number,
+];
+
+/** A sparse matrix times vectors read at `x` (stride or pixel count), the bias, ReLU and the result. */
+type SparseVectorArgs = [
+  ...CsrArgs,
+  x: number,
+  strideOrPixels: number,
+  bias: number,
+  relu: number,
+  out: number,
+  outStride: number,
+];
+
 /** The functions exported by assembly/runtime/index.ts (byte offsets and sizes). */
 export interface RuntimeKernels {
-  im2col(
-    x: number,
-    cols: number,
-    ci: number,
-    h: number,
-    w: number,
-    oh: number,
-    ow: number,
-    kh: number,
-    kw: number,
-    sh: number,
-    sw: number,
-    pt: number,
-    pl: number,
-    stride: number,
-  ): void;
-  spmm(
-    rowPtr: number,
-    colIdx: number,
-    values: number,
-    rows: number,
-    cols: number,
-    stride: number,
-    p: number,
-    bias: number,
-    hasBias: number,
-    relu: number,
-    out: number,
-    outStride: number,
-  ): void;
-  gemm(
-    w: number,
-    rows: number,
-    k: number,
-    cols: number,
-    stride: number,
-    p: number,
-    bias: number,
-    hasBias: number,
-    relu: number,
-    out: number,
-    outStride: number,
-  ): void;
-  pool(
-    x: number,
-    out: number,
-    c: number,
-    h: number,
-    w: number,
-    oh: number,
-    ow: number,
-    ph: number,
-    pw: number,
-    sh: number,
-    sw: number,
-    pt: number,
-    pl: number,
-    isMax: number,
-  ): void;
+  im2col(...args: [...WindowArgs, stride: number]): void;
+  pool(...args: [...WindowArgs, isMax: number]): void;
+  spmm(...args: [...CsrArgs, ...ProductArgs]): void;
+  gemm(...args: [w: number, rows: number, k: number, ...ProductArgs]): void;
   channelAffine(
     x: number,
     out: number,
@@ -78,51 +79,16 @@ export interface RuntimeKernels {
     c: number,
     h: number,
     w: number,
-    pt: number,
-    pl: number,
-    hp: number,
+    first: number,
     wp: number,
+    plane: number,
   ): void;
-  sparseConvDirect(
-    rowPtr: number,
-    offsets: number,
-    values: number,
-    rows: number,
-    x: number,
-    p: number,
-    bias: number,
-    relu: number,
-    out: number,
-    outStride: number,
-  ): void;
+  /** `index` holds byte offsets into the laid-out input; `strideOrPixels` is the pixel count. */
+  sparseConvDirect(...args: SparseVectorArgs): void;
   compactRows(x: number, out: number, rows: number, wp: number, ow: number): void;
-  gatherPhases(
-    x: number,
-    out: number,
-    c: number,
-    h: number,
-    w: number,
-    pt: number,
-    pl: number,
-    sh: number,
-    sw: number,
-    hq: number,
-    wq: number,
-  ): void;
+  gatherPhases(...args: [...StridedPlaneArgs, hq: number, wq: number]): void;
   gatherShifted(
-    x: number,
-    out: number,
-    c: number,
-    h: number,
-    w: number,
-    pt: number,
-    pl: number,
-    sh: number,
-    sw: number,
-    ah: number,
-    kw: number,
-    hq: number,
-    ow: number,
+    ...args: [...StridedPlaneArgs, ah: number, kw: number, hq: number, ow: number]
   ): void;
   reluArrays(x: number, out: number, n: number): void;
   toFeatureLane(
@@ -133,18 +99,8 @@ export interface RuntimeKernels {
     out: number,
     stride: number,
   ): void;
-  spmv(
-    rowPtr: number,
-    colIdx: number,
-    values: number,
-    rows: number,
-    x: number,
-    stride: number,
-    bias: number,
-    relu: number,
-    out: number,
-    outStride: number,
-  ): void;
+  /** `index` holds column indices; `strideOrPixels` is the input's stride. */
+  spmv(...args: SparseVectorArgs): void;
 }
 
 /** Where the kernels are: not started, starting, ready, or failed (with why). */

@@ -23,8 +23,7 @@ const conv2d: Planner<'conv2d'> = (node, ctx) => {
     ctx.denseThreshold,
     `node "${node.name}"`,
   );
-  const direct = weight.kind === 'csr';
-  const run = direct ? directConv(node, weight, ctx) : im2colConv(node, weight, ctx);
+  const run = weight.kind === 'csr' ? directConv(node, weight, ctx) : im2colConv(node, weight, ctx);
   if (node.activation !== 'softmax') return { node: node.name, stage: 'image', run };
   const out = ctx.image(node.name);
   return {
@@ -32,7 +31,7 @@ const conv2d: Planner<'conv2d'> = (node, ctx) => {
     stage: 'image',
     run: () => {
       run();
-      softmaxChannels(ctx.arena.f32(), out.at / 4, out.c, out.plane);
+      softmaxLanes(ctx.arena.f32(), out.at / 4, out.c, out.plane, out.plane);
     },
   };
 };
@@ -65,26 +64,45 @@ interface DirectLayout {
 type ConvGeometry = ReturnType<typeof convGeometry>;
 
 /**
- * Zero-padded planes [HQ, WQ] (WQ = OW + (KW − 1) / SW), split into SH·SW phases when strided (phase
- * (a, b) holds the padded rows a, a + SH, ... and columns b, b + SW, ...): each nonzero reads one phase
- * plane shifted by (ky / SH, kx / SW). Output rows are WQ wide, the last WQ − OW pixels dropped. Stride 1
- * copies only the interior (the borders are zeroed once); without padding or extra columns (1×1
- * stride-1 kernels) the input buffer is read as it is.
+ * The padded input's geometry: HQ rows of WQ floats per plane, `plane` floats apart. Strided convs split
+ * the padded input into SH·SW phase planes of WQ = OW + (KW − 1) / SW columns. At stride 1 the left and
+ * right padding share their zeros: each row holds Z = max(PL, PR) zeros then the W input floats, so a read
+ * left of column 0 lands in the row's own zeros and a read right of column W − 1 in the next row's
+ * (WQ = W + Z instead of W + PL + PR: for 3×3 'same', one wasted output column per row instead of two).
+ */
+function paddedGeometry(g: ConvGeometry) {
+  const { inp, out, kh, kw, sh, sw, pl } = g;
+  const hq = out.h + Math.floor((kh - 1) / sh);
+  if (sh > 1 || sw > 1) {
+    const wq = out.w + Math.floor((kw - 1) / sw);
+    return { hq, wq, zeros: 0, plane: hq * wq, padded: true };
+  }
+  const zeros = Math.max(0, pl, out.w + kw - 1 - pl - inp.w);
+  const wq = inp.w + zeros;
+  // The last row's right padding is the first zeros of a row past the plane.
+  return { hq, wq, zeros, plane: hq * wq + zeros, padded: hq !== inp.h || zeros > 0 };
+}
+
+/**
+ * The input laid out by `paddedGeometry`: each nonzero (ci, ky, kx) reads one (phase) plane shifted by
+ * (ky / SH, kx / SW). Output rows are WQ wide, the last WQ − OW pixels dropped. Stride 1 copies only the
+ * input rows (the padding is zeroed once); without padding (1×1 stride-1 kernels) the input buffer is
+ * read as it is.
  */
 function paddedLayout(g: ConvGeometry, ctx: PlanContext, name: string): DirectLayout {
-  const { inp, out, kh, kw, sh, sw, pt, pl } = g;
-  const hq = out.h + Math.floor((kh - 1) / sh);
-  const wq = out.w + Math.floor((kw - 1) / sw);
+  const { inp, out, sh, sw, pt, pl } = g;
+  const { hq, wq, zeros, plane, padded } = paddedGeometry(g);
   const strided = sh > 1 || sw > 1;
-  const padded = strided || hq !== inp.h || wq !== inp.w;
-  const floats = sh * sw * inp.c * hq * wq;
+  const floats = sh * sw * inp.c * plane;
   const at = padded ? ctx.arena.alloc(floats * 4, `node "${name}" padding`) : inp.at;
-  // Zeroed once here: at stride 1 the borders are never written again.
+  // Zeroed once here: at stride 1 the padding is never written again.
   if (padded) ctx.arena.f32().fill(0, at / 4, at / 4 + floats);
   const k = ctx.kernels;
+  const first = pt * wq + zeros;
   return {
     pixels: out.h * wq,
     offset: (ci, ky, kx) => {
+      if (!strided) return (ci * plane + ky * wq + zeros + kx - pl) * 4;
       const phase = (ky % sh) * sw + (kx % sw);
       return (((phase * inp.c + ci) * hq + Math.floor(ky / sh)) * wq + Math.floor(kx / sw)) * 4;
     },
@@ -92,7 +110,7 @@ function paddedLayout(g: ConvGeometry, ctx: PlanContext, name: string): DirectLa
     prepare: strided
       ? () => k.gatherPhases(inp.at, at, inp.c, inp.h, inp.w, pt, pl, sh, sw, hq, wq)
       : padded
-        ? () => k.padInterior(inp.at, at, inp.c, inp.h, inp.w, pt, pl, hq, wq)
+        ? () => k.padInterior(inp.at, at, inp.c, inp.h, inp.w, first, wq, plane)
         : () => undefined,
     cropped: wq !== out.w,
   };
@@ -144,10 +162,8 @@ const ROW_COPY_COST = 4;
  */
 function chooseLayout(g: ConvGeometry, nnz: number): 'padded' | 'shifted' {
   const { inp, out, kh, kw, sh, sw } = g;
-  const hq = out.h + Math.floor((kh - 1) / sh);
-  const wq = out.w + Math.floor((kw - 1) / sw);
+  const { hq, wq, padded } = paddedGeometry(g);
   const strided = sh > 1 || sw > 1;
-  const padded = strided || hq !== inp.h || wq !== inp.w;
   const paddedRows =
     (strided ? sh * sw * inp.c * hq : padded ? inp.c * inp.h : 0) +
     (wq !== out.w ? out.c * out.h : 0);
@@ -203,13 +219,38 @@ function directConv(
   };
 }
 
-/** im2col of the image into the shared scratch, then the CSR (or dense) weight times it. */
-function im2colConv(node: NodeOf<'conv2d'>, weight: UploadedWeight, ctx: PlanContext): () => void {
+/**
+ * A dense-weight conv (WRN's first conv and 1×1 shortcuts, every conv of a dense model): im2col of the
+ * image into the shared scratch, then the dense multiply. A 1×1 stride-1 conv's im2col rows are its input
+ * planes, so the multiply reads them in place (its 16-pixel blocks read past a plane's end into the next
+ * plane or the buffer's slack, and store only OH·OW pixels).
+ */
+function im2colConv(
+  node: NodeOf<'conv2d'>,
+  weight: Extract<UploadedWeight, { kind: 'dense' }>,
+  ctx: PlanContext,
+): () => void {
   const { kernels: k } = ctx;
   const { inp, out, kh, kw, sh, sw, pt, pl, relu } = convGeometry(node, ctx);
-  const colStride = roundUp(out.plane, 16); // im2col rows, padded for the 16-wide SIMD blocks
-  ctx.scratch.floats = Math.max(ctx.scratch.floats, weight.cols * colStride);
+  const inPlace = kh === 1 && kw === 1 && sh === 1 && sw === 1;
+  const colStride = inPlace ? inp.plane : roundUp(out.plane, 16); // 16-wide SIMD blocks
   const scratch = ctx.scratch;
+  if (!inPlace) scratch.floats = Math.max(scratch.floats, weight.cols * colStride);
+  const multiply = (cols: number) =>
+    k.gemm(
+      weight.values,
+      weight.rows,
+      weight.cols,
+      cols,
+      colStride,
+      out.plane,
+      weight.bias,
+      1,
+      relu,
+      out.at,
+      out.plane,
+    );
+  if (inPlace) return () => multiply(inp.at);
   return () => {
     k.im2col(
       inp.at,
@@ -227,36 +268,7 @@ function im2colConv(node: NodeOf<'conv2d'>, weight: UploadedWeight, ctx: PlanCon
       pl,
       colStride,
     );
-    if (weight.kind === 'csr') {
-      k.spmm(
-        weight.rowPtr,
-        weight.colIdx,
-        weight.values,
-        weight.rows,
-        scratch.at,
-        colStride,
-        out.plane,
-        weight.bias,
-        1,
-        relu,
-        out.at,
-        out.plane,
-      );
-    } else {
-      k.gemm(
-        weight.values,
-        weight.rows,
-        weight.cols,
-        scratch.at,
-        colStride,
-        out.plane,
-        weight.bias,
-        1,
-        relu,
-        out.at,
-        out.plane,
-      );
-    }
+    multiply(scratch.at);
   };
 }
 
@@ -411,7 +423,7 @@ const softmax: Planner<'softmax'> = (node, ctx) => {
       run: () => {
         const f = arena.f32();
         f.copyWithin(out.at / 4, inp.at / 4, inp.at / 4 + out.size);
-        softmaxChannels(f, out.at / 4, out.c, out.plane);
+        softmaxLanes(f, out.at / 4, out.c, out.plane, out.plane);
       },
     };
   }
@@ -495,22 +507,11 @@ export const planners: PlannerTable = {
   add,
 };
 
-/** Softmax over channels at each pixel of CHW planes starting at float index `at`. */
-function softmaxChannels(f: Float32Array, at: number, channels: number, plane: number): void {
-  for (let p = 0; p < plane; p++) {
-    let max = -Infinity;
-    for (let c = 0; c < channels; c++) max = Math.max(max, f[at + c * plane + p]!);
-    let sum = 0;
-    for (let c = 0; c < channels; c++) {
-      const e = Math.exp(f[at + c * plane + p]! - max);
-      f[at + c * plane + p] = e;
-      sum += e;
-    }
-    for (let c = 0; c < channels; c++) f[at + c * plane + p]! /= sum;
-  }
-}
-
-/** Softmax over the rows of feature-major data, for each of `batch` lanes. */
+/**
+ * Softmax down each of the first `batch` columns of `rows` rows `stride` floats apart, from float index `at`:
+ * over the rows of feature-major data per lane, or over the channels of CHW planes per pixel (rows =
+ * channels, stride = batch = the plane).
+ */
 function softmaxLanes(
   f: Float32Array,
   at: number,
