@@ -397,12 +397,12 @@ export async function runTraining(
   try {
     final = await trainAndFinetune(base, finetune, pruner);
   } catch (error) {
-    // Stopped on request or failed: nothing more happens to this model.
+    // Stopped on request (TrainingStoppedError) or failed: nothing more happens to this model.
+    pruner?.dispose();
     model.dispose();
     throw error;
-  } finally {
-    pruner?.dispose();
   }
+  pruner?.dispose();
   if (finetune > 0) await run.writeMetrics(final.epochs);
   const evaluated = finalEvaluation(
     model,
