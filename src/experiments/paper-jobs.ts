@@ -129,7 +129,7 @@ interface Active {
   run: JobRun | undefined;
   /** Epochs of one-shot's training once its fine-tuning has begun, and the last batch seen. */
   epochsBefore: number;
-  last: { epoch: number; batch: number; batches: number };
+  last: { epoch: number; batch: number };
 }
 
 /** All epochs of a job: one-shot's fine-tuning follows its training. */
@@ -189,7 +189,7 @@ class Scheduler {
       donors: [],
       run: undefined,
       epochsBefore: 0,
-      last: { epoch: 0, batch: 0, batches: 0 },
+      last: { epoch: 0, batch: 0 },
     };
     this.active.add(active);
     try {
@@ -238,7 +238,7 @@ class Scheduler {
       // One-shot's fine-tuning counts its epochs from 1 again; the job's step count moves on.
       if (epoch < last.epoch || (epoch === last.epoch && batch < last.batch))
         active.epochsBefore = job.config.epochs;
-      active.last = { epoch, batch, batches };
+      active.last = { epoch, batch };
       this.tracker.step(job, (epoch - 1 + active.epochsBefore) * batches + batch);
       this.events.onBatch?.(job, message.progress, this.tracker.overall);
     }
