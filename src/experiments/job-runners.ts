@@ -115,7 +115,8 @@ export function childRunner(path: string): JobRunner {
       child.on('exit', (code) => {
         process.removeListener('exit', kill);
         if (end) resolve(end);
-        else reject(new Error(error ?? `the run ${config.out} stopped (exit code ${String(code)})`));
+        else
+          reject(new Error(error ?? `the run ${config.out} stopped (exit code ${String(code)})`));
       });
     });
     const send = (m: ToWorker) => {

@@ -135,7 +135,11 @@ describe('runJobs', () => {
   it('leaves a job in its last epoch alone, and hands nothing without handover', async () => {
     for (const handover of [true, false]) {
       const { runner, launches } = standInRunner();
-      const done = runJobs([job('dsr', 3), job('keras-paper', 1)], { parallel: 2, handover, runner });
+      const done = runJobs([job('dsr', 3), job('keras-paper', 1)], {
+        parallel: 2,
+        handover,
+        runner,
+      });
       await settle();
       launches[0]!.send(batch(handover ? 3 : 1, 2));
       launches[1]!.end(finished);

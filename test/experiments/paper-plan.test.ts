@@ -33,7 +33,9 @@ describe('paperPlan', () => {
     expect(cost['dsr']! / cost['keras-paper']!).toBeGreaterThan(1.5);
     expect(cost['dsr']! / cost['keras-paper']!).toBeLessThan(4);
     // One-shot: 9 dense epochs and 1 sparse one, against 10 dense.
-    const sparseEpoch = relativeStepCost(1 - plan.find((j) => j.row === 'oneshot')!.config.sparsity!);
+    const sparseEpoch = relativeStepCost(
+      1 - plan.find((j) => j.row === 'oneshot')!.config.sparsity!,
+    );
     expect(cost['oneshot']! / cost['dense-wide']!).toBeCloseTo((9 + sparseEpoch) / 10, 6);
   });
 });

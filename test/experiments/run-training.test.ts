@@ -143,7 +143,9 @@ describe('runTraining', () => {
           steps,
           nnz,
           sizes: (layers as { size: number; nnz: number }[]).map((l) => [l.size, l.nnz]),
-        }))(JSON.parse(await readFile(join(out, 'result.json'), 'utf8')) as Record<string, unknown>),
+        }))(
+          JSON.parse(await readFile(join(out, 'result.json'), 'utf8')) as Record<string, unknown>,
+        ),
         weights: await readFile(join(out, 'model', 'weights.bin')),
       });
       const expected = await figures(whole.out);
