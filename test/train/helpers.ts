@@ -1,7 +1,7 @@
 // A tiny CNN, learnable synthetic 8x8x3 images and short-run options, shared by the training-loop tests.
 import * as tf from '@tensorflow/tfjs';
 import type { ImageSplit } from '../../src/data/types.js';
-import type { TrainOptions } from '../../src/train/trainer.js';
+import type { TrainOptions, TrainResult } from '../../src/train/trainer.js';
 
 /** A tiny CNN on 8x8x3 images: fast on every backend, with conv, pooling and dense layers. */
 export function tinyCnn(seed: number): tf.LayersModel {
@@ -61,3 +61,14 @@ export function trainOptions(
 /** Every weight of `model`, flattened in order: two models are bit-identical when these are equal. */
 export const weightsOf = (model: tf.LayersModel): number[] =>
   model.getWeights().flatMap((w) => Array.from(w.dataSync()));
+
+/** The figures of each epoch that do not depend on the clock: equal for two runs that trained alike. */
+export const clockFreeEpochs = (r: TrainResult) =>
+  r.epochs.map(({ epoch, trainLoss, trainAcc, valLoss, valAcc, learningRate }) => ({
+    epoch,
+    trainLoss,
+    trainAcc,
+    valLoss,
+    valAcc,
+    learningRate,
+  }));
