@@ -3,7 +3,14 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { comparisonChart, curvesChart, sparsityChart } from './charts.js';
 import { renderPng, renderSvg } from './render.js';
-import { dsrComparisons, layerDensities, leadSentence, meanStd, seedAccuracies } from './stats.js';
+import {
+  dsrComparisons,
+  layerDensities,
+  leadSentence,
+  meanStd,
+  seedAccuracies,
+  seedBands,
+} from './stats.js';
 import {
   isLegacyRecalibration,
   type ModelSummary,
@@ -78,7 +85,7 @@ function resultsTable(summary: PaperSummary): Table {
     ...(paperColumns ? ['paper', 'difference'] : []),
     'test loss',
     ...(paperColumns ? ['paper loss'] : []),
-    'validation accuracy (last epoch)',
+    'validation accuracy (last epoch, mean over seeds)',
     'nonzero params',
     'stored (CSR)',
     'dense tfjs',
@@ -89,7 +96,7 @@ function resultsTable(summary: PaperSummary): Table {
   ];
   const rows = summary.models.map((m) => {
     const paper = paperAccuracy(summary, m);
-    const last = m.epochs[m.epochs.length - 1];
+    const last = seedBands(m, (e) => e.valAcc).at(-1);
     return [
       m.label,
       accuracyCell(m),
@@ -108,7 +115,7 @@ function resultsTable(summary: PaperSummary): Table {
               : '—',
           ]
         : []),
-      last ? pct(last.valAcc) : '—',
+      last ? pct(last.mean) : '—',
       m.nnz.toLocaleString('en-US'),
       // Rows whose export was not measured (an interrupted comparison) show dashes, not zeros.
       m.storedBytes > 0 ? kib(m.storedBytes) : '—',
