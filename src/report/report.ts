@@ -326,8 +326,7 @@ function markdown(summary: PaperSummary, charts: readonly string[]): string {
     );
   lines.push('## Every seed', '', ...markdownTable(seedsTable(summary)), '');
   const layers = layersTable(summary);
-  if (layers)
-    lines.push(`## ${LAYERS_TITLE}`, '', ...markdownTable(layers), '');
+  if (layers) lines.push(`## ${LAYERS_TITLE}`, '', ...markdownTable(layers), '');
   lines.push('## How each model was trained', '');
   for (const m of summary.models)
     lines.push(

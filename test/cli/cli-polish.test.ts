@@ -225,7 +225,9 @@ describe('dynaprune command line', () => {
         dir,
       );
       expect(r.code).toBe(0);
-      expect(r.stderr).toMatch(/200 training, 100 validation \(the last training images, held out\)/);
+      expect(r.stderr).toMatch(
+        /200 training, 100 validation \(the last training images, held out\)/,
+      );
       expect(r.stdout).toMatch(/^test accuracy .*\(the test set read once, after training\)/);
       const result = JSON.parse(await readFile(join(out, 'result.json'), 'utf8'));
       expect(result.validation).toBe(100);

@@ -97,7 +97,9 @@ function sparsityFlag(method: MethodName, given: string | undefined): number {
  * `--validation N` (hold out the last N training images; runTraining does the split, as for `paper`) and
  * `--test-each-epoch`, which needs it: without a held-out split every epoch is already evaluated on test.
  */
-function validationFlags(flags: TrainFlags): Pick<TrainingRunConfig, 'validation' | 'testEachEpoch'> {
+function validationFlags(
+  flags: TrainFlags,
+): Pick<TrainingRunConfig, 'validation' | 'testEachEpoch'> {
   if (flags.validation === undefined) {
     if (flags.testEachEpoch) {
       throw new InvalidArgumentError(
