@@ -2,7 +2,7 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { startKernelWorkers, type KernelWorkers } from '#platform/threads';
 import { wasmBase64 } from './generated/training-kernels-wasm.js';
-import { wasmThreadCount } from './threaded-backend.js';
+import { kernelThreadCount } from './threaded-backend.js';
 
 /**
  * A convolution's sizes as every conv kernel takes them, after its pointers: NHWC, explicit top and left
@@ -93,6 +93,8 @@ export interface TrainingWasmExports {
     c: number,
   ): void;
   transposeLastTwo(src: number, dst: number, batches: number, rows: number, cols: number): void;
+  /** dx = dy · step(x) over n floats (ReLU's gradient). */
+  reluGrad(dy: number, x: number, dx: number, n: number): void;
   adamUpdate(
     w: number,
     m: number,
@@ -111,21 +113,9 @@ export interface TrainingWasmExports {
     c1: number,
     c2: number,
   ): void;
+  /** The blocked, transposed im2col of an NHWC batch, for the pixel blocks [b0, b1) (CO unused). */
   im2colBlocked(
-    x: number,
-    cols: number,
-    n: number,
-    h: number,
-    w: number,
-    ci: number,
-    oh: number,
-    ow: number,
-    kh: number,
-    kw: number,
-    sh: number,
-    sw: number,
-    pt: number,
-    pl: number,
+    ...args: [x: number, cols: number, ...geometry: ConvGeometryArgs, b0: number, b1: number]
   ): void;
   gatherValues(
     kernel: number,
@@ -136,6 +126,7 @@ export interface TrainingWasmExports {
     rowsAreOutputs: number,
     values: number,
   ): void;
+  /** The sparse forward product for the pixel blocks [b0, b1), with [CO][32] floats of scratch. */
   sparseConvForward(
     cols: number,
     k: number,
@@ -148,7 +139,11 @@ export interface TrainingWasmExports {
     hasBias: number,
     relu: number,
     y: number,
+    b0: number,
+    b1: number,
+    scratch: number,
   ): void;
+  /** The output gradient in blocked form for the pixel blocks [b0, b1). */
   gradToBlocked(
     dy: number,
     y: number,
@@ -156,9 +151,11 @@ export interface TrainingWasmExports {
     p: number,
     co: number,
     dyt: number,
-    db: number,
-    hasBias: number,
+    b0: number,
+    b1: number,
   ): void;
+  blockedBiasGrad(dyt: number, p: number, co: number, db: number): void;
+  /** The weight gradient at the active positions of the output rows [r0, r1) (dw zeroed before). */
   sparseConvWeightGrad(
     cols: number,
     dyt: number,
@@ -169,27 +166,23 @@ export interface TrainingWasmExports {
     colIdx: number,
     acc: number,
     dw: number,
+    r0: number,
+    r1: number,
   ): void;
+  zeroFill(ptr: number, bytes: number): void;
+  /** The input gradient of the images [n0, n1), with one block of scratch (K·32 floats) per thread. */
   sparseConvInputGrad(
-    dyt: number,
-    co: number,
-    cscPtr: number,
-    cscRow: number,
-    cscValues: number,
-    scratch: number,
-    dx: number,
-    n: number,
-    h: number,
-    w: number,
-    ci: number,
-    oh: number,
-    ow: number,
-    kh: number,
-    kw: number,
-    sh: number,
-    sw: number,
-    pt: number,
-    pl: number,
+    ...args: [
+      dyt: number,
+      cscPtr: number,
+      cscRow: number,
+      cscValues: number,
+      dx: number,
+      ...geometry: ConvGeometryArgs,
+      n0: number,
+      n1: number,
+      scratch: number,
+    ]
   ): void;
   adamUpdateAt(
     w: number,
@@ -251,7 +244,15 @@ let compiled: Promise<WebAssembly.Module> | undefined;
 let compiledShared: Promise<WebAssembly.Module> | undefined;
 
 /** The exports that kernel workers may run (src/engine/kernels/ split their work over them). */
-export const workerKernels = ['conv2dFilterGradTiles', 'convInputGradBlocks'] as const;
+export const workerKernels = [
+  'conv2dFilterGradTiles',
+  'convInputGradBlocks',
+  'im2colBlocked',
+  'sparseConvForward',
+  'gradToBlocked',
+  'sparseConvWeightGrad',
+  'sparseConvInputGrad',
+] as const;
 export type WorkerKernel = (typeof workerKernels)[number];
 
 function decodeBase64(text: string): Uint8Array {
@@ -305,8 +306,10 @@ export async function prepareTrainingWasm(backend: BackendWasm): Promise<Trainin
   try {
     const module = await compileFor(memory);
     const instance = await WebAssembly.instantiate(module, { env: { memory } });
-    instances.set(memory, instance.exports as unknown as TrainingWasmExports);
-    const threads = wasmThreadCount(backend);
+    // A plain copy: WebAssembly's exports object is frozen, and a profiler may wrap the functions
+    // (bench/train-profile.ts --wasm-timers).
+    instances.set(memory, { ...instance.exports } as unknown as TrainingWasmExports);
+    const threads = kernelThreadCount(backend);
     if (isShared(memory) && threads > 1) {
       workerPools.set(memory, startKernelWorkers(module, memory, threads - 1, workerKernels));
     }
