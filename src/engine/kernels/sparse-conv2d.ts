@@ -159,16 +159,16 @@ export function sparseConvForward(args: KernelArgs): TensorInfo[] {
 }
 
 /**
- * The first step of the backward pass: inputs dy and y (the forward output, for the fused ReLU). Outputs
- * [dyt, dbias]: the output gradient in the blocked layout both other gradients read (zero where the fused
- * ReLU was inactive), and its sum over batch and space.
+ * The first step of the backward pass: inputs dy, y (the forward output, for the fused ReLU) and, when the
+ * op has one, bias (which asks for its gradient; its values are not read). Outputs [dyt] or [dyt, dbias]:
+ * the output gradient in the blocked layout both other gradients read (zero where the fused ReLU was
+ * inactive), and its sum over batch and space.
  */
 export function sparseConvGradBlocked(args: KernelArgs): TensorInfo[] {
   const { backend, inputs } = args;
   const { kernels, attrs, p, blocks } = prepare(args);
   const g = attrs.geometry;
   const dyt = backend.makeOutput([blocks * g.co * 32], 'float32');
-  const db = backend.makeOutput([g.co], 'float32');
   const dytAt = heapOffset(backend, dyt);
   runSplit(
     backend,
@@ -184,6 +184,8 @@ export function sparseConvGradBlocked(args: KernelArgs): TensorInfo[] {
     ],
     blocks,
   );
+  if (inputs['bias'] === undefined) return [dyt];
+  const db = backend.makeOutput([g.co], 'float32');
   kernels.blockedBiasGrad(dytAt, p, g.co, heapOffset(backend, db));
   return [dyt, db];
 }
