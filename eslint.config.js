@@ -58,4 +58,22 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // Reports sit below the experiments that fill them (docs/STRUCTURE.md): experiments/ imports report/.
+    files: ['src/report/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/experiments/**'],
+              message: 'report/ never imports experiments/ (it sits a floor below them).',
+            },
+            { group: ['**/cli/**'], message: 'src/ never imports cli/.' },
+          ],
+        },
+      ],
+    },
+  },
 );
