@@ -26,10 +26,14 @@ function hsum(v: v128): f32 {
   return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
 }
 
-/** im2col of an NHWC batch into the blocked, transposed layout described above. */
+/**
+ * im2col of an NHWC batch into the blocked, transposed layout described above. Takes the geometry every
+ * conv kernel takes (CO unused).
+ */
 export function im2colBlocked(
-  x: usize, cols: usize, N: i32, H: i32, W: i32, CI: i32,
-  OH: i32, OW: i32, KH: i32, KW: i32, SH: i32, SW: i32, PT: i32, PL: i32,
+  x: usize, cols: usize,
+  N: i32, H: i32, W: i32, CI: i32, OH: i32, OW: i32, CO: i32,
+  KH: i32, KW: i32, SH: i32, SW: i32, PT: i32, PL: i32,
 ): void {
   const K = KH * KW * CI;
   const P = N * OH * OW;
@@ -218,8 +222,9 @@ export function sparseConvWeightGrad(
  * holds one block (K·32 floats), so the transposed product never leaves the cache.
  */
 export function sparseConvInputGrad(
-  dyt: usize, CO: i32, cscPtr: usize, cscRow: usize, cscValues: usize, scratch: usize, dx: usize,
-  N: i32, H: i32, W: i32, CI: i32, OH: i32, OW: i32, KH: i32, KW: i32, SH: i32, SW: i32, PT: i32, PL: i32,
+  dyt: usize, cscPtr: usize, cscRow: usize, cscValues: usize, scratch: usize, dx: usize,
+  N: i32, H: i32, W: i32, CI: i32, OH: i32, OW: i32, CO: i32,
+  KH: i32, KW: i32, SH: i32, SW: i32, PT: i32, PL: i32,
 ): void {
   const K = KH * KW * CI;
   const P = N * OH * OW;

@@ -111,22 +111,8 @@ export interface TrainingWasmExports {
     c1: number,
     c2: number,
   ): void;
-  im2colBlocked(
-    x: number,
-    cols: number,
-    n: number,
-    h: number,
-    w: number,
-    ci: number,
-    oh: number,
-    ow: number,
-    kh: number,
-    kw: number,
-    sh: number,
-    sw: number,
-    pt: number,
-    pl: number,
-  ): void;
+  /** The blocked, transposed im2col of an NHWC batch (assembly/training/sparse.ts; CO unused). */
+  im2colBlocked(...args: [x: number, cols: number, ...geometry: ConvGeometryArgs]): void;
   gatherValues(
     kernel: number,
     ptr: number,
@@ -171,25 +157,15 @@ export interface TrainingWasmExports {
     dw: number,
   ): void;
   sparseConvInputGrad(
-    dyt: number,
-    co: number,
-    cscPtr: number,
-    cscRow: number,
-    cscValues: number,
-    scratch: number,
-    dx: number,
-    n: number,
-    h: number,
-    w: number,
-    ci: number,
-    oh: number,
-    ow: number,
-    kh: number,
-    kw: number,
-    sh: number,
-    sw: number,
-    pt: number,
-    pl: number,
+    ...args: [
+      dyt: number,
+      cscPtr: number,
+      cscRow: number,
+      cscValues: number,
+      scratch: number,
+      dx: number,
+      ...geometry: ConvGeometryArgs,
+    ]
   ): void;
   adamUpdateAt(
     w: number,

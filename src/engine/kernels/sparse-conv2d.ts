@@ -3,14 +3,18 @@ import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from '../../errors.js';
 import type { SparseLayout } from '../sparse-layout.js';
-import { trainingWasmFor, type TrainingWasmExports } from '../training-wasm.js';
+import {
+  trainingWasmFor,
+  type ConvGeometryArgs,
+  type TrainingWasmExports,
+} from '../training-wasm.js';
 import { disposeIntermediate, heapOffset } from '../wasm-heap.js';
 
 export const SPARSE_CONV_FORWARD = 'DynaprunSparseConv2D';
 export const SPARSE_CONV_BACKPROP = 'DynaprunSparseConv2DBackprop';
 
 /**
- * A convolution's sizes, NHWC, with explicit top/left padding. A dense layer is the 1×1 convolution of a
+ * A convolution's sizes, NHWC, with explicit top/left padding: {@link ConvGeometryArgs} by name. A dense layer is the 1×1 convolution of a
  * 1×1 image: h = w = oh = ow = kh = kw = strides = 1, pads 0, ci = input features, n = batch.
  */
 export interface SparseConvGeometry {
@@ -27,6 +31,11 @@ export interface SparseConvGeometry {
   readonly sw: number;
   readonly pt: number;
   readonly pl: number;
+}
+
+/** The geometry as the kernels take it after their pointers (the same order as the record's fields). */
+function geometryArgs(g: SparseConvGeometry): ConvGeometryArgs {
+  return [g.n, g.h, g.w, g.ci, g.oh, g.ow, g.co, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl];
 }
 
 /** The attributes both kernels take. */
@@ -105,22 +114,7 @@ export function sparseConvForward(args: KernelArgs): TensorInfo[] {
   const x = inputs['x']!;
   const bias = inputs['bias'];
   const cols = backend.makeOutput([blocks * k * 32], 'float32');
-  kernels.im2colBlocked(
-    heapOffset(backend, x),
-    heapOffset(backend, cols),
-    g.n,
-    g.h,
-    g.w,
-    g.ci,
-    g.oh,
-    g.ow,
-    g.kh,
-    g.kw,
-    g.sh,
-    g.sw,
-    g.pt,
-    g.pl,
-  );
+  kernels.im2colBlocked(heapOffset(backend, x), heapOffset(backend, cols), ...geometryArgs(g));
   const values = gather(backend, kernels, layout, inputs['kernel']!, true);
   const y = backend.makeOutput([...attrs.outShape], 'float32');
   kernels.sparseConvForward(
@@ -181,24 +175,12 @@ export function sparseConvBackprop(args: KernelArgs): TensorInfo[] {
   const dx = backend.makeOutput([...attrs.inShape], 'float32');
   kernels.sparseConvInputGrad(
     heapOffset(backend, dyt),
-    g.co,
     layout.cscPtr.offset,
     layout.cscRow.offset,
     heapOffset(backend, values),
     heapOffset(backend, scratch),
     heapOffset(backend, dx),
-    g.n,
-    g.h,
-    g.w,
-    g.ci,
-    g.oh,
-    g.ow,
-    g.kh,
-    g.kw,
-    g.sh,
-    g.sw,
-    g.pt,
-    g.pl,
+    ...geometryArgs(g),
   );
   disposeIntermediate(backend, values);
   disposeIntermediate(backend, scratch);
