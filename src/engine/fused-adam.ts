@@ -31,7 +31,7 @@ interface AdamState {
   incrementIterations(): void;
 }
 
-/** Adam's scalars as both kernels take them, float32: −lr, β1, 1−β1, β2, 1−β2, ε, and the bias corrections. */
+/** Adam's scalars as both kernels take them, in float32: −lr, β1, 1−β1, β2, 1−β2, ε, 1−β1^t, 1−β2^t. */
 type AdamRates = [number, number, number, number, number, number, number, number];
 
 /**

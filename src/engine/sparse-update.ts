@@ -118,12 +118,13 @@ export function namedGradients(
   return Object.keys(map).map((name) => ({ name, tensor: map[name]! }));
 }
 
-/** An optimizer slot as tfjs creates it (zeros like `value`, not trainable), so checkpoints and resets match. */
+/** An optimizer slot: tfjs's slot name (`<variable>/m`, ...) and its variable. */
 export interface OptimizerSlot {
   originalName: string;
   variable: Variable;
 }
 
+/** A slot as tfjs's optimizers create it (zeros like `value`, not trainable), so checkpoints match. */
 export function zeroSlot(value: Variable, originalName: string): OptimizerSlot {
   return { originalName, variable: tidy(() => value.zerosLike().variable(false)) };
 }
@@ -132,8 +133,6 @@ export function zeroSlot(value: Variable, originalName: string): OptimizerSlot {
 export interface SparseStep {
   /** L2 decay to add to the gradient in the update: the sparse-path decay if it trained sparse, else 0. */
   readonly decay: number;
-  /** Whether the variable's layer computed on the sparse kernels in the step's forward pass. */
-  readonly trained: boolean;
   /** The layout to update the variable at in place, when it trained sparse and may be written in place. */
   readonly inPlace: SparseLayout | undefined;
 }
@@ -152,8 +151,7 @@ export class SparseUpdatePolicy {
   }
 
   /**
-   * The step of variable `name`: its decay, whether it trained sparse, and the layout to update it at in
-   * place, which needs dynaprune's kernels (`where`; undefined when the optimizer cannot update in place)
+   * The step of variable `name`: its decay, and the layout to update it at in place, which needs dynaprune's kernels (`where`; undefined when the optimizer cannot update in place)
    * and `value` and its `slots` writable in place.
    */
   plan(
@@ -163,12 +161,12 @@ export class SparseUpdatePolicy {
     slots: readonly Variable[],
   ): SparseStep {
     const trained = sparseLayoutOf(value);
-    if (trained === undefined) return { decay: 0, trained: false, inPlace: undefined };
+    if (trained === undefined) return { decay: 0, inPlace: undefined };
     const inPlace =
       this.activeOnly && where !== undefined && writableInPlace(where.backend, [value, ...slots])
         ? trained
         : undefined;
-    return { decay: decayOf(this.sparseDecay, name), trained: true, inPlace };
+    return { decay: decayOf(this.sparseDecay, name), inPlace };
   }
 }
 

@@ -4,9 +4,8 @@ import type { SweepPoint } from '../report/sweep-chart.js';
 import { measureAccuracy, measureLatency } from '../runtime/measure.js';
 import type { Network } from '../runtime/network.js';
 
-// The point type lives with its chart, a floor below (docs/STRUCTURE.md); the sweep's callers find it here too.
+// The point type lives with its chart, a floor below (docs/STRUCTURE.md); callers find it here too.
 export type { SweepPoint };
-
 
 export interface SweepOptions {
   readonly scope?: PruneScope;

@@ -378,21 +378,21 @@ export abstract class MaskedLayer extends layers.Layer {
   }
 
   /**
-   * Runs `fn`, typically a forward and backward pass, with `layers` on the dense kernels and with an
-   * effective kernel whose gradient reaches the kernel variable unmasked: the gradient of the loss with
-   * respect to each kernel variable is then ∂loss/∂(kernel × mask) at every position, masked ones
-   * included. This is the explicit request for dense kernel gradients (RigL's grow score; DESIGN.md,
+   * Runs `fn`, typically a forward and backward pass, with the `masked` layers on the dense kernels and
+   * with an effective kernel whose gradient reaches the kernel variable unmasked: the gradient of the
+   * loss with respect to each kernel variable is then ∂loss/∂(kernel × mask) at every position, masked
+   * ones included. This is the explicit request for dense kernel gradients (RigL's grow score; DESIGN.md,
    * "Sparse layers compute sparse"). Outputs are those of the usual dense path, bit for bit; masks are
    * not written, so every sparse layout survives, and the layers' paths for the optimizer are left as the
    * last training pass set them.
    */
-  static withDenseKernelGradients<T>(layers: readonly MaskedLayer[], fn: () => T): T {
-    const previous = layers.map((l) => l.denseGradientPass);
-    for (const l of layers) l.denseGradientPass = true;
+  static withDenseKernelGradients<T>(masked: readonly MaskedLayer[], fn: () => T): T {
+    const previous = masked.map((l) => l.denseGradientPass);
+    for (const l of masked) l.denseGradientPass = true;
     try {
       return fn();
     } finally {
-      layers.forEach((l, i) => {
+      masked.forEach((l, i) => {
         l.denseGradientPass = previous[i]!;
       });
     }

@@ -21,7 +21,7 @@ function recordingRigL(seen: (g: ReadonlyMap<string, Float32Array>) => void): Ri
   return rigl;
 }
 
-/** ∂loss/∂kernel of each layer of a plain tfjs twin of `model` whose kernels are `model`'s kernel × mask. */
+/** ∂loss/∂kernel of each layer of a plain tfjs twin of `model` with `model`'s kernel × mask as kernels. */
 function twinGradients(
   model: tf.LayersModel,
   b: { x: tf.Tensor; y: tf.Tensor },

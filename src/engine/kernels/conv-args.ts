@@ -13,7 +13,7 @@ import {
 /** The attributes that size a convolution, as both backprop kernels receive them. */
 type ConvSizing = Pick<Conv2DBackpropFilterAttrs, 'strides' | 'pad' | 'dimRoundingMode'>;
 
-/** tfjs's description of the NHWC convolution of an `inShape` input by a `filterShape` filter (no dilation). */
+/** tfjs's description of the NHWC convolution of an `inShape` input by a `filterShape` filter. */
 export function convInfoOf(
   inShape: readonly number[],
   filterShape: readonly number[],
