@@ -24,6 +24,18 @@ export type ConvGeometryArgs = [
   pl: number,
 ];
 
+/** A pooling's sizes, NHWC, as both max-pool kernels take them after their pointers. */
+type PoolGeometryArgs = [
+  n: number,
+  h: number,
+  w: number,
+  c: number,
+  oh: number,
+  ow: number,
+  fh: number,
+  fw: number,
+];
+
 /** The functions exported by assembly/training/index.ts; pointers are byte offsets in tfjs-wasm's heap. */
 export interface TrainingWasmExports {
   /** The filter gradient for dw's row tiles [t0, t1) (KH·KW·ceil(CI/4) tiles in all): see the kernel. */
@@ -37,36 +49,21 @@ export interface TrainingWasmExports {
       t1: number,
     ]
   ): void;
+  /** Max-pool input gradient, any window, stride and padding. */
   maxPoolGrad(
-    x: number,
-    dy: number,
-    dx: number,
-    n: number,
-    h: number,
-    w: number,
-    c: number,
-    oh: number,
-    ow: number,
-    fh: number,
-    fw: number,
-    sh: number,
-    sw: number,
-    pt: number,
-    pl: number,
+    ...args: [
+      x: number,
+      dy: number,
+      dx: number,
+      ...window: PoolGeometryArgs,
+      sh: number,
+      sw: number,
+      pt: number,
+      pl: number,
+    ]
   ): void;
-  maxPoolGradTiled(
-    x: number,
-    dy: number,
-    dx: number,
-    n: number,
-    h: number,
-    w: number,
-    c: number,
-    oh: number,
-    ow: number,
-    fh: number,
-    fw: number,
-  ): void;
+  /** The same for windows that tile the input (stride = window, no padding, C % 4 == 0). */
+  maxPoolGradTiled(...args: [x: number, dy: number, dx: number, ...window: PoolGeometryArgs]): void;
   sumLeadingAxes(x: number, out: number, rows: number, cols: number): void;
   batchNormForward(
     x: number,

@@ -73,6 +73,14 @@ export function checkSparsity(s: number, where = 'sparsity'): number {
   return s;
 }
 
+/** Checks a layer's size argument (`filters`, `units`): a positive integer. */
+export function checkPositiveInteger(value: number, what: string): number {
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new InvalidArgumentError(`${what} must be a positive integer, got ${String(value)}.`);
+  }
+  return value;
+}
+
 /** One mask write that changed something: the layer and the flat positions whose mask bit flipped. */
 export interface MaskWrite {
   readonly layer: MaskedLayer;
