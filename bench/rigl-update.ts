@@ -31,7 +31,7 @@ import type { DistributionName } from '../src/sparsity/distributions.js';
 import { sparsify } from '../src/sparsity/sparsify.js';
 import { sparseCategoricalCrossentropy } from '../src/train/loss.js';
 import { Random } from '../src/util/random.js';
-import { describeMachine, writeBenchResult } from './lib/results.js';
+import { describeMachine, loadRange, writeBenchResult } from './lib/results.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
@@ -220,7 +220,7 @@ const f = (v: number, d = 1) => v.toFixed(d);
 console.log(
   `\npaper-cnn-wide w=3, 90% ${distribution}, kernels auto, batch ${BATCH}, RigL every round; ` +
     `${rounds} rounds; layers ${maskedLayers(arms[0]!.model).length}; ` +
-    `load ${loadBefore.map((l) => l.toFixed(1)).join(' ')} -> ${loadAfter.map((l) => l.toFixed(1)).join(' ')}\n`,
+    `${loadRange(loadBefore, loadAfter)}\n`,
 );
 console.log(
   '| arm | plain step (ms) | update (ms) | next step (ms) | update cost (ms) | cost in plain steps | layouts rebuilt |',
