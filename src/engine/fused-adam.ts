@@ -86,7 +86,15 @@ export class FusedAdamOptimizer extends AdamOptimizer {
       if (step.inPlace !== undefined) {
         const { cscPtr, cscRow, k, co } = step.inPlace;
         const positions = [cscPtr.offset, cscRow.offset, k, co] as const;
-        kernels.adamUpdateAt(at(value), at(m), at(v), at(gradient), ...positions, ...rates, f(step.decay));
+        kernels.adamUpdateAt(
+          at(value),
+          at(m),
+          at(v),
+          at(gradient),
+          ...positions,
+          ...rates,
+          f(step.decay),
+        );
         return;
       }
       // Shared data (a clone of the weights is alive), or the dense path: the whole variable.

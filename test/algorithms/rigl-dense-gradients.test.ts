@@ -63,7 +63,11 @@ describe("RigL's request for dense kernel gradients", () => {
     for (const l of maskedLayers(model)) l.kernelMode = 'sparse';
     const optimizer = tf.train.adam(0.01);
     let seen: ReadonlyMap<string, Float32Array> | undefined;
-    const trainer = new SparseTrainer(model, recordingRigL((g) => (seen = g)), { optimizer });
+    const trainer = new SparseTrainer(
+      model,
+      recordingRigL((g) => (seen = g)),
+      { optimizer },
+    );
     const b = batch(3);
     trainStep(model, optimizer, b);
     const expected = twinGradients(model, b);
@@ -94,10 +98,14 @@ describe("RigL's request for dense kernel gradients", () => {
     layers[2]!.setSparsity(0);
     for (const l of layers) l.kernelMode = 'sparse';
     const optimizer = tf.train.adam(0.01);
-    const trainer = new SparseTrainer(model, recordingRigL(() => undefined), {
-      rng: new Random(2),
-      optimizer,
-    });
+    const trainer = new SparseTrainer(
+      model,
+      recordingRigL(() => undefined),
+      {
+        rng: new Random(2),
+        optimizer,
+      },
+    );
     const b = batch(4);
     trainStep(model, optimizer, b);
     const built = layers.map((l) => l.layoutBuilds);

@@ -40,10 +40,14 @@ export function conv2dBackpropFilterTransposedConv(args: Conv2DBackpropFilterArg
 
   const xT = callKernel(backend, 'Transpose', { x }, { perm: [3, 1, 2, 0] });
   const dyT = callKernel(backend, 'Transpose', { x: dy }, { perm: [1, 2, 0, 3] });
-  const full = paddedConv(backend, xT, dyT, [top, bottom], [left, right], [
-    info.strideHeight,
-    info.strideWidth,
-  ]);
+  const full = paddedConv(
+    backend,
+    xT,
+    dyT,
+    [top, bottom],
+    [left, right],
+    [info.strideHeight, info.strideWidth],
+  );
   disposeIntermediate(backend, xT);
   disposeIntermediate(backend, dyT);
   let sliced = full;

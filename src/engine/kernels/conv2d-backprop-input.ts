@@ -1,5 +1,10 @@
 // Conv2DBackpropInput for tfjs-wasm as a forward convolution that XNNPACK runs, replacing the stock scalar loop.
-import type { backend_util, Conv2DBackpropInputAttrs, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import type {
+  backend_util,
+  Conv2DBackpropInputAttrs,
+  KernelFunc,
+  TensorInfo,
+} from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { disposeIntermediate, heapFloat32, heapOffset } from '../wasm-heap.js';
 import { trainingWasmFor, type TrainingWasmExports } from '../training-wasm.js';
