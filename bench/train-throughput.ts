@@ -40,6 +40,8 @@ interface Case {
   readonly kernels?: 'dense' | 'sparse';
   /** Threads: PyTorch's `torch.set_num_threads`, dynaprune's `initBackend('wasm', { threads })`. */
   readonly threads?: number;
+  /** dynaprune: XNNPACK's share of the threads (`initBackend`'s `xnnpackThreads`; default all). */
+  readonly xnnpackThreads?: number;
   readonly batches: number;
   readonly warmup: number;
 }
@@ -58,7 +60,7 @@ async function worker(c: Case, dsr: boolean): Promise<void> {
   const { train } = await import('../src/train/trainer.js');
   const { DSR, SparseTrainer } = await import('../src/algorithms/index.js');
   const { PeriodicSchedule } = await import('../src/algorithms/schedules.js');
-  await initBackend('wasm', { threads: c.threads ?? 1 });
+  await initBackend('wasm', { threads: c.threads ?? 1, xnnpackThreads: c.xnnpackThreads });
   const count = BATCH * (c.batches + c.warmup);
   // Random pixels and labels: throughput does not depend on the values.
   const { images, labels } = randomImages(count);

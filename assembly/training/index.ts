@@ -386,6 +386,28 @@ export function batchNormBackward(
   }
 }
 
+/**
+ * tfjs's ReLU gradient, dx = dy · step(x), in one pass instead of its Step, Cast and Multiply kernels:
+ * step(x) is 1 for x > 0, NaN for a NaN x and 0 otherwise, and the product is taken as tfjs takes it, so
+ * the bits are the same (−0 and NaN included).
+ */
+export function reluGrad(dy: usize, x: usize, dx: usize, n: i32): void {
+  const one = f32x4.splat(1);
+  const zero = f32x4.splat(0);
+  const bytes = <usize>n << 2;
+  let i: usize = 0;
+  for (; i + 16 <= bytes; i += 16) {
+    const xv = v128.load(x + i);
+    const s = v128.bitselect(xv, v128.bitselect(one, zero, f32x4.gt(xv, zero)), f32x4.ne(xv, xv));
+    v128.store(dx + i, f32x4.mul(v128.load(dy + i), s));
+  }
+  for (; i < bytes; i += 4) {
+    const xi = load<f32>(x + i);
+    const s: f32 = xi > 0 ? 1 : xi != xi ? xi : 0;
+    store<f32>(dx + i, load<f32>(dy + i) * s);
+  }
+}
+
 /** dst[b][c][r] = src[b][r][c] for `batches` row-major [rows, cols] matrices, in 16×16 tiles for the cache. */
 export function transposeLastTwo(src: usize, dst: usize, batches: i32, rows: i32, cols: i32): void {
   const plane = <usize>(rows * cols) << 2;
@@ -411,7 +433,9 @@ export {
   gatherValues,
   sparseConvForward,
   gradToBlocked,
+  blockedBiasGrad,
   sparseConvWeightGrad,
+  zeroFill,
   sparseConvInputGrad,
   adamUpdateAt,
   momentumUpdateAt,

@@ -4,7 +4,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { engine } from '@tensorflow/tfjs';
 import { coreCount } from '#platform/threads';
 import { BackendError, UnknownNameError } from '../errors.js';
-import { useThreadedWasm, wasmThreadCount } from './threaded-backend.js';
+import { kernelThreadCount, useThreadedWasm, wasmThreadCount } from './threaded-backend.js';
 import {
   registerTrainingKernels,
   type TrainingKernelReport,
@@ -58,6 +58,13 @@ export interface InitBackendOptions {
    * chooses there) and on other backends.
    */
   readonly threads?: number;
+  /**
+   * For wasm in Node with `threads` > 1: the threads of XNNPACK's pool (tfjs-wasm's own ops), at most
+   * `threads`. Default `threads`. 1 leaves tfjs's ops on the calling thread while dynaprune's kernels still
+   * split over `threads`: XNNPACK's idle pool threads spin between ops, taking the cores those kernels
+   * need (docs/DECISIONS.md, "Both cores").
+   */
+  readonly xnnpackThreads?: number;
 }
 
 /**
@@ -94,7 +101,9 @@ async function activate(kind: BackendKind, options: InitBackendOptions): Promise
   } else if (kind === 'wasm') {
     await import('@tensorflow/tfjs-backend-wasm');
     const threads = options.threads ?? defaultThreads();
-    if (threads > 1) await useThreadedWasm(threads);
+    if (threads > 1) {
+      await useThreadedWasm(threads, Math.min(threads, options.xnnpackThreads ?? threads));
+    }
   }
   const ok = await setBackend(tfjsName[kind]);
   await ready();
@@ -102,9 +111,12 @@ async function activate(kind: BackendKind, options: InitBackendOptions): Promise
     throw new BackendError(`tfjs could not initialize the ${tfjsName[kind]} backend`);
   }
   let threads = 1;
+  let xnnpackThreads = 1;
   if (kind === 'wasm') {
     trainingKernels = await registerTrainingKernels(options.trainingKernels ?? 'all');
-    threads = wasmThreadCount(engine().findBackend('wasm') as BackendWasm);
+    const backend = engine().findBackend('wasm') as BackendWasm;
+    threads = kernelThreadCount(backend);
+    xnnpackThreads = wasmThreadCount(backend);
   }
   const detail =
     kind === 'node'
@@ -112,6 +124,7 @@ async function activate(kind: BackendKind, options: InitBackendOptions): Promise
       : kind === 'wasm'
         ? `WebAssembly (XNNPACK) with dynaprune's training kernels (${trainingKernels?.set}` +
           `, ${threads} thread${threads === 1 ? '' : 's'}` +
+          (xnnpackThreads !== threads ? ` (XNNPACK ${xnnpackThreads})` : '') +
           (trainingKernels?.simd.state === 'ready'
             ? ', SIMD)'
             : `; SIMD kernels off: ${trainingKernels?.simd.reason ?? 'unknown'})`)

@@ -11,14 +11,20 @@ export type ThreadedWasmState =
   | { readonly state: 'registered'; readonly threads: number }
   | { readonly state: 'unavailable'; readonly reason: string };
 
+/** The threads dynaprune's own kernels split over, per backend started here (XNNPACK may have fewer). */
+const kernelThreadCounts = new WeakMap<object, number>();
+
 /**
- * Replaces the registration of tfjs's `wasm` backend by tfjs-wasm's threaded build with `threads`
- * threads (XNNPACK's pool), so that the next `setBackend('wasm')` starts it. Call it before the wasm
- * backend is first initialized; once it is, the thread count is fixed for the process and this returns
- * `unavailable`. Node only (the browser's tfjs-wasm picks its threaded build by itself when the page is
- * cross-origin isolated).
+ * Replaces the registration of tfjs's `wasm` backend by tfjs-wasm's threaded build, so that the next
+ * `setBackend('wasm')` starts it: dynaprune's kernels split over `threads` threads, XNNPACK's pool (tfjs's
+ * own ops) gets `xnnpackThreads` (default the same). Call it before the wasm backend is first initialized;
+ * once it is, the thread counts are fixed for the process and this returns `unavailable`. Node only (the
+ * browser's tfjs-wasm picks its threaded build by itself when the page is cross-origin isolated).
  */
-export async function useThreadedWasm(threads: number): Promise<ThreadedWasmState> {
+export async function useThreadedWasm(
+  threads: number,
+  xnnpackThreads = threads,
+): Promise<ThreadedWasmState> {
   const support = threadSupport();
   if (!support.available) {
     return { state: 'unavailable', reason: support.reason ?? 'threads are not supported' };
@@ -35,7 +41,7 @@ export async function useThreadedWasm(threads: number): Promise<ThreadedWasmStat
   registerBackend(
     'wasm',
     async () => {
-      const module = await loadThreadedTfjsWasm(threads);
+      const module = await loadThreadedTfjsWasm(xnnpackThreads);
       // The functions tfjs-wasm's own loader attaches before constructing its backend.
       module['tfjs'] = {
         init: module.cwrap('init', null, []),
@@ -45,8 +51,9 @@ export async function useThreadedWasm(threads: number): Promise<ThreadedWasmStat
         disposeData: module.cwrap('dispose_data', null, ['number']),
         dispose: module.cwrap('dispose', null, []),
       };
-      wasmPackage.setThreadsCount(threads);
+      wasmPackage.setThreadsCount(xnnpackThreads);
       const backend = new wasmPackage.BackendWasm(module as unknown as BackendWasm['wasm']);
+      kernelThreadCounts.set(backend, threads);
       // XNNPACK's pool threads run forever; emscripten refs their workers, which would keep Node alive.
       const pthreads = module['PThread'] as
         { runningWorkers?: { unref?: () => void }[] } | undefined;
@@ -63,4 +70,9 @@ export function wasmThreadCount(backend: BackendWasm): number {
   const tfjs = (backend.wasm as unknown as { tfjs?: { getThreadsCount?: () => number } }).tfjs;
   const count = tfjs?.getThreadsCount?.() ?? 1;
   return count > 0 ? count : 1;
+}
+
+/** The threads dynaprune's kernels split over in a running wasm backend: as asked, else XNNPACK's count. */
+export function kernelThreadCount(backend: BackendWasm): number {
+  return kernelThreadCounts.get(backend) ?? wasmThreadCount(backend);
 }

@@ -1,6 +1,13 @@
 // Explicit, idempotent registration of dynaprune's training kernels on the tfjs wasm backend.
-import { engine, getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs';
-import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs';
+import {
+  engine,
+  getGradient,
+  getKernel,
+  registerGradient,
+  registerKernel,
+  unregisterKernel,
+} from '@tensorflow/tfjs';
+import type { GradConfig, KernelConfig, KernelFunc } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from '../errors.js';
 import { makeBatchMatMul } from './kernels/batch-mat-mul.js';
@@ -10,15 +17,20 @@ import {
 } from './kernels/conv2d-backprop-filter.js';
 import { makeConv2dBackpropInput } from './kernels/conv2d-backprop-input.js';
 import { maxPoolGrad } from './kernels/max-pool-grad.js';
+import { RELU_GRAD, reluGrad, reluGradConfig } from './kernels/relu-grad.js';
 import { makeMean, makeSum } from './kernels/sum.js';
 import { makeTile } from './kernels/tile.js';
 import { makeTranspose } from './kernels/transpose.js';
 import { identityShared } from './kernels/identity.js';
 import {
-  SPARSE_CONV_BACKPROP,
   SPARSE_CONV_FORWARD,
-  sparseConvBackprop,
+  SPARSE_CONV_GRAD_BLOCKED,
+  SPARSE_CONV_INPUT_GRAD,
+  SPARSE_CONV_WEIGHT_GRAD,
   sparseConvForward,
+  sparseConvGradBlocked,
+  sparseConvInputGrad,
+  sparseConvWeightGrad,
 } from './kernels/sparse-conv2d.js';
 import { prepareTrainingWasm, type TrainingWasmStatus } from './training-wasm.js';
 
@@ -43,6 +55,8 @@ export interface TrainingKernelReport {
 const BACKEND = 'wasm';
 /** tfjs-wasm's own configs for the kernels we replace, saved before the first replacement. */
 const stockConfigs = new Map<string, KernelConfig | undefined>();
+/** tfjs's own ReLU gradient, saved before dynaprune's replaces it (gradients are not per backend). */
+let stockReluGrad: GradConfig | undefined;
 let installed: TrainingKernelSet | undefined;
 
 function replaceKernel(kernelName: string, kernelFunc: KernelFunc): void {
@@ -68,6 +82,7 @@ export function unregisterTrainingKernels(): void {
     if (getKernel(kernelName, BACKEND) !== undefined) unregisterKernel(kernelName, BACKEND);
     if (config !== undefined) registerKernel(config);
   }
+  if (stockReluGrad !== undefined) registerGradient(stockReluGrad);
   installed = undefined;
 }
 
@@ -116,7 +131,14 @@ export async function registerTrainingKernels(
           : identityShared(args)) as unknown as KernelFunc);
       // New kernels (tfjs has no sparse convolution): the sparse path of masked layers.
       replaceKernel(SPARSE_CONV_FORWARD, sparseConvForward as unknown as KernelFunc);
-      replaceKernel(SPARSE_CONV_BACKPROP, sparseConvBackprop as unknown as KernelFunc);
+      replaceKernel(SPARSE_CONV_GRAD_BLOCKED, sparseConvGradBlocked as unknown as KernelFunc);
+      replaceKernel(SPARSE_CONV_WEIGHT_GRAD, sparseConvWeightGrad as unknown as KernelFunc);
+      replaceKernel(SPARSE_CONV_INPUT_GRAD, sparseConvInputGrad as unknown as KernelFunc);
+      // ReLU's gradient in one pass on wasm (tfjs's own elsewhere): gradients are global, so the config
+      // checks the backend on each call.
+      replaceKernel(RELU_GRAD, reluGrad as unknown as KernelFunc);
+      stockReluGrad ??= getGradient('Relu');
+      if (stockReluGrad !== undefined) registerGradient(reluGradConfig(stockReluGrad));
     }
     installed = set;
   }
@@ -132,7 +154,10 @@ export async function registerTrainingKernels(
           'Tile',
           'Identity',
           SPARSE_CONV_FORWARD,
-          SPARSE_CONV_BACKPROP,
+          SPARSE_CONV_GRAD_BLOCKED,
+          SPARSE_CONV_WEIGHT_GRAD,
+          SPARSE_CONV_INPUT_GRAD,
+          RELU_GRAD,
         ]
       : ['Conv2DBackpropFilter'];
   return { set, kernels, simd };

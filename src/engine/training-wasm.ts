@@ -2,7 +2,7 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { startKernelWorkers, type KernelWorkers } from '#platform/threads';
 import { wasmBase64 } from './generated/training-kernels-wasm.js';
-import { wasmThreadCount } from './threaded-backend.js';
+import { kernelThreadCount } from './threaded-backend.js';
 
 /**
  * A convolution's sizes as every conv kernel takes them, after its pointers: NHWC, explicit top and left
@@ -90,6 +90,8 @@ export interface TrainingWasmExports {
     c: number,
   ): void;
   transposeLastTwo(src: number, dst: number, batches: number, rows: number, cols: number): void;
+  /** dx = dy · step(x) over n floats (ReLU's gradient). */
+  reluGrad(dy: number, x: number, dx: number, n: number): void;
   adamUpdate(
     w: number,
     m: number,
@@ -108,8 +110,10 @@ export interface TrainingWasmExports {
     c1: number,
     c2: number,
   ): void;
-  /** The blocked, transposed im2col of an NHWC batch (assembly/training/sparse.ts; CO unused). */
-  im2colBlocked(...args: [x: number, cols: number, ...geometry: ConvGeometryArgs]): void;
+  /** The blocked, transposed im2col of an NHWC batch, for the pixel blocks [b0, b1) (CO unused). */
+  im2colBlocked(
+    ...args: [x: number, cols: number, ...geometry: ConvGeometryArgs, b0: number, b1: number]
+  ): void;
   gatherValues(
     kernel: number,
     ptr: number,
@@ -119,6 +123,7 @@ export interface TrainingWasmExports {
     rowsAreOutputs: number,
     values: number,
   ): void;
+  /** The sparse forward product for the pixel blocks [b0, b1), with [CO][32] floats of scratch. */
   sparseConvForward(
     cols: number,
     k: number,
@@ -131,7 +136,11 @@ export interface TrainingWasmExports {
     hasBias: number,
     relu: number,
     y: number,
+    b0: number,
+    b1: number,
+    scratch: number,
   ): void;
+  /** The output gradient in blocked form for the pixel blocks [b0, b1). */
   gradToBlocked(
     dy: number,
     y: number,
@@ -139,9 +148,11 @@ export interface TrainingWasmExports {
     p: number,
     co: number,
     dyt: number,
-    db: number,
-    hasBias: number,
+    b0: number,
+    b1: number,
   ): void;
+  blockedBiasGrad(dyt: number, p: number, co: number, db: number): void;
+  /** The weight gradient at the active positions of the output rows [r0, r1) (dw zeroed before). */
   sparseConvWeightGrad(
     cols: number,
     dyt: number,
@@ -152,16 +163,22 @@ export interface TrainingWasmExports {
     colIdx: number,
     acc: number,
     dw: number,
+    r0: number,
+    r1: number,
   ): void;
+  zeroFill(ptr: number, bytes: number): void;
+  /** The input gradient of the images [n0, n1), with one block of scratch (K·32 floats) per thread. */
   sparseConvInputGrad(
     ...args: [
       dyt: number,
       cscPtr: number,
       cscRow: number,
       cscValues: number,
-      scratch: number,
       dx: number,
       ...geometry: ConvGeometryArgs,
+      n0: number,
+      n1: number,
+      scratch: number,
     ]
   ): void;
   adamUpdateAt(
@@ -224,7 +241,15 @@ let compiled: Promise<WebAssembly.Module> | undefined;
 let compiledShared: Promise<WebAssembly.Module> | undefined;
 
 /** The exports that kernel workers may run (src/engine/kernels/ split their work over them). */
-export const workerKernels = ['conv2dFilterGradTiles', 'convInputGradBlocks'] as const;
+export const workerKernels = [
+  'conv2dFilterGradTiles',
+  'convInputGradBlocks',
+  'im2colBlocked',
+  'sparseConvForward',
+  'gradToBlocked',
+  'sparseConvWeightGrad',
+  'sparseConvInputGrad',
+] as const;
 export type WorkerKernel = (typeof workerKernels)[number];
 
 function decodeBase64(text: string): Uint8Array {
@@ -278,8 +303,10 @@ export async function prepareTrainingWasm(backend: BackendWasm): Promise<Trainin
   try {
     const module = await compileFor(memory);
     const instance = await WebAssembly.instantiate(module, { env: { memory } });
-    instances.set(memory, instance.exports as unknown as TrainingWasmExports);
-    const threads = wasmThreadCount(backend);
+    // A plain copy: WebAssembly's exports object is frozen, and a profiler may wrap the functions
+    // (bench/train-profile.ts --wasm-timers).
+    instances.set(memory, { ...instance.exports } as unknown as TrainingWasmExports);
+    const threads = kernelThreadCount(backend);
     if (isShared(memory) && threads > 1) {
       workerPools.set(memory, startKernelWorkers(module, memory, threads - 1, workerKernels));
     }

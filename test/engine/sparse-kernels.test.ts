@@ -123,6 +123,76 @@ describe('sparse training kernels match the dense masked path (tfjs cpu) within 
     );
   });
 
+  it('DynamicConv2D: wider channels and several 32-pixel blocks (the 4 x 4 transposed moves and their edges)', () => {
+    const shapes = fc
+      .record({
+        n: fc.integer({ min: 1, max: 3 }),
+        h: fc.integer({ min: 3, max: 11 }),
+        w: fc.integer({ min: 3, max: 11 }),
+        ci: fc.integer({ min: 4, max: 19 }),
+        co: fc.integer({ min: 4, max: 19 }),
+        k: fc.integer({ min: 1, max: 3 }),
+        stride: fc.integer({ min: 1, max: 2 }),
+        padding: fc.constantFrom('same' as const, 'valid' as const),
+        activation: fc.constantFrom('relu', 'linear'),
+        density: fc.oneof(
+          fc.constantFrom(0.01, 0.1, 1),
+          fc.double({ min: 0.01, max: 1, noNaN: true }),
+        ),
+        seed: fc.integer({ min: 0, max: 1e6 }),
+      })
+      .filter((c) => c.padding === 'same' || (c.k <= c.h && c.k <= c.w));
+    fc.assert(
+      fc.property(shapes, (c) => {
+        const layer = new DynamicConv2D({
+          filters: c.co,
+          kernelSize: c.k,
+          strides: c.stride,
+          padding: c.padding,
+          useBias: false,
+          activation: c.activation,
+          sparsity: Math.min(0.999, 1 - c.density),
+          seed: c.seed,
+        });
+        const error = compare(layer, [c.n, c.h, c.w, c.ci], c.seed);
+        layer.dispose();
+        return error <= 1e-5;
+      }),
+      { numRuns: 25, seed: 12 },
+    );
+  });
+
+  it("computes no input gradient for an input that needs none (a first layer's images)", async () => {
+    const layer = new DynamicConv2D({ filters: 8, kernelSize: 3, sparsity: 0.8, seed: 4 });
+    layer.kernelMode = 'sparse';
+    const x = tf.randomUniform([2, 6, 6, 4], 0, 1, 'float32', 5);
+    const kernels = (fn: () => void) => tf.profile(fn).then((p) => p.kernels.map((k) => k.name));
+    const weights = () => layer.trainableWeights.map((w) => w.read() as tf.Variable);
+    tf.tidy(() => {
+      layer.apply(x); // builds it
+    });
+    const weightsOnly = await kernels(() => {
+      tf.tidy(() => {
+        tf.variableGrads(() => tf.sum(layer.apply(x) as tf.Tensor) as tf.Scalar, weights());
+      });
+    });
+    expect(weightsOnly).toContain('DynaprunSparseConv2DWeightGrad');
+    expect(weightsOnly).not.toContain('DynaprunSparseConv2DInputGrad');
+    const xv = tf.variable(x);
+    const withInput = await kernels(() => {
+      tf.tidy(() => {
+        tf.variableGrads(
+          () => tf.sum(layer.apply(xv) as tf.Tensor) as tf.Scalar,
+          [xv, ...weights()],
+        );
+      });
+    });
+    expect(withInput).toContain('DynaprunSparseConv2DInputGrad');
+    xv.dispose();
+    x.dispose();
+    layer.dispose();
+  });
+
   it('DynamicDense: random batch sizes (several 32-row blocks), widths and densities', () => {
     const shapes = fc.record({
       n: fc.integer({ min: 1, max: 70 }),

@@ -76,8 +76,9 @@ export function convGeometryArgs(info: backend_util.Conv2DInfo): ConvGeometryArg
 }
 
 /**
- * Runs `kernel(...args, start, end)` over the units [0, units) (tiles, channel blocks): on the calling
- * thread alone, or in contiguous ranges, one per thread, when the backend has kernel workers. The
+ * Runs `kernel(...args, start, end, ...perThread(thread))` over the units [0, units) (tiles, channel
+ * blocks, images): on the calling thread alone (thread 0), or in contiguous ranges, one per thread, when
+ * the backend has kernel workers. `perThread` gives each thread its own arguments (scratch memory). The
  * kernels write disjoint memory per unit and sum each entry in the same order whatever the split, so
  * every thread count gives the same bits.
  */
@@ -87,18 +88,29 @@ export function runSplit(
   kernel: WorkerKernel,
   args: readonly number[],
   units: number,
+  perThread: (thread: number) => readonly number[] = () => [],
 ): void {
   const run = kernels[kernel] as (...a: number[]) => void;
   const workers = kernelWorkersFor(backend);
   if (workers === undefined || units < 2) {
-    run(...args, 0, units);
+    run(...args, 0, units, ...perThread(0));
     return;
   }
   const threads = workers.count + 1;
   const bound = (i: number) => Math.round((units * i) / threads);
   workers.run(
     kernel,
-    Array.from({ length: workers.count }, (_, i) => [...args, bound(i + 1), bound(i + 2)]),
-    () => run(...args, 0, bound(1)),
+    Array.from({ length: workers.count }, (_, i) => [
+      ...args,
+      bound(i + 1),
+      bound(i + 2),
+      ...perThread(i + 1),
+    ]),
+    () => run(...args, 0, bound(1), ...perThread(0)),
   );
+}
+
+/** The threads a kernel split by {@link runSplit} runs on (1 without kernel workers). */
+export function splitThreads(backend: BackendWasm): number {
+  return (kernelWorkersFor(backend)?.count ?? 0) + 1;
 }

@@ -1,4 +1,4 @@
-// The sparse training kernels of masked conv and dense layers on tfjs-wasm: forward, and input + weight gradients.
+// The sparse training kernels of masked conv and dense layers on tfjs-wasm: forward, and the three gradients' steps.
 import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from '../../errors.js';
@@ -9,9 +9,15 @@ import {
   type TrainingWasmExports,
 } from '../training-wasm.js';
 import { disposeIntermediate, heapOffset } from '../wasm-heap.js';
+import { runSplit, splitThreads } from './conv-args.js';
 
 export const SPARSE_CONV_FORWARD = 'DynaprunSparseConv2D';
-export const SPARSE_CONV_BACKPROP = 'DynaprunSparseConv2DBackprop';
+/** The output gradient in blocked form (and the bias gradient): what both other gradients read. */
+export const SPARSE_CONV_GRAD_BLOCKED = 'DynaprunSparseConv2DGradBlocked';
+/** The kernel gradient at the active positions. */
+export const SPARSE_CONV_WEIGHT_GRAD = 'DynaprunSparseConv2DWeightGrad';
+/** The input gradient. */
+export const SPARSE_CONV_INPUT_GRAD = 'DynaprunSparseConv2DInputGrad';
 
 /**
  * A convolution's sizes, NHWC, with explicit top/left padding: {@link ConvGeometryArgs} by name. A dense
@@ -39,7 +45,7 @@ function geometryArgs(g: SparseConvGeometry): ConvGeometryArgs {
   return [g.n, g.h, g.w, g.ci, g.oh, g.ow, g.co, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl];
 }
 
-/** The attributes both kernels take. */
+/** The attributes every sparse kernel takes. */
 export interface SparseConvAttrs {
   readonly layout: SparseLayout;
   readonly geometry: SparseConvGeometry;
@@ -106,7 +112,7 @@ function gather(
 /**
  * Forward: inputs x, kernel (dense shape; only active positions are read) and optional bias. Outputs
  * [y, cols]: y = act(x ⊛ (kernel at the layout's positions) + bias), and the blocked im2col of x, which
- * the backward kernel reuses for the weight gradient.
+ * the weight gradient reuses.
  */
 export function sparseConvForward(args: KernelArgs): TensorInfo[] {
   const { backend, inputs } = args;
@@ -115,76 +121,134 @@ export function sparseConvForward(args: KernelArgs): TensorInfo[] {
   const x = inputs['x']!;
   const bias = inputs['bias'];
   const cols = backend.makeOutput([blocks * k * 32], 'float32');
-  kernels.im2colBlocked(heapOffset(backend, x), heapOffset(backend, cols), ...geometryArgs(g));
+  const colsAt = heapOffset(backend, cols);
+  runSplit(
+    backend,
+    kernels,
+    'im2colBlocked',
+    [heapOffset(backend, x), colsAt, ...geometryArgs(g)],
+    blocks,
+  );
   const values = gather(backend, kernels, layout, inputs['kernel']!, true);
   const y = backend.makeOutput([...attrs.outShape], 'float32');
-  kernels.sparseConvForward(
-    heapOffset(backend, cols),
-    k,
-    p,
-    layout.rowPtr.offset,
-    layout.colIdx.offset,
-    heapOffset(backend, values),
-    g.co,
-    bias ? heapOffset(backend, bias) : 0,
-    bias ? 1 : 0,
-    attrs.relu ? 1 : 0,
-    heapOffset(backend, y),
+  // One block of output ([CO][32] floats) per thread, turned into NHWC by 4 × 4 transposes.
+  const scratch = backend.makeOutput([splitThreads(backend) * g.co * 32], 'float32');
+  const scratchAt = heapOffset(backend, scratch);
+  runSplit(
+    backend,
+    kernels,
+    'sparseConvForward',
+    [
+      colsAt,
+      k,
+      p,
+      layout.rowPtr.offset,
+      layout.colIdx.offset,
+      heapOffset(backend, values),
+      g.co,
+      bias ? heapOffset(backend, bias) : 0,
+      bias ? 1 : 0,
+      attrs.relu ? 1 : 0,
+      heapOffset(backend, y),
+    ],
+    blocks,
+    (thread) => [scratchAt + thread * g.co * 32 * 4],
   );
   disposeIntermediate(backend, values);
+  disposeIntermediate(backend, scratch);
   return [y, cols];
 }
 
 /**
- * Backward: inputs dy, y (the forward output, for the fused ReLU), cols (from the forward kernel) and
- * kernel. Outputs [dx, dkernel, dbias]: dkernel has the kernel's dense shape but is computed only at the
- * layout's positions (zero elsewhere); dbias is the sum of dy over batch and space.
+ * The first step of the backward pass: inputs dy and y (the forward output, for the fused ReLU). Outputs
+ * [dyt, dbias]: the output gradient in the blocked layout both other gradients read (zero where the fused
+ * ReLU was inactive), and its sum over batch and space.
  */
-export function sparseConvBackprop(args: KernelArgs): TensorInfo[] {
+export function sparseConvGradBlocked(args: KernelArgs): TensorInfo[] {
   const { backend, inputs } = args;
-  const { kernels, attrs, k, p, blocks } = prepare(args);
-  const { geometry: g, layout } = attrs;
-  const kernel = inputs['kernel']!;
+  const { kernels, attrs, p, blocks } = prepare(args);
+  const g = attrs.geometry;
   const dyt = backend.makeOutput([blocks * g.co * 32], 'float32');
   const db = backend.makeOutput([g.co], 'float32');
-  kernels.gradToBlocked(
-    heapOffset(backend, inputs['dy']!),
-    heapOffset(backend, inputs['y']!),
-    attrs.relu ? 1 : 0,
-    p,
-    g.co,
-    heapOffset(backend, dyt),
-    heapOffset(backend, db),
-    1,
+  const dytAt = heapOffset(backend, dyt);
+  runSplit(
+    backend,
+    kernels,
+    'gradToBlocked',
+    [
+      heapOffset(backend, inputs['dy']!),
+      heapOffset(backend, inputs['y']!),
+      attrs.relu ? 1 : 0,
+      p,
+      g.co,
+      dytAt,
+    ],
+    blocks,
   );
-  const dw = backend.makeOutput([...kernel.shape], 'float32');
+  kernels.blockedBiasGrad(dytAt, p, g.co, heapOffset(backend, db));
+  return [dyt, db];
+}
+
+/**
+ * The kernel gradient: inputs cols (from the forward kernel), dyt (from the blocked-gradient kernel) and
+ * kernel (for its shape only). The output has the kernel's dense shape but is computed only at the
+ * layout's positions (zero elsewhere).
+ */
+export function sparseConvWeightGrad(args: KernelArgs): TensorInfo {
+  const { backend, inputs } = args;
+  const { kernels, attrs, k, p } = prepare(args);
+  const { geometry: g, layout } = attrs;
+  const dw = backend.makeOutput([...inputs['kernel']!.shape], 'float32');
   const acc = backend.makeOutput([Math.max(1, layout.nnz) * 4], 'float32');
-  kernels.sparseConvWeightGrad(
-    heapOffset(backend, inputs['cols']!),
-    heapOffset(backend, dyt),
-    k,
-    p,
+  const dwAt = heapOffset(backend, dw);
+  kernels.zeroFill(dwAt, k * g.co * 4);
+  runSplit(
+    backend,
+    kernels,
+    'sparseConvWeightGrad',
+    [
+      heapOffset(backend, inputs['cols']!),
+      heapOffset(backend, inputs['dyt']!),
+      k,
+      p,
+      g.co,
+      layout.rowPtr.offset,
+      layout.colIdx.offset,
+      heapOffset(backend, acc),
+      dwAt,
+    ],
     g.co,
-    layout.rowPtr.offset,
-    layout.colIdx.offset,
-    heapOffset(backend, acc),
-    heapOffset(backend, dw),
   );
   disposeIntermediate(backend, acc);
-  const values = gather(backend, kernels, layout, kernel, false);
-  const scratch = backend.makeOutput([k * 32], 'float32');
+  return dw;
+}
+
+/** The input gradient: inputs dyt (blocked output gradient) and kernel. Output dx, the input's shape. */
+export function sparseConvInputGrad(args: KernelArgs): TensorInfo {
+  const { backend, inputs } = args;
+  const { kernels, attrs, k } = prepare(args);
+  const { geometry: g, layout } = attrs;
+  const values = gather(backend, kernels, layout, inputs['kernel']!, false);
+  // One block of scratch per thread.
+  const scratch = backend.makeOutput([splitThreads(backend) * k * 32], 'float32');
+  const scratchAt = heapOffset(backend, scratch);
   const dx = backend.makeOutput([...attrs.inShape], 'float32');
-  kernels.sparseConvInputGrad(
-    heapOffset(backend, dyt),
-    layout.cscPtr.offset,
-    layout.cscRow.offset,
-    heapOffset(backend, values),
-    heapOffset(backend, scratch),
-    heapOffset(backend, dx),
-    ...geometryArgs(g),
+  runSplit(
+    backend,
+    kernels,
+    'sparseConvInputGrad',
+    [
+      heapOffset(backend, inputs['dyt']!),
+      layout.cscPtr.offset,
+      layout.cscRow.offset,
+      heapOffset(backend, values),
+      heapOffset(backend, dx),
+      ...geometryArgs(g),
+    ],
+    g.n,
+    (thread) => [scratchAt + thread * k * 32 * 4],
   );
   disposeIntermediate(backend, values);
   disposeIntermediate(backend, scratch);
-  disposeIntermediate(backend, dyt);
-  return [dx, dw, db];
+  return dx;
 }
