@@ -153,17 +153,40 @@ function spmmNarrow(
 }
 
 /**
- * Dense × dense: out[o][p] = act(Σ_k W[o][k] · cols[k][p] + bias[o]), W row-major [rows, K]. Two rows of W
- * and 16 pixels per block (eight accumulators): each loaded column vector serves both rows.
+ * Dense × dense: out[o][p] = act(Σ_k W[o][k] · cols[k][p] + bias[o] + residual[o][p]), W row-major [rows, K],
+ * and the epilogue's second output (see `secondRow`). `residual` and `second` (rows `outStride` apart, like
+ * `out`) are 0 when there is none. Two rows of W and 16 pixels per block (eight accumulators): each loaded
+ * column vector serves both rows. The residual is read in whole vectors, up to 15 floats past its last row
+ * (the runtime's slack).
+ */
+export function gemmEpilogue(
+  w: usize, rows: i32, K: i32,
+  cols: usize, stride: i32, P: i32, bias: usize, hasBias: i32, relu: i32, out: usize, outStride: i32,
+  residual: usize, scale: usize, shift: usize, second: usize,
+): void {
+  if (P <= 4) gemmNarrow(w, rows, K, cols, stride, P, bias, hasBias, relu, out, outStride, residual, scale, shift, second);
+  else gemmWide(w, rows, K, cols, stride, P, bias, hasBias, relu, out, outStride, residual, scale, shift, second);
+}
+
+/**
+ * `gemmEpilogue` without an epilogue: the epilogue's code folds away (its offsets are constant zeros in the
+ * inlined copy), so dense layers and plain convs run the kernel as it was.
  */
 export function gemm(
   w: usize, rows: i32, K: i32,
   cols: usize, stride: i32, P: i32, bias: usize, hasBias: i32, relu: i32, out: usize, outStride: i32,
 ): void {
-  if (P <= 4) {
-    gemmNarrow(w, rows, K, cols, stride, P, bias, hasBias, relu, out, outStride);
-    return;
-  }
+  if (P <= 4) gemmNarrow(w, rows, K, cols, stride, P, bias, hasBias, relu, out, outStride, 0, 0, 0, 0);
+  else gemmWide(w, rows, K, cols, stride, P, bias, hasBias, relu, out, outStride, 0, 0, 0, 0);
+}
+
+/** `gemm` for more than 4 pixels; each pair of rows gets its second output while it is in L1. */
+@inline
+function gemmWide(
+  w: usize, rows: i32, K: i32,
+  cols: usize, stride: i32, P: i32, bias: usize, hasBias: i32, relu: i32, out: usize, outStride: i32,
+  residual: usize, scale: usize, shift: usize, second: usize,
+): void {
   const rowBytes = <usize>stride << 2;
   const zero = f32x4.splat(0);
   for (let o = 0; o < rows; o += 2) {
@@ -190,12 +213,24 @@ export function gemm(
         c3 = f32x4.add(c3, f32x4.mul(t, x3));
         src += rowBytes;
       }
+      if (residual) {
+        const r = residual + (<usize>(o * outStride + p) << 2);
+        a0 = f32x4.add(a0, v128.load(r)); a1 = f32x4.add(a1, v128.load(r, 16));
+        a2 = f32x4.add(a2, v128.load(r, 32)); a3 = f32x4.add(a3, v128.load(r, 48));
+        const u = two ? r + (<usize>outStride << 2) : r;
+        c0 = f32x4.add(c0, v128.load(u)); c1 = f32x4.add(c1, v128.load(u, 16));
+        c2 = f32x4.add(c2, v128.load(u, 32)); c3 = f32x4.add(c3, v128.load(u, 48));
+      }
       if (relu) {
         a0 = f32x4.pmax(a0, zero); a1 = f32x4.pmax(a1, zero); a2 = f32x4.pmax(a2, zero); a3 = f32x4.pmax(a3, zero);
         c0 = f32x4.pmax(c0, zero); c1 = f32x4.pmax(c1, zero); c2 = f32x4.pmax(c2, zero); c3 = f32x4.pmax(c3, zero);
       }
       storeChunk(out + (<usize>(o * outStride + p) << 2), a0, a1, a2, a3, P - p);
       if (two) storeChunk(out + (<usize>((o + 1) * outStride + p) << 2), c0, c1, c2, c3, P - p);
+    }
+    if (second) {
+      secondRow(out, second, <usize>(o * outStride) << 2, scale, shift, o, P);
+      if (two) secondRow(out, second, <usize>((o + 1) * outStride) << 2, scale, shift, o + 1, P);
     }
   }
 }
@@ -204,9 +239,11 @@ export function gemm(
  * gemm for at most 4 pixels (or batch lanes): four rows of W at a time, one accumulator each, so every
  * loaded column vector serves four rows and no lanes beyond the fourth are computed.
  */
+@inline
 function gemmNarrow(
   w: usize, rows: i32, K: i32,
   cols: usize, stride: i32, P: i32, bias: usize, hasBias: i32, relu: i32, out: usize, outStride: i32,
+  residual: usize, scale: usize, shift: usize, second: usize,
 ): void {
   const rowBytes = <usize>stride << 2;
   const kBytes = <usize>K << 2;
@@ -232,15 +269,45 @@ function gemmNarrow(
       a3 = f32x4.add(a3, f32x4.mul(f32x4.splat(load<f32>(w3 + kb)), x));
       src += rowBytes;
     }
+    const rowOut = <usize>outStride << 2;
+    if (residual) {
+      // Rows past the end read row o's residual; their results are not stored.
+      const r = residual + <usize>o * rowOut;
+      a0 = f32x4.add(a0, v128.load(r));
+      a1 = f32x4.add(a1, v128.load(n > 1 ? r + rowOut : r));
+      a2 = f32x4.add(a2, v128.load(n > 2 ? r + 2 * rowOut : r));
+      a3 = f32x4.add(a3, v128.load(n > 3 ? r + 3 * rowOut : r));
+    }
     if (relu) {
       a0 = f32x4.pmax(a0, zero); a1 = f32x4.pmax(a1, zero); a2 = f32x4.pmax(a2, zero); a3 = f32x4.pmax(a3, zero);
     }
     const dst = out + (<usize>(o * outStride) << 2);
-    const rowOut = <usize>outStride << 2;
     storeChunk(dst, a0, zero, zero, zero, P);
     if (n > 1) storeChunk(dst + rowOut, a1, zero, zero, zero, P);
     if (n > 2) storeChunk(dst + 2 * rowOut, a2, zero, zero, zero, P);
     if (n > 3) storeChunk(dst + 3 * rowOut, a3, zero, zero, zero, P);
+    if (second) {
+      for (let i = 0; i < n; i++) secondRow(out, second, <usize>((o + i) * outStride) << 2, scale, shift, o + i, P);
+    }
+  }
+}
+
+/**
+ * The epilogue's second output, for one row of channel c just stored (so it is read from L1): second = max(out ·
+ * scale[c] + shift[c], 0), the BatchNorm + ReLU that the next layer's input needs (WRN's pre-activations),
+ * computed as `channelAffine` does. `row` is the row's byte offset in both buffers. Whole vectors: up to 3
+ * floats past n are read and written (the next row's place, or the runtime's slack).
+ */
+@inline
+function secondRow(out: usize, second: usize, row: usize, scale: usize, shift: usize, c: i32, n: i32): void {
+  const s = v128.load32_splat(scale + (<usize>c << 2));
+  const t = v128.load32_splat(shift + (<usize>c << 2));
+  const zero = f32x4.splat(0);
+  const src = out + row;
+  const dst = second + row;
+  for (let i = 0; i < n; i += 4) {
+    const at = <usize>i << 2;
+    v128.store(dst + at, f32x4.pmax(f32x4.add(f32x4.mul(v128.load(src + at), s), t), zero));
   }
 }
 
@@ -404,9 +471,11 @@ export function padInterior(x: usize, out: usize, C: i32, H: i32, W: i32, first:
 }
 
 /**
- * Direct sparse convolution: out[o][p] = act(Σ_k values[k] · x[p + offsets[k]] + bias[o]) for p < P, where
- * offsets[k] (bytes) is where nonzero k's input window starts (the planner lays the input out so that
- * every nonzero reads a plane shifted by a constant). No im2col: each weight reads its input in place.
+ * Direct sparse convolution: out[o][p] = act(Σ_k values[k] · x[p + offsets[k]] + bias[o] + residual[o][p])
+ * for p < P, where offsets[k] (bytes) is where nonzero k's input window starts (the planner lays the input
+ * out so that every nonzero reads a plane shifted by a constant). No im2col: each weight reads its input in
+ * place. `residual` and the epilogue's `second` output (`secondRow`; rows `outStride` apart, like `out`) are
+ * 0 when there is none.
  *
  * Pixels go 28 at a time in seven SIMD accumulators, then the rest in a block of 7, 4 or 2 vectors. Seven,
  * not eight: V8 loads all of a weight's input vectors before it multiplies, and it has 15 vector registers
@@ -416,34 +485,65 @@ export function padInterior(x: usize, out: usize, C: i32, H: i32, W: i32, first:
  *
  * The last block of a row stores whole vectors: up to 24 floats past P. Rows are computed in order, so
  * what spills into row o + 1 is overwritten by it; the runtime leaves that slack after each output, and
- * the reads of the last block may run as far past the input (into memory that is never stored).
+ * the reads of the last block (input and residual) may run as far past their buffers (into memory that is
+ * never stored).
+ */
+export function sparseConvDirectEpilogue(
+  rowPtr: usize, offsets: usize, values: usize, rows: i32,
+  x: usize, P: i32, bias: usize, relu: i32, out: usize, outStride: i32,
+  residual: usize, scale: usize, shift: usize, second: usize,
+): void {
+  directRows(rowPtr, offsets, values, rows, x, P, bias, relu, out, outStride, residual, scale, shift, second);
+}
+
+/**
+ * `sparseConvDirectEpilogue` without an epilogue: inlined with constant zeros, its epilogue's code folds away
+ * and the block loops run as they did before epilogues existed (a live residual pointer cost the 3-input-channel
+ * conv1 of paper-cnn-wide 12%, whose rows have about three nonzeros).
  */
 export function sparseConvDirect(
   rowPtr: usize, offsets: usize, values: usize, rows: i32,
   x: usize, P: i32, bias: usize, relu: i32, out: usize, outStride: i32,
 ): void {
+  directRows(rowPtr, offsets, values, rows, x, P, bias, relu, out, outStride, 0, 0, 0, 0);
+}
+
+/** The rows of `sparseConvDirectEpilogue`. */
+@inline
+function directRows(
+  rowPtr: usize, offsets: usize, values: usize, rows: i32,
+  x: usize, P: i32, bias: usize, relu: i32, out: usize, outStride: i32,
+  residual: usize, scale: usize, shift: usize, second: usize,
+): void {
   for (let o = 0; o < rows; o++) {
     const start = <usize>load<u32>(rowPtr + (<usize>o << 2)) << 2;
     const end = <usize>load<u32>(rowPtr + (<usize>(o + 1) << 2)) << 2;
     const b = v128.load32_splat(bias + (<usize>o << 2));
-    const dst = out + (<usize>(o * outStride) << 2);
+    const row = <usize>(o * outStride) << 2;
+    const dst = out + row;
+    const res = residual ? residual + row : 0;
     let p = 0;
     for (; p + 28 <= P; p += 28) {
-      block7(values + start, values + end, offsets + start, x + (<usize>p << 2), b, relu, dst + (<usize>p << 2));
+      const at = <usize>p << 2;
+      block7(values + start, values + end, offsets + start, x + at, b, relu, res ? res + at : 0, dst + at);
     }
     const rest = P - p;
-    if (rest > 16) block7(values + start, values + end, offsets + start, x + (<usize>p << 2), b, relu, dst + (<usize>p << 2));
-    else if (rest > 8) block4(values + start, values + end, offsets + start, x + (<usize>p << 2), b, relu, dst + (<usize>p << 2));
-    else if (rest > 0) block2(values + start, values + end, offsets + start, x + (<usize>p << 2), b, relu, dst + (<usize>p << 2));
+    const at = <usize>p << 2;
+    const r = res ? res + at : 0;
+    if (rest > 16) block7(values + start, values + end, offsets + start, x + at, b, relu, r, dst + at);
+    else if (rest > 8) block4(values + start, values + end, offsets + start, x + at, b, relu, r, dst + at);
+    else if (rest > 0) block2(values + start, values + end, offsets + start, x + at, b, relu, r, dst + at);
+    if (second) secondRow(out, second, row, scale, shift, o, P);
   }
 }
 
 /**
  * One output row's block of 7 vectors: the nonzeros from `vp` to `vend` (values; `op` walks their byte
- * offsets beside them) applied to the input at `chunk`, plus the bias `b`, ReLU if asked, stored at `q`.
+ * offsets beside them) applied to the input at `chunk`, plus the bias `b` and the residual at `res` (if not
+ * 0), ReLU if asked, stored at `q`.
  */
 @inline
-function block7(vp: usize, vend: usize, op: usize, chunk: usize, b: v128, relu: i32, q: usize): void {
+function block7(vp: usize, vend: usize, op: usize, chunk: usize, b: v128, relu: i32, res: usize, q: usize): void {
   let a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b, a6 = b;
   while (vp < vend) {
     const w = v128.load32_splat(vp);
@@ -457,6 +557,12 @@ function block7(vp: usize, vend: usize, op: usize, chunk: usize, b: v128, relu: 
     a6 = f32x4.add(a6, f32x4.mul(w, v128.load(src, 96)));
     vp += 4;
     op += 4;
+  }
+  if (res) {
+    a0 = f32x4.add(a0, v128.load(res)); a1 = f32x4.add(a1, v128.load(res, 16));
+    a2 = f32x4.add(a2, v128.load(res, 32)); a3 = f32x4.add(a3, v128.load(res, 48));
+    a4 = f32x4.add(a4, v128.load(res, 64)); a5 = f32x4.add(a5, v128.load(res, 80));
+    a6 = f32x4.add(a6, v128.load(res, 96));
   }
   if (relu) {
     // pmax(a, 0) is one maxps (and keeps NaN, as the reference does); f32x4.max costs V8 eight instructions.
@@ -474,7 +580,7 @@ function block7(vp: usize, vend: usize, op: usize, chunk: usize, b: v128, relu: 
  * summed before they meet the accumulator (4 accumulators + 8 loaded vectors + 2 weights: no spill).
  */
 @inline
-function block4(vp: usize, vend: usize, op: usize, chunk: usize, b: v128, relu: i32, q: usize): void {
+function block4(vp: usize, vend: usize, op: usize, chunk: usize, b: v128, relu: i32, res: usize, q: usize): void {
   let a0 = b, a1 = b, a2 = b, a3 = b;
   for (; vp + 4 < vend; vp += 8, op += 8) {
     const w = v128.load32_splat(vp);
@@ -494,6 +600,10 @@ function block4(vp: usize, vend: usize, op: usize, chunk: usize, b: v128, relu: 
     a2 = f32x4.add(a2, f32x4.mul(w, v128.load(s, 32)));
     a3 = f32x4.add(a3, f32x4.mul(w, v128.load(s, 48)));
   }
+  if (res) {
+    a0 = f32x4.add(a0, v128.load(res)); a1 = f32x4.add(a1, v128.load(res, 16));
+    a2 = f32x4.add(a2, v128.load(res, 32)); a3 = f32x4.add(a3, v128.load(res, 48));
+  }
   if (relu) {
     const zero = f32x4.splat(0);
     a0 = f32x4.pmax(a0, zero); a1 = f32x4.pmax(a1, zero); a2 = f32x4.pmax(a2, zero); a3 = f32x4.pmax(a3, zero);
@@ -503,7 +613,7 @@ function block4(vp: usize, vend: usize, op: usize, chunk: usize, b: v128, relu: 
 
 /** `block4` for 2 vectors (8 pixels), four nonzeros per iteration. */
 @inline
-function block2(vp: usize, vend: usize, op: usize, chunk: usize, b: v128, relu: i32, q: usize): void {
+function block2(vp: usize, vend: usize, op: usize, chunk: usize, b: v128, relu: i32, res: usize, q: usize): void {
   let a0 = b, a1 = b;
   for (; vp + 12 < vend; vp += 16, op += 16) {
     const w0 = v128.load32_splat(vp), w1 = v128.load32_splat(vp, 4);
@@ -523,6 +633,10 @@ function block2(vp: usize, vend: usize, op: usize, chunk: usize, b: v128, relu: 
     a0 = f32x4.add(a0, f32x4.mul(w, v128.load(s)));
     a1 = f32x4.add(a1, f32x4.mul(w, v128.load(s, 16)));
   }
+  if (res) {
+    a0 = f32x4.add(a0, v128.load(res));
+    a1 = f32x4.add(a1, v128.load(res, 16));
+  }
   if (relu) {
     const zero = f32x4.splat(0);
     a0 = f32x4.pmax(a0, zero); a1 = f32x4.pmax(a1, zero);
@@ -539,6 +653,29 @@ export function compactRows(x: usize, out: usize, R: i32, WP: i32, OW: i32): voi
     copyFloats(dst, src, OW);
     src += <usize>WP << 2;
     dst += rowBytes;
+  }
+}
+
+/**
+ * `compactRows` for a conv's C·OH output rows ([C, OH, WP] → [C, OH, OW]) that runs its epilogue: adds
+ * `residual` ([C, OH, OW]) on the way and writes the `second` output (`secondRow`) per channel; each is 0
+ * when there is none.
+ */
+export function compactRowsEpilogue(
+  x: usize, out: usize, C: i32, OH: i32, WP: i32, OW: i32,
+  residual: usize, scale: usize, shift: usize, second: usize,
+): void {
+  const rowBytes = <usize>OW << 2;
+  let src = x;
+  let at: usize = 0;
+  for (let c = 0; c < C; c++) {
+    for (let h = 0; h < OH; h++) {
+      if (residual) addFloats(out + at, src, residual + at, OW);
+      else copyFloats(out + at, src, OW);
+      if (second) secondRow(out, second, at, scale, shift, c, OW);
+      src += <usize>WP << 2;
+      at += rowBytes;
+    }
   }
 }
 
@@ -625,6 +762,30 @@ function copyFloats(dst: usize, src: usize, n: i32): void {
   let i = 0;
   for (; i + 4 <= n; i += 4) v128.store(dst + (<usize>i << 2), v128.load(src + (<usize>i << 2)));
   if (i < n) v128.store(dst + (<usize>(n - 4) << 2), v128.load(src + (<usize>(n - 4) << 2)));
+}
+
+/**
+ * dst[i] = a[i] + b[i] for n floats, like `copyFloats`: the last vector overlaps the one before (dst must not
+ * overlap a or b).
+ */
+@inline
+function addFloats(dst: usize, a: usize, b: usize, n: i32): void {
+  if (n < 4) {
+    for (let i = 0; i < n; i++) {
+      const at = <usize>i << 2;
+      store<f32>(dst + at, load<f32>(a + at) + load<f32>(b + at));
+    }
+    return;
+  }
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const at = <usize>i << 2;
+    v128.store(dst + at, f32x4.add(v128.load(a + at), v128.load(b + at)));
+  }
+  if (i < n) {
+    const at = <usize>(n - 4) << 2;
+    v128.store(dst + at, f32x4.add(v128.load(a + at), v128.load(b + at)));
+  }
 }
 
 /** Zeroes n floats, n a multiple of 4 (im2col rows are padded to 16). */

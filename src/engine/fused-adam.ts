@@ -16,6 +16,7 @@ import {
   type OptimizerSlot,
   type SparseUpdateOptions,
 } from './sparse-update.js';
+import type { AdamRates } from './training-wasm.js';
 import { heapOffset } from './wasm-heap.js';
 
 /** The fields of tfjs's AdamOptimizer this class works with (private in its typings). */
@@ -30,9 +31,6 @@ interface AdamState {
   epsilon: number;
   incrementIterations(): void;
 }
-
-/** Adam's scalars as both kernels take them, in float32: −lr, β1, 1−β1, β2, 1−β2, ε, 1−β1^t, 1−β2^t. */
-type AdamRates = [number, number, number, number, number, number, number, number];
 
 /**
  * tfjs's Adam (same state, same checkpoints, same slot names, so the moment resets of sparse training

@@ -1,6 +1,6 @@
 // classify(): one raw example (bytes, as the container's metadata.input describes) to labelled probabilities.
 import { InvalidArgumentError, ShapeMismatchError } from '../errors.js';
-import { metadataProblem, prepareInput, type ModelMetadata } from '../format/metadata.js';
+import { metadataProblem, prepareInput, type ModelMetadata } from '../format/index.js';
 import type { ModelGraph } from '../graph/types.js';
 
 /** One class of a classification: its name (or index as text without labels), index and probability. */

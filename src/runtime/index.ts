@@ -12,7 +12,7 @@ export {
 } from './network.js';
 export { DEFAULT_MAX_MEMORY_BYTES } from './arena.js';
 export type { Classification } from './classify.js';
-export type { InputSpec, ModelMetadata, Provenance } from '../format/metadata.js';
+export type { ContainerSource, InputSpec, ModelMetadata, Provenance } from '../format/index.js';
 export type { SetSparsityOptions } from './sparsity.js';
 export {
   MagnitudeOrder,
@@ -25,7 +25,6 @@ export {
 export { argmax, measureAccuracy, measureLatency, type AccuracyResult } from './measure.js';
 export { kernelState, simdSupported, type KernelState } from './kernels.js';
 export { runReference, type Batch } from './reference.js';
-export type { ContainerSource } from '../format/index.js';
 export type { ModelGraph } from '../graph/types.js';
 export { MemoryLimitError } from '../errors.js';
 export {

@@ -46,11 +46,18 @@ type ProductArgs = [
   outStride: number,
 ];
 
-/** A sparse matrix times vectors read at `x` (stride or pixel count), the bias, ReLU and the result. */
-type SparseVectorArgs = [
+/**
+ * What a conv kernel does as it stores its result (each 0 for none): adds `residual` (an image laid out like
+ * the result) before the activation, and writes `second` = max(result · scale[c] + shift[c], 0) (the next
+ * layer's BatchNorm + ReLU) beside the result.
+ */
+type EpilogueArgs = [residual: number, scale: number, shift: number, second: number];
+
+/** A direct sparse conv: CSR rows with byte offsets into the laid-out input, and its result. */
+type DirectConvArgs = [
   ...CsrArgs,
   x: number,
-  strideOrPixels: number,
+  pixels: number,
   bias: number,
   relu: number,
   out: number,
@@ -63,6 +70,9 @@ export interface RuntimeKernels {
   pool(...args: [...WindowArgs, isMax: number]): void;
   spmm(...args: [...CsrArgs, ...ProductArgs]): void;
   gemm(...args: [w: number, rows: number, k: number, ...ProductArgs]): void;
+  gemmEpilogue(
+    ...args: [w: number, rows: number, k: number, ...ProductArgs, ...EpilogueArgs]
+  ): void;
   channelAffine(
     x: number,
     out: number,
@@ -83,9 +93,22 @@ export interface RuntimeKernels {
     wp: number,
     plane: number,
   ): void;
-  /** `index` holds byte offsets into the laid-out input; `strideOrPixels` is the pixel count. */
-  sparseConvDirect(...args: SparseVectorArgs): void;
+  /** `offsets` holds each nonzero's byte offset into the laid-out input. */
+  sparseConvDirect(...args: DirectConvArgs): void;
+  sparseConvDirectEpilogue(...args: [...DirectConvArgs, ...EpilogueArgs]): void;
   compactRows(x: number, out: number, rows: number, wp: number, ow: number): void;
+  /** compactRows over a conv's C·OH rows, with its epilogue. */
+  compactRowsEpilogue(
+    ...args: [
+      x: number,
+      out: number,
+      c: number,
+      oh: number,
+      wp: number,
+      ow: number,
+      ...EpilogueArgs,
+    ]
+  ): void;
   gatherPhases(...args: [...StridedPlaneArgs, hq: number, wq: number]): void;
   gatherShifted(
     ...args: [...StridedPlaneArgs, ah: number, kw: number, hq: number, ow: number]
@@ -99,8 +122,18 @@ export interface RuntimeKernels {
     out: number,
     stride: number,
   ): void;
-  /** `index` holds column indices; `strideOrPixels` is the input's stride. */
-  spmv(...args: SparseVectorArgs): void;
+  /** The input's features are `stride` floats apart. */
+  spmv(
+    ...args: [
+      ...CsrArgs,
+      x: number,
+      stride: number,
+      bias: number,
+      relu: number,
+      out: number,
+      outStride: number,
+    ]
+  ): void;
 }
 
 /** Where the kernels are: not started, starting, ready, or failed (with why). */

@@ -3,7 +3,7 @@ import { InvalidArgumentError, MemoryLimitError, ShapeMismatchError } from '../e
 import { foldBatchNorms, fuseRelus } from '../graph/rewrites.js';
 import { shapeSize, validateGraph, type Shape } from '../graph/shapes.js';
 import type { ModelGraph } from '../graph/types.js';
-import type { ModelMetadata } from '../format/metadata.js';
+import type { ModelMetadata } from '../format/index.js';
 import { Arena, DEFAULT_MAX_MEMORY_BYTES } from './arena.js';
 import { classifyExample, type Classification } from './classify.js';
 import { instantiateKernels, simdSupported } from './kernels.js';

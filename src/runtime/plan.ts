@@ -56,6 +56,15 @@ export interface PlanContext {
   node(name: string): GraphNode;
   readers(name: string): readonly GraphNode[];
   isOutput(name: string): boolean;
+  /** Whether `name`'s output is computed by a step planned before the current node's. */
+  planned(name: string): boolean;
+  /**
+   * The step being planned computes the later node `name` too, in place: `name` shares `by`'s output buffer
+   * and gets no step of its own.
+   */
+  fuse(name: string, by: string): void;
+  /** The step being planned computes the later node `name` too: its buffer, allocated now; no step of its own. */
+  claim(name: string): ImageBuffer;
   image(name: string): ImageBuffer;
   features(name: string): FeatureBuffer;
 }
@@ -92,6 +101,8 @@ export class Plan {
     for (const node of graph.nodes)
       for (const input of nodeInputs(node))
         readers.set(input, [...(readers.get(input) ?? []), node]);
+    // Later nodes that a step planned earlier computes.
+    const computed = new Set<string>();
     const ctx: PlanContext = {
       kernels,
       arena,
@@ -102,10 +113,21 @@ export class Plan {
       node: (name) => byName.get(name)!,
       readers: (name) => readers.get(name) ?? [],
       isOutput: (name) => name === graph.output,
+      planned: (name) => this.images.has(name) || this.featureBuffers.has(name),
+      fuse: (name, by) => {
+        this.images.set(name, this.images.get(by)!);
+        computed.add(name);
+      },
+      claim: (name) => {
+        this.allocateOutput(name);
+        computed.add(name);
+        return this.images.get(name)!;
+      },
       image: (name) => this.images.get(name)!,
       features: (name) => this.featureBuffers.get(name)!,
     };
     for (const node of graph.nodes) {
+      if (computed.has(node.name)) continue;
       this.allocateOutput(node.name);
       const step = (planners[node.op] as Planner<OpName>)(node as never, ctx);
       if (step) (step.stage === 'image' ? this.imageSteps : this.batchSteps).push(step);

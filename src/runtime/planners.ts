@@ -23,7 +23,11 @@ const conv2d: Planner<'conv2d'> = (node, ctx) => {
     ctx.denseThreshold,
     `node "${node.name}"`,
   );
-  const run = weight.kind === 'csr' ? directConv(node, weight, ctx) : im2colConv(node, weight, ctx);
+  const epilogue = planEpilogue(node, ctx);
+  const run =
+    weight.kind === 'csr'
+      ? directConv(node, weight, ctx, epilogue)
+      : im2colConv(node, weight, ctx, epilogue);
   if (node.activation !== 'softmax') return { node: node.name, stage: 'image', run };
   const out = ctx.image(node.name);
   return {
@@ -35,6 +39,46 @@ const conv2d: Planner<'conv2d'> = (node, ctx) => {
     },
   };
 };
+
+/** What a conv's kernel does as it stores its result: byte offsets, 0 for none (kernels.ts, EpilogueArgs). */
+type Epilogue = [residual: number, scale: number, shift: number, second: number];
+const NO_EPILOGUE: Epilogue = [0, 0, 0, 0];
+
+/**
+ * The conv's epilogue, and the later nodes it computes besides its own (WRN's blocks):
+ * - a residual add: when the conv is linear and only an add reads it, and the add's other input is
+ *   computed before the conv, the conv adds that input as it stores and the add shares its output with no
+ *   step of its own (a pass that read two images and wrote one);
+ * - the next layer's BatchNorm + ReLU: when that result is read by a BatchNorm that only a ReLU reads, the
+ *   conv writes the ReLU's output too, from each row it has just stored, and the ReLU has no step (a pass
+ *   over an image that had left L1).
+ */
+function planEpilogue(node: NodeOf<'conv2d'>, ctx: PlanContext): Epilogue {
+  if (node.activation === 'softmax') return NO_EPILOGUE;
+  const add = residualAdd(node, ctx);
+  let residual = 0;
+  if (add) {
+    ctx.fuse(add.name, node.name);
+    residual = ctx.image(add.other).at;
+  }
+  const bn = ctx.readers(add?.name ?? node.name).find((r) => feedsOnlyRelu(r, ctx));
+  if (bn?.op !== 'batchNorm') return [residual, 0, 0, 0];
+  const { scale, shift } = uploadAffine(bn, ctx);
+  return [residual, scale, shift, ctx.claim(ctx.readers(bn.name)[0]!.name).at];
+}
+
+/** The add that a linear conv can compute in its epilogue, and the add's other input (planned already). */
+function residualAdd(
+  node: NodeOf<'conv2d'>,
+  ctx: PlanContext,
+): { name: string; other: string } | undefined {
+  const readers = ctx.readers(node.name);
+  const add = readers[0];
+  if (node.activation !== 'linear' || ctx.isOutput(node.name) || readers.length !== 1) return;
+  if (add?.op !== 'add') return;
+  const other = add.inputs[0] === node.name ? add.inputs[1] : add.inputs[0];
+  return other !== node.name && ctx.planned(other) ? { name: add.name, other } : undefined;
+}
 
 /** The conv's geometry on its input: output size, kernel, strides and the padding before the data. */
 function convGeometry(node: NodeOf<'conv2d'>, ctx: PlanContext) {
@@ -176,12 +220,14 @@ function chooseLayout(g: ConvGeometry, nnz: number): 'padded' | 'shifted' {
 
 /**
  * Sparse conv without im2col: the input laid out (padded planes or shifted copies, whichever costs less)
- * so that every nonzero (ci, ky, kx) reads it at a byte offset fixed at plan time.
+ * so that every nonzero (ci, ky, kx) reads it at a byte offset fixed at plan time. The kernel runs the
+ * epilogue, or the copy that crops the rows does.
  */
 function directConv(
   node: NodeOf<'conv2d'>,
   weight: Extract<UploadedWeight, { kind: 'csr' }>,
   ctx: PlanContext,
+  epilogue: Epilogue,
 ): () => void {
   const { kernels: k, arena } = ctx;
   const g = convGeometry(node, ctx);
@@ -197,25 +243,58 @@ function directConv(
     offsets[i] = layout.offset(Math.floor(col / (kh * kw)), Math.floor(col / kw) % kh, col % kw);
   }
   const offsetsAt = arena.upload(offsets, `node "${node.name}" offsets`);
+  const { rowPtr, values, rows, bias } = weight;
   const P = layout.pixels;
+  const source = layout.source;
   const scratch = ctx.scratch;
-  if (layout.cropped) scratch.floats = Math.max(scratch.floats, out.c * P);
+  const [residual, scale, shift, second] = epilogue;
+  const fused = epilogue.some((at) => at !== 0);
+  if (layout.cropped) {
+    // The copy that crops the rows runs the epilogue.
+    scratch.floats = Math.max(scratch.floats, out.c * P);
+    const wq = P / out.h;
+    return () => {
+      layout.prepare();
+      k.sparseConvDirect(rowPtr, offsetsAt, values, rows, source, P, bias, relu, scratch.at, P);
+      if (!fused) k.compactRows(scratch.at, out.at, out.c * out.h, wq, out.w);
+      else
+        k.compactRowsEpilogue(
+          scratch.at,
+          out.at,
+          out.c,
+          out.h,
+          wq,
+          out.w,
+          residual,
+          scale,
+          shift,
+          second,
+        );
+    };
+  }
+  if (!fused)
+    return () => {
+      layout.prepare();
+      k.sparseConvDirect(rowPtr, offsetsAt, values, rows, source, P, bias, relu, out.at, P);
+    };
   return () => {
     layout.prepare();
-    const target = layout.cropped ? scratch.at : out.at;
-    k.sparseConvDirect(
-      weight.rowPtr,
+    k.sparseConvDirectEpilogue(
+      rowPtr,
       offsetsAt,
-      weight.values,
-      weight.rows,
-      layout.source,
+      values,
+      rows,
+      source,
       P,
-      weight.bias,
+      bias,
       relu,
-      target,
+      out.at,
       P,
+      residual,
+      scale,
+      shift,
+      second,
     );
-    if (layout.cropped) k.compactRows(scratch.at, out.at, out.c * out.h, P / out.h, out.w);
   };
 }
 
@@ -223,12 +302,13 @@ function directConv(
  * A dense-weight conv (WRN's first conv and 1×1 shortcuts, every conv of a dense model): im2col of the
  * image into the shared scratch, then the dense multiply. A 1×1 stride-1 conv's im2col rows are its input
  * planes, so the multiply reads them in place (its 16-pixel blocks read past a plane's end into the next
- * plane or the buffer's slack, and store only OH·OW pixels).
+ * plane or the buffer's slack, and store only OH·OW pixels). The multiply runs the epilogue.
  */
 function im2colConv(
   node: NodeOf<'conv2d'>,
   weight: Extract<UploadedWeight, { kind: 'dense' }>,
   ctx: PlanContext,
+  epilogue: Epilogue,
 ): () => void {
   const { kernels: k } = ctx;
   const { inp, out, kh, kw, sh, sw, pt, pl, relu } = convGeometry(node, ctx);
@@ -236,20 +316,29 @@ function im2colConv(
   const colStride = inPlace ? inp.plane : roundUp(out.plane, 16); // 16-wide SIMD blocks
   const scratch = ctx.scratch;
   if (!inPlace) scratch.floats = Math.max(scratch.floats, weight.cols * colStride);
-  const multiply = (cols: number) =>
-    k.gemm(
-      weight.values,
-      weight.rows,
-      weight.cols,
-      cols,
-      colStride,
-      out.plane,
-      weight.bias,
-      1,
-      relu,
-      out.at,
-      out.plane,
-    );
+  const { values, rows, cols: inner, bias } = weight;
+  const [residual, scale, shift, second] = epilogue;
+  const multiply = epilogue.some((at) => at !== 0)
+    ? (colsAt: number) =>
+        k.gemmEpilogue(
+          values,
+          rows,
+          inner,
+          colsAt,
+          colStride,
+          out.plane,
+          bias,
+          1,
+          relu,
+          out.at,
+          out.plane,
+          residual,
+          scale,
+          shift,
+          second,
+        )
+    : (colsAt: number) =>
+        k.gemm(values, rows, inner, colsAt, colStride, out.plane, bias, 1, relu, out.at, out.plane);
   if (inPlace) return () => multiply(inp.at);
   return () => {
     k.im2col(

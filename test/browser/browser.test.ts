@@ -21,7 +21,7 @@ if (!haveChromium)
     `SKIPPED browser end-to-end test: ${CHROMIUM} is absent (apt-get install chromium).`,
   );
 
-/** A small 90%-sparse CNN classifying 16x16 RGB images into 5 classes. */
+/** A small 90%-sparse CNN with a residual block, classifying 16x16 RGB images into 5 classes. */
 function model(): ModelGraph {
   const rng = new Random(77);
   return {
@@ -48,10 +48,36 @@ function model(): ModelGraph {
         strides: [2, 2],
         padding: 'valid',
       },
+      // A residual block: r1 adds p1 and writes the BatchNorm + ReLU after the sum (conv epilogues).
+      {
+        op: 'conv2d',
+        name: 'r1',
+        input: 'p1',
+        inChannels: 16,
+        outChannels: 16,
+        kernelSize: [3, 3],
+        strides: [1, 1],
+        padding: 'same',
+        weight: randomCsr(rng, 16, 144, 0.1),
+        bias: vec(rng, 16),
+        activation: 'linear',
+      },
+      { op: 'add', name: 'sum', inputs: ['p1', 'r1'] },
+      {
+        op: 'batchNorm',
+        name: 'bn',
+        input: 'sum',
+        gamma: vec(rng, 16),
+        beta: vec(rng, 16),
+        movingMean: vec(rng, 16),
+        movingVariance: vec(rng, 16).map((v) => Math.abs(v) + 0.5),
+        epsilon: 1e-3,
+      },
+      { op: 'relu', name: 'pre', input: 'bn' },
       {
         op: 'conv2d',
         name: 'c2',
-        input: 'p1',
+        input: 'pre',
         inChannels: 16,
         outChannels: 32,
         kernelSize: [3, 3],

@@ -288,6 +288,83 @@ describe('runtime conformance (wasm SIMD kernels vs reference ops vs dense tfjs)
     await check(gap, 4, rng, 'global average pool, feature-side BatchNorm, ReLU and add');
   });
 
+  it('conv epilogues: residual adds and the next BatchNorm + ReLU, sparse (both layouts, strided) and dense', async () => {
+    const rng = new Random(105);
+    const conv = (
+      name: string,
+      input: string,
+      channels: [number, number],
+      k: number,
+      stride: number,
+      sparsity: number,
+      activation: 'linear' | 'relu' = 'linear',
+    ): GraphNode => ({
+      op: 'conv2d',
+      name,
+      input,
+      inChannels: channels[0],
+      outChannels: channels[1],
+      kernelSize: [k, k],
+      strides: [stride, stride],
+      padding: 'same',
+      weight: randomCsr(rng, channels[1], channels[0] * k * k, sparsity),
+      bias: rng.nextFloat() < 0.5 ? null : vector(rng, channels[1]),
+      activation,
+    });
+    const bnRelu = (name: string, input: string, channels: number): GraphNode[] => [
+      {
+        op: 'batchNorm',
+        name: `${name}_bn`,
+        input,
+        gamma: vector(rng, channels),
+        beta: vector(rng, channels),
+        movingMean: vector(rng, channels),
+        movingVariance: vector(rng, channels).map((v) => v + 1),
+        epsilon: 1e-3,
+      },
+      { op: 'relu', name, input: `${name}_bn` },
+    ];
+    for (const [size, width] of [
+      [5, 8],
+      [8, 16],
+      [12, 8],
+      [16, 4],
+    ] as const) {
+      for (const sparsity of [0.9, 0]) {
+        const c: [number, number] = [width, width];
+        const graph: ModelGraph = {
+          nodes: [
+            { op: 'input', name: 'x', shape: [size, size, 3] },
+            conv('a', 'x', [3, width], 3, 1, 0.5, 'relu'),
+            // b adds a (computed first) and writes p1 = relu(bn(a + b)); s1 is read twice.
+            conv('b', 'a', c, 3, 1, sparsity),
+            { op: 'add', name: 's1', inputs: ['a', 'b'] },
+            ...bnRelu('p1', 's1', width),
+            conv('c', 'p1', c, 3, 1, sparsity),
+            { op: 'add', name: 's2', inputs: ['s1', 'c'] },
+            ...bnRelu('p2', 's2', width),
+            // Strided; the 1×1 shortcut f is computed after e, so f adds e's output.
+            conv('e', 'p2', c, 3, 2, sparsity),
+            conv('f', 'p2', c, 1, 2, sparsity),
+            { op: 'add', name: 's3', inputs: ['e', 'f'] },
+            ...bnRelu('p3', 's3', width),
+            // Not fused: a ReLU before the add, a conv read twice.
+            conv('g', 'p3', c, 3, 1, sparsity, 'relu'),
+            { op: 'add', name: 's4', inputs: ['g', 's3'] },
+            conv('h', 's4', c, 3, 1, sparsity),
+            { op: 'add', name: 's5', inputs: ['h', 'h'] },
+            // A conv straight into BatchNorm + ReLU, the graph's output.
+            conv('k', 's5', c, 3, 1, sparsity),
+            ...bnRelu('out', 'k', width),
+          ],
+          output: 'out',
+          metadata: {},
+        };
+        await check(graph, 2, rng, `conv epilogues ${size}x${size}x${width} sparsity ${sparsity}`);
+      }
+    }
+  });
+
   it('softmax over the channels of images: as a conv activation and as an op', async () => {
     const rng = new Random(104);
     const graph: ModelGraph = {
