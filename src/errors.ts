@@ -174,3 +174,22 @@ export class OptimizerStateError extends DynapruneError {
     super('E_OPTIMIZER_STATE', message, options);
   }
 }
+
+/**
+ * Training stopped on request (an aborted `signal`) at an epoch boundary, after that epoch's metrics and
+ * checkpoint were written; training again with `resume` continues exactly where it stopped.
+ */
+export class TrainingStoppedError extends DynapruneError {
+  /** Epochs done (and checkpointed, when the run has a folder) by the training call that stopped. */
+  readonly epochsDone: number;
+  constructor(epochsDone: number, epochs: number, runDir: string | undefined) {
+    super(
+      'E_STOPPED',
+      `Training stopped on request after epoch ${epochsDone} of ${epochs}. ` +
+        (runDir !== undefined
+          ? `Its checkpoint is in ${runDir}: train again with resume (--resume) to continue.`
+          : 'It had no run folder, so nothing was saved to resume from.'),
+    );
+    this.epochsDone = epochsDone;
+  }
+}

@@ -21,7 +21,7 @@ import { getModel } from '../models/registry.js';
 import { describeMachine } from './machine.js';
 import { folderHandler, savedModelBytes } from '../train/model-files.js';
 import { prepareRunFolder, RunFolder } from '../train/run-folder.js';
-import { RunFolderError } from '../errors.js';
+import { RunFolderError, TrainingStoppedError } from '../errors.js';
 import {
   recalibrateAndValidate,
   recalibrationLine,
@@ -148,6 +148,12 @@ export interface TrainingRunEvents {
   onLog?(line: string): void;
   onDownload?(progress: DownloadProgress): void;
   train?: TrainCallbacks;
+  /**
+   * Stops the run at an epoch boundary, after its checkpoint ({@link TrainOptions.signal}; for one-shot also
+   * between training and fine-tuning): runTraining then rejects with TrainingStoppedError, and the same
+   * config with `resume` continues it.
+   */
+  signal?: AbortSignal;
 }
 
 export interface TrainingRunResult extends TrainResult {
@@ -261,6 +267,9 @@ async function trainAndFinetune(
     learningRateSteps: { offset: 0, total: scheduleSteps },
   });
   if (finetuneEpochs === 0) return result;
+  // The pruned model is checkpointed with the last training epoch: the fine-tuning starts from it on resume.
+  if (base.signal?.aborted)
+    throw new TrainingStoppedError(base.epochs, base.epochs + finetuneEpochs, base.runDir);
   const tuned = await train({
     ...base,
     epochs: finetuneEpochs,
@@ -381,9 +390,18 @@ export async function runTraining(
     runDir: config.out,
     resume: config.resume,
     ...(events.train ? { callbacks: events.train } : {}),
+    ...(events.signal ? { signal: events.signal } : {}),
   };
   const finetune = method.name === 'oneshot' ? (config.finetuneEpochs ?? 0) : 0;
-  let final = await trainAndFinetune(base, finetune, pruner);
+  let final: TrainResult;
+  try {
+    final = await trainAndFinetune(base, finetune, pruner);
+  } catch (error) {
+    // Stopped on request (TrainingStoppedError) or failed: nothing more happens to this model.
+    pruner?.dispose();
+    model.dispose();
+    throw error;
+  }
   pruner?.dispose();
   if (finetune > 0) await run.writeMetrics(final.epochs);
   const evaluated = finalEvaluation(

@@ -4,7 +4,8 @@ import { InvalidArgumentError } from '../errors.js';
 import { getModel, PAPER_CNN_WIDE_DEFAULT_WIDTH } from '../models/registry.js';
 import type { DistributionName } from '../sparsity/distributions.js';
 import { trainableParameters, type AugmentKind, type TrainingRunConfig } from './experiment.js';
-import { sparsityForBudget } from './model-stats.js';
+import { multiplyAddsOfModel, sparsityForBudget } from './model-stats.js';
+import { estimatedRunCost } from './paper-cost.js';
 import type { BackendRequest } from '../engine/backend.js';
 import type { LearningRateSchedule } from '../train/trainer.js';
 
@@ -73,8 +74,13 @@ export interface PaperJob {
   readonly label: string;
   readonly seed: number;
   readonly config: TrainingRunConfig;
-  /** Optimizer steps the run takes, fine-tuning included (for the overall ETA). */
+  /** Optimizer steps the run takes, fine-tuning included (for the overall progress). */
   readonly steps: number;
+  /**
+   * The run's estimated work in dense-path multiply-adds ({@link estimatedRunCost}): the longest runs start
+   * first, and the ETA weighs each run's steps by it.
+   */
+  readonly cost: number;
 }
 
 /** paper-cnn-wide's trainable parameters at `width`. */
@@ -88,6 +94,19 @@ function wideParameters(width: number): number {
   const n = trainableParameters(model);
   model.dispose();
   return n;
+}
+
+/** Dense multiply-adds per CIFAR-10 image of the model a config trains. */
+function denseMultiplyAdds(config: Pick<TrainingRunConfig, 'model' | 'width'>): number {
+  const model = getModel(config.model).build({
+    inputShape: [32, 32, 3],
+    numClasses: 10,
+    seed: 0,
+    ...(config.width !== undefined ? { width: config.width } : {}),
+  });
+  const macs = multiplyAddsOfModel(model).dense;
+  model.dispose();
+  return macs;
 }
 
 /** The paper-cnn-wide width (two decimals) whose dense parameter count is closest to the budget. */
@@ -211,6 +230,12 @@ export function paperPlan(options: PaperPlanOptions): PaperJob[] {
   const specs = rowSpecs(width, options.distribution ?? 'uniform').filter((s) =>
     rows.includes(s.id),
   );
+  const macs = new Map<string, number>();
+  const macsOf = (config: TrainingRunConfig): number => {
+    const key = `${config.model} ${String(config.width)}`;
+    if (!macs.has(key)) macs.set(key, denseMultiplyAdds(config));
+    return macs.get(key)!;
+  };
   return specs.flatMap((spec) =>
     Array.from({ length: spec.singleSeed ? 1 : seeds }, (_, i) => options.seed + i).map((seed) => {
       const isOneShot = spec.config.method === 'oneshot';
@@ -253,7 +278,8 @@ export function paperPlan(options: PaperPlanOptions): PaperJob[] {
         label: spec.label,
         ...(options.command !== undefined ? { command: options.command } : {}),
       };
-      return { row: spec.id, label: spec.label, seed, config, steps: stepsPerEpoch * epochs };
+      const cost = estimatedRunCost(config, stepsPerEpoch, macsOf(config));
+      return { row: spec.id, label: spec.label, seed, config, steps: stepsPerEpoch * epochs, cost };
     }),
   );
 }

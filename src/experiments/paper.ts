@@ -94,7 +94,8 @@ export async function measureRun(runDir: string): Promise<RunMeasurements> {
 }
 
 /**
- * Trains every (row, seed) of the plan ({@link paperPlan}), `jobs` at once, then exports and times the
+ * Trains every (row, seed) of the plan ({@link paperPlan}), `jobs` at once and the longest first (threads
+ * of finished runs go to the runs left once none waits, see {@link runJobs}), then exports and times the
  * first seed of each row, writes `paper-run.json`, and returns the summary rebuilt from the run folders
  * ({@link summaryFromRuns}), so `dynaprune report` on the same folder gives the same report.
  */
@@ -107,7 +108,12 @@ export async function runPaperComparison(
   // The cores are shared out between the runs trained at once, unless the threads are given.
   const threads = options.threads ?? Math.max(1, Math.floor(defaultThreads() / jobs));
   const plan = paperPlan({ ...options, threads });
-  await runJobs(plan, jobs, options.reuse ?? false, events);
+  // Threads the user chose stay as chosen; the cores' shares move to the runs left once the queue empties.
+  await runJobs(
+    plan,
+    { parallel: jobs, reuse: options.reuse ?? false, handover: options.threads === undefined },
+    events,
+  );
   const backend = await initBackend(options.backend, { threads });
   const firsts = new Map<PaperRowId, PaperJob>();
   for (const job of plan) if (!firsts.has(job.row)) firsts.set(job.row, job);

@@ -22,6 +22,7 @@ import {
   InvalidArgumentError,
   NonFiniteLossError,
   ShapeMismatchError,
+  TrainingStoppedError,
 } from '../errors.js';
 import { FusedAdamOptimizer } from '../engine/fused-adam.js';
 import { FusedMomentumOptimizer } from '../engine/fused-momentum.js';
@@ -177,6 +178,14 @@ export interface TrainOptions {
    * checkpoint, so the last good one is kept, and DivergedError is thrown.
    */
   readonly divergence?: boolean;
+  /**
+   * Asks the loop to stop early, like tfjs's `model.stopTraining`, but so that it can resume: once the
+   * signal is aborted, the loop ends the epoch in progress, writes its metrics and checkpoint (with
+   * `runDir`), and rejects with TrainingStoppedError. Training again with `resume` then continues from that
+   * checkpoint and ends exactly where the uninterrupted run would have. A request during the last epoch is
+   * ignored: the run ends there anyway.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** True when an epoch meets the divergence rule of {@link TrainOptions.divergence}. */
@@ -538,11 +547,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         };
         await files!.saveCheckpoint(run.dir, model, optimizer, state);
       }
+      // Honoured only here, after the checkpoint: a resumed run sees the same batches from the next epoch.
+      if (options.signal?.aborted && epoch < epochs - 1) {
+        throw new TrainingStoppedError(epoch + 1, epochs, run?.dir);
+      }
     }
   } finally {
     releaseMoments();
+    optimizer.dispose();
   }
-  optimizer.dispose();
   const last = history[history.length - 1]!;
   return {
     epochs: history,

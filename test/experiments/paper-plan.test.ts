@@ -1,5 +1,7 @@
-// paperPlan: --sparse-init reaches every run's config, and a plan without it is unchanged (so --reuse still matches).
+// paperPlan: --sparse-init reaches every run's config (a plan without it is unchanged, so --reuse still matches); estimated costs.
 import { describe, expect, it } from 'vitest';
+import { relativeStepCost } from '../../src/experiments/paper-cost.js';
+import { longestFirst } from '../../src/experiments/paper-jobs.js';
 import { paperPlan, type PaperPlanOptions } from '../../src/experiments/paper-plan.js';
 
 const base: PaperPlanOptions = { out: 'runs/x', quick: false, backend: 'wasm', seed: 1 };
@@ -11,5 +13,29 @@ describe('paperPlan', () => {
     const scaled = paperPlan({ ...base, only: ['dsr', 'static'], sparseInit: true });
     expect(scaled).toHaveLength(plain.length);
     expect(scaled.every((job) => job.config.sparseInit === true)).toBe(true);
+  });
+
+  it('estimates each run’s work so that the longest start first', () => {
+    const plan = paperPlan({
+      ...base,
+      seeds: 1,
+      only: ['keras-paper', 'dsr', 'oneshot', 'gmp', 'dense-wide'],
+    });
+    const cost = Object.fromEntries(plan.map((job) => [job.row, job.cost]));
+    // Measured on the idle machine (RESULTS §5.3): one-shot ~50 min, DSR ~23, the paper's CNN ~10.
+    expect(longestFirst(plan).map((job) => job.row)).toEqual([
+      'dense-wide',
+      'oneshot',
+      'gmp',
+      'dsr',
+      'keras-paper',
+    ]);
+    expect(cost['dsr']! / cost['keras-paper']!).toBeGreaterThan(1.5);
+    expect(cost['dsr']! / cost['keras-paper']!).toBeLessThan(4);
+    // One-shot: 9 dense epochs and 1 sparse one, against 10 dense.
+    const sparseEpoch = relativeStepCost(
+      1 - plan.find((j) => j.row === 'oneshot')!.config.sparsity!,
+    );
+    expect(cost['oneshot']! / cost['dense-wide']!).toBeCloseTo((9 + sparseEpoch) / 10, 6);
   });
 });

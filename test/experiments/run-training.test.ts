@@ -1,10 +1,12 @@
-// runTraining: one-shot fine-tuning keeps the run's options (issue #11, bug 2); a held-out validation split.
+// runTraining: one-shot fine-tuning keeps the run's options (issue #11, bug 2); a held-out validation split; stop and resume.
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { TrainingStoppedError } from '../../src/errors.js';
 import { runTraining, type TrainingRunConfig } from '../../src/experiments/experiment.js';
+import type { BatchProgress } from '../../src/train/trainer.js';
 
 const CIFAR = join(import.meta.dirname, '../../../shared/data/cifar10/cifar-10-binary.tar.gz');
 const haveCifar = existsSync(CIFAR);
@@ -87,6 +89,71 @@ describe('runTraining', () => {
       }
       expect(saved.testAcc).toBe(metrics[1]!['testAcc']);
       expect(saved.validationAcc).toBe(metrics[1]!['valAcc']);
+    },
+  );
+
+  it.skipIf(!haveCifar)(
+    'a one-shot run stopped before and during fine-tuning resumes to the same model and figures',
+    async () => {
+      const settings: Partial<TrainingRunConfig> = {
+        method: 'oneshot',
+        sparsity: 0.5,
+        epochs: 2,
+        finetuneEpochs: 2,
+        learningRateSchedule: 'cosine',
+        augment: 'crop-flip',
+      };
+      const whole = await base(settings);
+      await runTraining(whole);
+      const split = await base(settings);
+      /** Runs `split`, asking it to stop in the first batch of the `epoch`-th epoch of whichever phase. */
+      const stopIn = async (epoch: number): Promise<unknown> => {
+        const controller = new AbortController();
+        const train = {
+          onBatchEnd: (p: BatchProgress) => {
+            if (p.epoch === epoch) controller.abort();
+          },
+        };
+        return runTraining({ ...split, resume: true }, { train, signal: controller.signal }).catch(
+          (e: unknown) => e,
+        );
+      };
+      // In training's last epoch: it stops between the pruning and the fine-tuning.
+      const first = await stopIn(2);
+      expect(first).toBeInstanceOf(TrainingStoppedError);
+      expect((first as TrainingStoppedError).epochsDone).toBe(2);
+      // Resumed, it starts fine-tuning and stops after its first epoch.
+      const second = await stopIn(1);
+      expect(second).toBeInstanceOf(TrainingStoppedError);
+      expect((second as TrainingStoppedError).epochsDone).toBe(1);
+      await runTraining({ ...split, resume: true });
+      const figures = async (out: string) => ({
+        metrics: (await lines(join(out, 'metrics.jsonl'))).map(
+          ({ trainLoss, trainAcc, valLoss, valAcc, learningRate }) => ({
+            trainLoss,
+            trainAcc,
+            valLoss,
+            valAcc,
+            learningRate,
+          }),
+        ),
+        result: (({ testAcc, testLoss, steps, nnz, layers }) => ({
+          testAcc,
+          testLoss,
+          steps,
+          nnz,
+          sizes: (layers as { size: number; nnz: number }[]).map((l) => [l.size, l.nnz]),
+        }))(
+          JSON.parse(await readFile(join(out, 'result.json'), 'utf8')) as Record<string, unknown>,
+        ),
+        weights: await readFile(join(out, 'model', 'weights.bin')),
+      });
+      const expected = await figures(whole.out);
+      expect(expected.metrics).toHaveLength(4);
+      const got = await figures(split.out);
+      expect(got.metrics).toEqual(expected.metrics);
+      expect(got.result).toEqual(expected.result);
+      expect(got.weights.equals(expected.weights)).toBe(true);
     },
   );
 });

@@ -114,7 +114,7 @@ export function registerPaperCommand(program: Command): void {
     .option('--backend <name>', `tfjs backend (${backendRequests.join(', ')})`, 'auto')
     .option(
       '--threads <n>',
-      'threads per run (wasm backend in Node; same results on any count); default half the cores / --jobs',
+      'threads per run (wasm backend in Node; same results on any count); default half the cores / --jobs, and once no run waits, a finished run hands its threads to a running one (which resumes on them from its next epoch checkpoint)',
     )
     .option('--seed <n>', 'the first seed (weights, data order, masks)', '1')
     .option(
@@ -204,6 +204,12 @@ export function registerPaperCommand(program: Command): void {
           );
           log(overallLine(overall));
         },
+        onThreads: (job, h) =>
+          log(
+            `[${name(job)}] handed ${h.added} more thread${h.added === 1 ? '' : 's'} (freed by ` +
+              `${h.freedBy.map(name).join(', ')}): resuming after epoch ${h.epochsDone}/${h.epochs} ` +
+              `on ${h.threads} threads`,
+          ),
         onJobEnd: (job, origin, overall) => {
           if (origin === 'reused') log(`[${name(job)}] reused the finished run`);
           log(overallLine(overall));
