@@ -24,6 +24,7 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeMachine, writeBenchResult } from './lib/results.js';
+import { randomImages } from './lib/random-images.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -63,13 +64,7 @@ async function worker(c: Case, dsr: boolean): Promise<void> {
   await initBackend('wasm', { threads: c.threads ?? 1, xnnpackThreads: c.xnnpackThreads });
   const count = BATCH * (c.batches + c.warmup);
   // Random pixels and labels: throughput does not depend on the values.
-  const images = new Uint8Array(count * 3072);
-  let s = 12345;
-  for (let i = 0; i < images.length; i++) {
-    s = (s * 1103515245 + 12345) >>> 0;
-    images[i] = s >>> 24;
-  }
-  const labels = Uint8Array.from({ length: count }, (_, i) => i % 10);
+  const { images, labels } = randomImages(count);
   const dense = getModel(c.model).build({ inputShape: [32, 32, 3], numClasses: 10, seed: 1 });
   const model =
     c.model === 'paper-cnn'

@@ -20,8 +20,9 @@ export const SPARSE_CONV_WEIGHT_GRAD = 'DynaprunSparseConv2DWeightGrad';
 export const SPARSE_CONV_INPUT_GRAD = 'DynaprunSparseConv2DInputGrad';
 
 /**
- * A convolution's sizes, NHWC, with explicit top/left padding. A dense layer is the 1×1 convolution of a
- * 1×1 image: h = w = oh = ow = kh = kw = strides = 1, pads 0, ci = input features, n = batch.
+ * A convolution's sizes, NHWC, with explicit top/left padding: {@link ConvGeometryArgs} by name. A dense
+ * layer is the 1×1 convolution of a 1×1 image: h = w = oh = ow = kh = kw = strides = 1, pads 0,
+ * ci = input features, n = batch.
  */
 export interface SparseConvGeometry {
   readonly n: number;
