@@ -76,4 +76,22 @@ export default tseslint.config(
       'max-lines-per-function': ['error', { max: 120, skipBlankLines: false, skipComments: false }],
     },
   },
+  {
+    // Reports sit below the experiments that fill them (docs/STRUCTURE.md): experiments/ imports report/.
+    files: ['src/report/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/experiments/**'],
+              message: 'report/ never imports experiments/ (it sits a floor below them).',
+            },
+            noCli,
+          ],
+        },
+      ],
+    },
+  },
 );

@@ -20,7 +20,7 @@ import { maskedLayers } from '../src/layers/index.js';
 import { getModel } from '../src/models/registry.js';
 import { sparsify } from '../src/sparsity/sparsify.js';
 import { sparseCategoricalCrossentropy } from '../src/train/loss.js';
-import { describeMachine, writeBenchResult } from './lib/results.js';
+import { describeMachine, loadRange, writeBenchResult } from './lib/results.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
@@ -125,7 +125,7 @@ const rows = (['adam', 'momentum'] as const).map((opt) => ({
 const f = (v: number, d = 1) => v.toFixed(d);
 console.log(
   `\npaper-cnn-wide w=3, 90% sparse, sparse path, batch ${BATCH}; ${rounds} rounds x ${steps} steps; ` +
-    `load ${loadBefore.map((l) => l.toFixed(1)).join(' ')} -> ${loadAfter.map((l) => l.toFixed(1)).join(' ')}\n`,
+    `${loadRange(loadBefore, loadAfter)}\n`,
 );
 console.log(
   '| optimizer | step, full sweep (ms) | step, active only (ms) | step speed-up | optimizer, full (ms) | optimizer, active (ms) | optimizer speed-up |',

@@ -9,7 +9,8 @@
 //     (torch.nn.utils.prune, how PyTorch users train sparse) on one thread and on every core;
 //   - every core (`initBackend('wasm', { threads: cores })`: tfjs-wasm's threaded build and dynaprune's
 //     kernel workers) for paper-cnn dense, paper-cnn-wide dense and paper-cnn-wide at 90% on the sparse
-//     path, against one thread and against PyTorch with as many threads;
+//     path (with XNNPACK on one thread, as `dynaprune train` runs sparse models, and on every thread),
+//     against one thread and against PyTorch with as many threads;
 //   - DSR's mask updates on paper-cnn-wide at 90% on the sparse path: their share of training time at the
 //     paper's shortest rewiring period (100 steps).
 // dynaprune's workers also report the CPU time of all their threads per step (what a split costs in work).
@@ -23,6 +24,7 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeMachine, writeBenchResult } from './lib/results.js';
+import { randomImages } from './lib/random-images.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -62,13 +64,7 @@ async function worker(c: Case, dsr: boolean): Promise<void> {
   await initBackend('wasm', { threads: c.threads ?? 1, xnnpackThreads: c.xnnpackThreads });
   const count = BATCH * (c.batches + c.warmup);
   // Random pixels and labels: throughput does not depend on the values.
-  const images = new Uint8Array(count * 3072);
-  let s = 12345;
-  for (let i = 0; i < images.length; i++) {
-    s = (s * 1103515245 + 12345) >>> 0;
-    images[i] = s >>> 24;
-  }
-  const labels = Uint8Array.from({ length: count }, (_, i) => i % 10);
+  const { images, labels } = randomImages(count);
   const dense = getModel(c.model).build({ inputShape: [32, 32, 3], numClasses: 10, seed: 1 });
   const model =
     c.model === 'paper-cnn'
@@ -201,7 +197,13 @@ function plan(quick: boolean, havePyTorch: boolean): Case[] {
       // Every core: the dense model on the dense path, and the 90%-sparse model on the sparse path.
       const allCoresRow = (kernels === 'dense' && d === 1) || (kernels === 'sparse' && d === 0.1);
       if (allCores > 1 && allCoresRow) {
-        cases.push({ id: `wide${d}-${kernels}-all`, ...dynaprune, threads: allCores });
+        // The sparse path gives XNNPACK one thread, as `dynaprune train` does for sparse runs
+        // (xnnpackThreadsFor); the `-xnnall` row keeps XNNPACK on every thread, for the comparison.
+        const xnnpack = kernels === 'sparse' ? { xnnpackThreads: 1 } : {};
+        cases.push({ id: `wide${d}-${kernels}-all`, ...dynaprune, threads: allCores, ...xnnpack });
+        if (kernels === 'sparse') {
+          cases.push({ id: `wide${d}-${kernels}-all-xnnall`, ...dynaprune, threads: allCores });
+        }
       }
     }
     if (havePyTorch) {
@@ -290,6 +292,7 @@ async function main(): Promise<void> {
     paperCnnDenseAllCoresVsOneThread: ratio('paper-dp-all', 'paper-dp'),
     wideDenseAllCoresVsOneThread: ratio('wide1-dense-all', 'wide1-dense'),
     wideSparse90AllCoresVsOneThread: ratio('wide0.1-sparse-all', 'wide0.1-sparse'),
+    wideSparse90AllCoresXnnpackAllVsOneThread: ratio('wide0.1-sparse-all-xnnall', 'wide0.1-sparse'),
     pyTorchPaperCnnAllCoresVsOneThread: ratio('paper-ptall', 'paper-pt1'),
     threadsAllCores: cpus().length,
     dsrMaskUpdateShareAtPeriod100: dsr['shareAtPeriod100'] ?? null,
@@ -334,8 +337,11 @@ async function main(): Promise<void> {
       `${fmt(ips['paper-ptall'])} | ${fmt(summary.paperCnnDenseAllCoresVsPyTorchAllCores, 2)}x |`,
     `| paper-cnn-wide dense | ${fmt(ips['wide1-dense'])} | ${fmt(ips['wide1-dense-all'])} | ${fmt(summary.wideDenseAllCoresVsOneThread, 2)}x | ` +
       `${fmt(ips['wide1-ptall'])} | ${fmt(ratio('wide1-dense-all', 'wide1-ptall'), 2)}x |`,
-    `| paper-cnn-wide 90% sparse path | ${fmt(ips['wide0.1-sparse'])} | ${fmt(ips['wide0.1-sparse-all'])} | ` +
+    `| paper-cnn-wide 90% sparse path (XNNPACK 1 thread) | ${fmt(ips['wide0.1-sparse'])} | ${fmt(ips['wide0.1-sparse-all'])} | ` +
       `${fmt(summary.wideSparse90AllCoresVsOneThread, 2)}x | ${fmt(ips['wide0.1-ptall'])} | ${fmt(summary.wideSparse90VsPyTorchAllCores, 2)}x |`,
+    `| the same, XNNPACK on every thread | ${fmt(ips['wide0.1-sparse'])} | ${fmt(ips['wide0.1-sparse-all-xnnall'])} | ` +
+      `${fmt(summary.wideSparse90AllCoresXnnpackAllVsOneThread, 2)}x | ${fmt(ips['wide0.1-ptall'])} | ` +
+      `${fmt(ratio('wide0.1-sparse-all-xnnall', 'wide0.1-ptall'), 2)}x |`,
     '',
     `DSR mask updates (paper-cnn-wide, 90%, sparse path): ${fmt(dsr['updateMs'])} ms per update, ` +
       `${fmt(dsr['stepMs'])} ms per step: ${fmt((dsr['shareAtPeriod100'] ?? 0) * 100, 2)}% of training at a 100-step period`,

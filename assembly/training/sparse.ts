@@ -51,6 +51,52 @@ function addTransposed(r0: v128, r1: v128, r2: v128, r3: v128, d0: usize, d1: us
 }
 
 /**
+ * acc[0..16) (four f32x4) += Σ_j w_j · row_j[half .. half + 16) over the entries [start, end) of a CSR (or
+ * CSC) row, where w_j = values[j] and row_j = base + idx[j]·128 (a 32-float row of a block). The caller
+ * runs it once per half of the 32 floats: with four accumulators and two entries per step, V8 keeps every
+ * vector in a register (eight accumulators spilled one to the stack, and the loop then waited on that
+ * store at every entry). The terms are added one by one in entry order, so the sums are those of one
+ * sweep with eight accumulators, bit for bit. `fresh` starts from 0 instead of acc.
+ */
+@inline
+function accumulateHalf(
+  acc: usize, fresh: bool, start: i32, end: i32, values: usize, idx: usize, base: usize, half: usize,
+): void {
+  let a0: v128, a1: v128, a2: v128, a3: v128;
+  if (fresh) {
+    a0 = f32x4.splat(0); a1 = a0; a2 = a0; a3 = a0;
+  } else {
+    a0 = v128.load(acc); a1 = v128.load(acc, 16); a2 = v128.load(acc, 32); a3 = v128.load(acc, 48);
+  }
+  let j = start;
+  for (; j + 2 <= end; j += 2) {
+    const at = <usize>j << 2;
+    const w0 = f32x4.splat(load<f32>(values + at));
+    const w1 = f32x4.splat(load<f32>(values + at, 4));
+    const s0 = base + (<usize>load<i32>(idx + at) << 7) + half;
+    const s1 = base + (<usize>load<i32>(idx + at, 4) << 7) + half;
+    // Entry by entry, as a plain sweep adds them (the sums' bits do not depend on the unrolling).
+    a0 = f32x4.add(f32x4.add(a0, f32x4.mul(w0, v128.load(s0))), f32x4.mul(w1, v128.load(s1)));
+    a1 = f32x4.add(f32x4.add(a1, f32x4.mul(w0, v128.load(s0, 16))), f32x4.mul(w1, v128.load(s1, 16)));
+    a2 = f32x4.add(f32x4.add(a2, f32x4.mul(w0, v128.load(s0, 32))), f32x4.mul(w1, v128.load(s1, 32)));
+    a3 = f32x4.add(f32x4.add(a3, f32x4.mul(w0, v128.load(s0, 48))), f32x4.mul(w1, v128.load(s1, 48)));
+  }
+  if (j < end) {
+    const at = <usize>j << 2;
+    const w = f32x4.splat(load<f32>(values + at));
+    const src = base + (<usize>load<i32>(idx + at) << 7) + half;
+    a0 = f32x4.add(a0, f32x4.mul(w, v128.load(src)));
+    a1 = f32x4.add(a1, f32x4.mul(w, v128.load(src, 16)));
+    a2 = f32x4.add(a2, f32x4.mul(w, v128.load(src, 32)));
+    a3 = f32x4.add(a3, f32x4.mul(w, v128.load(src, 48)));
+  }
+  v128.store(acc, a0);
+  v128.store(acc, a1, 16);
+  v128.store(acc, a2, 32);
+  v128.store(acc, a3, 48);
+}
+
+/**
  * Where pixel p's window starts in x, as a byte offset of its first row's first column (which may lie
  * outside the image), packed with the window's validity: the pixel's input row ih0 = oh·SH − PT and
  * column iw0 = ow·SW − PL, and whether columns iw0 .. iw0 + KW − 1 all lie inside [0, W).
@@ -216,8 +262,8 @@ export function gatherValues(
 
 /**
  * Forward: y[p][co] = act(bias[co] + Σ_j values[j] · cols[k_j][p]) over the CSR row co, written in NHWC,
- * for the blocks [b0, b1). Each block of 32 pixels stays in eight SIMD accumulators across the whole row
- * and is stored whole into `scratch` ([CO][32] floats, the thread's own); the block then goes to y as
+ * for the blocks [b0, b1). Each row of a block of 32 pixels is summed into `scratch` ([CO][32] floats, the
+ * thread's own), half a block at a time in registers ({@link accumulateHalf}); the block then goes to y as
  * 4 × 4 transposes (tail channels and pixels one float at a time). `relu` is 0 or 1.
  */
 export function sparseConvForward(
@@ -234,33 +280,23 @@ export function sparseConvForward(
     for (let co = 0; co < CO; co++) {
       const start = load<i32>(rowPtr + (<usize>co << 2));
       const end = load<i32>(rowPtr + (<usize>(co + 1) << 2));
-      const bv = f32x4.splat(hasBias ? load<f32>(bias + (<usize>co << 2)) : 0);
-      let a0 = bv, a1 = bv, a2 = bv, a3 = bv, a4 = bv, a5 = bv, a6 = bv, a7 = bv;
-      for (let j = start; j < end; j++) {
-        const w = f32x4.splat(load<f32>(values + (<usize>j << 2)));
-        const src = chunk + (<usize>load<i32>(colIdx + (<usize>j << 2)) << 7);
-        a0 = f32x4.add(a0, f32x4.mul(w, v128.load(src)));
-        a1 = f32x4.add(a1, f32x4.mul(w, v128.load(src, 16)));
-        a2 = f32x4.add(a2, f32x4.mul(w, v128.load(src, 32)));
-        a3 = f32x4.add(a3, f32x4.mul(w, v128.load(src, 48)));
-        a4 = f32x4.add(a4, f32x4.mul(w, v128.load(src, 64)));
-        a5 = f32x4.add(a5, f32x4.mul(w, v128.load(src, 80)));
-        a6 = f32x4.add(a6, f32x4.mul(w, v128.load(src, 96)));
-        a7 = f32x4.add(a7, f32x4.mul(w, v128.load(src, 112)));
-      }
-      if (relu) {
-        a0 = f32x4.max(a0, zero); a1 = f32x4.max(a1, zero); a2 = f32x4.max(a2, zero); a3 = f32x4.max(a3, zero);
-        a4 = f32x4.max(a4, zero); a5 = f32x4.max(a5, zero); a6 = f32x4.max(a6, zero); a7 = f32x4.max(a7, zero);
-      }
       const out = scratch + (<usize>co << 7);
-      v128.store(out, a0);
-      v128.store(out, a1, 16);
-      v128.store(out, a2, 32);
-      v128.store(out, a3, 48);
-      v128.store(out, a4, 64);
-      v128.store(out, a5, 80);
-      v128.store(out, a6, 96);
-      v128.store(out, a7, 112);
+      const bv = f32x4.splat(hasBias ? load<f32>(bias + (<usize>co << 2)) : 0);
+      v128.store(out, bv);
+      v128.store(out, bv, 16);
+      v128.store(out, bv, 32);
+      v128.store(out, bv, 48);
+      v128.store(out, bv, 64);
+      v128.store(out, bv, 80);
+      v128.store(out, bv, 96);
+      v128.store(out, bv, 112);
+      accumulateHalf(out, false, start, end, values, colIdx, chunk, 0);
+      accumulateHalf(out + 64, false, start, end, values, colIdx, chunk, 64);
+    }
+    if (relu) {
+      for (let at: usize = 0; at < (<usize>CO << 7); at += 16) {
+        v128.store(scratch + at, f32x4.max(v128.load(scratch + at), zero));
+      }
     }
     // scratch[co][q] → y[p0 + q][co].
     const yBlock = y + <usize>p0 * rowBytes;
@@ -364,7 +400,7 @@ export function blockedBiasGrad(dyt: usize, P: i32, CO: i32, db: usize): void {
  * The weight gradient at the active positions of the output rows [r0, r1) (a sampled dense-dense
  * product): dw[k_j][co] = Σ_p dyt[co][p] · cols[k_j][p] for every CSR entry j of row co. The caller zeroes
  * the dense [K, CO] output first; this writes only the active entries. `acc` is scratch of nnz·16 bytes
- * (one f32x4 partial sum per entry).
+ * (one f32x4 partial sum per entry, summed over the blocks in order).
  */
 export function sparseConvWeightGrad(
   cols: usize, dyt: usize, K: i32, P: i32, CO: i32, rowPtr: usize, colIdx: usize, acc: usize, dw: usize,
@@ -551,28 +587,9 @@ export function sparseConvInputGrad(
     for (let k = 0; k < K; k++) {
       const start = load<i32>(cscPtr + (<usize>k << 2));
       const end = load<i32>(cscPtr + (<usize>(k + 1) << 2));
-      let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-      for (let j = start; j < end; j++) {
-        const w = f32x4.splat(load<f32>(cscValues + (<usize>j << 2)));
-        const src = gc + (<usize>load<i32>(cscRow + (<usize>j << 2)) << 7);
-        a0 = f32x4.add(a0, f32x4.mul(w, v128.load(src)));
-        a1 = f32x4.add(a1, f32x4.mul(w, v128.load(src, 16)));
-        a2 = f32x4.add(a2, f32x4.mul(w, v128.load(src, 32)));
-        a3 = f32x4.add(a3, f32x4.mul(w, v128.load(src, 48)));
-        a4 = f32x4.add(a4, f32x4.mul(w, v128.load(src, 64)));
-        a5 = f32x4.add(a5, f32x4.mul(w, v128.load(src, 80)));
-        a6 = f32x4.add(a6, f32x4.mul(w, v128.load(src, 96)));
-        a7 = f32x4.add(a7, f32x4.mul(w, v128.load(src, 112)));
-      }
       const out = scratch + (<usize>k << 7);
-      v128.store(out, a0);
-      v128.store(out, a1, 16);
-      v128.store(out, a2, 32);
-      v128.store(out, a3, 48);
-      v128.store(out, a4, 64);
-      v128.store(out, a5, 80);
-      v128.store(out, a6, 96);
-      v128.store(out, a7, 112);
+      accumulateHalf(out, true, start, end, cscValues, cscRow, gc, 0);
+      accumulateHalf(out + 64, true, start, end, cscValues, cscRow, gc, 64);
     }
     const p0 = b << 5;
     col2imBlock(scratch, dx, p0, min(32, N * OHW - p0), pa, pb, H, W, CI, OH, OW, KH, KW, SH, SW, PT, PL);

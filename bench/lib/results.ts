@@ -14,3 +14,9 @@ export function writeBenchResult(name: string, result: unknown): string {
   writeFileSync(path, JSON.stringify(result, null, 2) + '\n');
   return path;
 }
+
+/** The load averages (1, 5, 15 min) before and after a run, as every table header states them. */
+export function loadRange(before: readonly number[], after: readonly number[]): string {
+  const f = (l: readonly number[]) => l.map((v) => v.toFixed(1)).join(' ');
+  return `load ${f(before)} -> ${f(after)}`;
+}

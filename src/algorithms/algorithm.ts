@@ -50,7 +50,8 @@ export interface SparseAlgorithm {
   /**
    * The explicit request for dense kernel gradients (RigL's grow step): only an algorithm that sets it may
    * call `context.gradients()`. Sparse layers otherwise compute kernel gradients at active positions only;
-   * for this request the trainer runs one extra forward and backward pass on the dense kernels.
+   * for this request the trainer runs one extra forward and backward pass on the dense kernels
+   * (`MaskedLayer.withDenseKernelGradients`), which writes no mask and so rebuilds no sparse layout.
    */
   readonly usesDenseGradients?: boolean;
   /** Changes masks (and regrown kernel values) in place. */

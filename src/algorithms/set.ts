@@ -77,8 +77,8 @@ export class SET implements SparseAlgorithm {
       // Never drop more than can regrow elsewhere (the zero positions), so per-layer nnz is unchanged.
       const count = Math.min(Math.round(fraction * active.length), view.size - active.length);
       if (count === 0) continue;
-      const justDropped = new Set(pruneToLargest(view, active.length - count));
-      const candidates = indicesWhere(view.mask, 0).filter((i) => !justDropped.has(i));
+      const justDropped = pruneToLargest(view, active.length - count);
+      const candidates = zerosExcept(view.mask, justDropped);
       const grown = this.chooseGrowth(view, candidates, count, context);
       for (const i of grown) {
         view.mask[i] = 1;
@@ -94,4 +94,20 @@ export class SET implements SparseAlgorithm {
   }
 
   setState(): void {}
+}
+
+/**
+ * The zero positions of `mask`, ascending, without `excluded` (the positions just pruned, which may not
+ * regrow in the same update). Two passes over a byte map: a Set and a typed-array filter over a million
+ * positions were a large part of a RigL update on paper-cnn-wide (docs/RESULTS.md §5.6).
+ */
+function zerosExcept(mask: Float32Array, excluded: Int32Array): Int32Array {
+  const blocked = new Uint8Array(mask.length);
+  for (const i of excluded) blocked[i] = 1;
+  let n = 0;
+  for (let i = 0; i < mask.length; i++) if (mask[i] === 0 && blocked[i] === 0) n++;
+  const out = new Int32Array(n);
+  n = 0;
+  for (let i = 0; i < mask.length; i++) if (mask[i] === 0 && blocked[i] === 0) out[n++] = i;
+  return out;
 }

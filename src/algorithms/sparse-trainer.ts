@@ -11,8 +11,7 @@ import {
 } from '@tensorflow/tfjs';
 import { InvalidArgumentError } from '../errors.js';
 import { maskedLayers } from '../layers/index.js';
-import { batchMaskWrites } from '../layers/masked-layer.js';
-import type { MaskedLayer } from '../layers/masked-layer.js';
+import { batchMaskWrites, MaskedLayer } from '../layers/masked-layer.js';
 import type { SparsityRecord, StepEndInfo, TrainBeginInfo, TrainingHook } from '../train/hooks.js';
 import { sparseCategoricalCrossentropy } from '../train/loss.js';
 import { Random } from '../util/random.js';
@@ -140,8 +139,8 @@ export class SparseTrainer implements TrainingHook {
         return (gradients ??= this.denseGradients(layers, args.batch));
       },
     };
-    // One batch of writes: the optimizer subscription resets the moments where a mask differs after the
-    // update from before it, not where RigL's temporary all-ones mask flipped it and back.
+    // One batch of writes: the optimizer subscription hears once per layer where its mask differs after
+    // the update from before it.
     const result = batchMaskWrites(() => {
       const chosen = run(context);
       if (chosen === undefined) return undefined;
@@ -200,9 +199,10 @@ export class SparseTrainer implements TrainingHook {
   }
 
   /**
-   * ∂loss/∂(effective kernel) for every dynamic layer, dense (masked positions included). Masked kernel
-   * entries are exactly 0, so with the masks set to 1 the forward pass is unchanged and the gradient with
-   * respect to the raw kernel is the gradient with respect to the effective one.
+   * ∂loss/∂(effective kernel) for every dynamic layer on the batch, dense (masked positions included),
+   * through the layers' explicit request ({@link MaskedLayer.withDenseKernelGradients}): one extra
+   * forward and backward pass on the dense kernels that writes no mask, so no sparse layout is rebuilt
+   * for it and only the layers whose masks the update then changes build a new one.
    */
   private denseGradients(
     layers: readonly MaskedLayer[],
@@ -213,13 +213,8 @@ export class SparseTrainer implements TrainingHook {
         `${this.algorithm.name} needs the current batch to compute gradients; pass step({ batch }).`,
       );
     }
-    const masks = layers.map((l) => l.getMask());
-    const modes = layers.map((l) => l.kernelMode);
     const out = new Map<string, Float32Array>();
-    try {
-      // The dense kernel gradient is exactly what the sparse kernels avoid: compute it on the dense ones.
-      for (const l of layers) l.kernelMode = 'dense';
-      for (const l of layers) l.writeMaskAndKernel(new Float32Array(l.kernelSize).fill(1), null);
+    MaskedLayer.withDenseKernelGradients(layers, () =>
       tidy(() => {
         const kernels = layers.map((l) => l.kernelVariable.read() as Variable);
         const { grads } = variableGrads(
@@ -230,13 +225,8 @@ export class SparseTrainer implements TrainingHook {
         layers.forEach((l, i) =>
           out.set(l.name, Float32Array.from(grads[kernels[i]!.name]!.dataSync())),
         );
-      });
-    } finally {
-      layers.forEach((l, i) => {
-        l.writeMaskAndKernel(masks[i]!, null);
-        l.kernelMode = modes[i]!;
-      });
-    }
+      }),
+    );
     return out;
   }
 

@@ -1,33 +1,30 @@
 // Adam whose per-variable update is one SIMD pass on the wasm backend instead of a dozen tfjs ops.
 import {
   AdamOptimizer,
-  add,
   engine,
-  mul,
-  scalar,
-  getBackend,
   tidy,
   type Tensor,
+  type TensorInfo,
   type Variable,
 } from '@tensorflow/tfjs';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import {
-  decayOf,
-  noSparseDecay,
-  sparseLayoutOf,
-  writableInPlace,
+  inPlaceBackend,
+  namedGradients,
+  SparseUpdatePolicy,
+  withDecay,
+  zeroSlot,
+  type OptimizerSlot,
   type SparseUpdateOptions,
-  type SparseWeightDecay,
 } from './sparse-update.js';
-import { trainingWasmFor } from './training-wasm.js';
+import type { AdamRates } from './training-wasm.js';
 import { heapOffset } from './wasm-heap.js';
 
 /** The fields of tfjs's AdamOptimizer this class works with (private in its typings). */
 interface AdamState {
   accBeta1: Variable;
   accBeta2: Variable;
-  accumulatedFirstMoment: ({ originalName: string; variable: Variable } | undefined)[];
-  accumulatedSecondMoment: ({ originalName: string; variable: Variable } | undefined)[];
+  accumulatedFirstMoment: (OptimizerSlot | undefined)[];
+  accumulatedSecondMoment: (OptimizerSlot | undefined)[];
   learningRate: number;
   beta1: number;
   beta2: number;
@@ -51,91 +48,58 @@ export class FusedAdamOptimizer extends AdamOptimizer {
     options: SparseUpdateOptions = {},
   ) {
     super(learningRate, beta1, beta2, epsilon);
-    this.sparseDecay = options.sparseDecay ?? noSparseDecay;
-    this.activeOnly = options.activeOnly ?? true;
+    this.sparse = new SparseUpdatePolicy(options);
   }
 
-  readonly sparseDecay: SparseWeightDecay;
-  readonly activeOnly: boolean;
+  readonly sparse: SparseUpdatePolicy;
 
   override applyGradients(variableGradients: Parameters<AdamOptimizer['applyGradients']>[0]): void {
-    const backend =
-      getBackend() === 'wasm' ? (engine().findBackend('wasm') as BackendWasm | null) : null;
-    const kernels = backend ? trainingWasmFor(backend) : undefined;
-    if (!backend || !kernels) {
+    const where = inPlaceBackend();
+    if (where === undefined) {
       super.applyGradients(variableGradients);
       return;
     }
+    const { backend, kernels } = where;
     const state = this as unknown as AdamState;
-    const names = Array.isArray(variableGradients)
-      ? variableGradients.map((v) => v.name)
-      : Object.keys(variableGradients);
     const f = Math.fround;
-    const c1 = f(1 - state.accBeta1.dataSync()[0]!);
-    const c2 = f(1 - state.accBeta2.dataSync()[0]!);
-    names.forEach((name, i) => {
+    const rates: AdamRates = [
+      f(-state.learningRate),
+      f(state.beta1),
+      f(1 - state.beta1),
+      f(state.beta2),
+      f(1 - state.beta2),
+      f(state.epsilon),
+      f(1 - state.accBeta1.dataSync()[0]!),
+      f(1 - state.accBeta2.dataSync()[0]!),
+    ];
+    namedGradients(variableGradients).forEach(({ name, tensor: gradient }, i) => {
       const value = engine().registeredVariables[name]!;
-      const gradient: Tensor | undefined = Array.isArray(variableGradients)
-        ? variableGradients[i]!.tensor
-        : variableGradients[name];
-      state.accumulatedFirstMoment[i] ??= {
-        originalName: `${name}/m`,
-        variable: tidy(() => value.zerosLike().variable(false)),
-      };
-      state.accumulatedSecondMoment[i] ??= {
-        originalName: `${name}/v`,
-        variable: tidy(() => value.zerosLike().variable(false)),
-      };
+      state.accumulatedFirstMoment[i] ??= zeroSlot(value, `${name}/m`);
+      state.accumulatedSecondMoment[i] ??= zeroSlot(value, `${name}/v`);
       if (gradient === undefined || gradient === null) return;
       const m = state.accumulatedFirstMoment[i]!.variable;
       const v = state.accumulatedSecondMoment[i]!.variable;
-      const trained = sparseLayoutOf(value);
-      const decay = trained !== undefined ? decayOf(this.sparseDecay, name) : 0;
-      const layout = this.activeOnly ? trained : undefined;
-      if (layout !== undefined && writableInPlace(backend, [value, m, v])) {
+      const step = this.sparse.plan(where, name, value, [m, v]);
+      const at = (t: TensorInfo) => heapOffset(backend, t);
+      if (step.inPlace !== undefined) {
+        const { cscPtr, cscRow, k, co } = step.inPlace;
+        const positions = [cscPtr.offset, cscRow.offset, k, co] as const;
         kernels.adamUpdateAt(
-          heapOffset(backend, value),
-          heapOffset(backend, m),
-          heapOffset(backend, v),
-          heapOffset(backend, gradient),
-          layout.cscPtr.offset,
-          layout.cscRow.offset,
-          layout.k,
-          layout.co,
-          f(-state.learningRate),
-          f(state.beta1),
-          f(1 - state.beta1),
-          f(state.beta2),
-          f(1 - state.beta2),
-          f(state.epsilon),
-          c1,
-          c2,
-          f(decay),
+          at(value),
+          at(m),
+          at(v),
+          at(gradient),
+          ...positions,
+          ...rates,
+          f(step.decay),
         );
         return;
       }
-      // Shared data (a clone of the weights is alive): the dense update, with the decay added here.
-      const g = decay === 0 ? gradient : tidy(() => add(gradient, mul(value, scalar(decay))));
-      const shape = value.shape;
-      const outs = [0, 1, 2].map(() => backend.makeOutput([...shape], 'float32'));
-      kernels.adamUpdate(
-        heapOffset(backend, value),
-        heapOffset(backend, m),
-        heapOffset(backend, v),
-        heapOffset(backend, g),
-        heapOffset(backend, outs[0]!),
-        heapOffset(backend, outs[1]!),
-        heapOffset(backend, outs[2]!),
-        value.size,
-        f(-state.learningRate),
-        f(state.beta1),
-        f(1 - state.beta1),
-        f(state.beta2),
-        f(1 - state.beta2),
-        f(state.epsilon),
-        c1,
-        c2,
-      );
+      // Shared data (a clone of the weights is alive), or the dense path: the whole variable.
+      const g = withDecay(gradient, value, step.decay);
+      const outs = [0, 1, 2].map(() => backend.makeOutput([...value.shape], 'float32'));
+      const [outW, outM, outV] = outs.map(at) as [number, number, number];
+      kernels.adamUpdate(at(value), at(m), at(v), at(g), outW, outM, outV, value.size, ...rates);
       const [newValue, newM, newV] = outs.map((info) =>
         engine().makeTensorFromTensorInfo(info),
       ) as [Tensor, Tensor, Tensor];

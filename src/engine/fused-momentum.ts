@@ -1,31 +1,20 @@
 // SGD with momentum that updates sparse-path kernels in place at their active positions only.
+import { MomentumOptimizer, engine, type Tensor } from '@tensorflow/tfjs';
 import {
-  MomentumOptimizer,
-  add,
-  engine,
-  mul,
-  scalar,
-  tidy,
-  type Tensor,
-  type Variable,
-} from '@tensorflow/tfjs';
-import {
-  decayOf,
   inPlaceBackend,
-  noSparseDecay,
-  sparseLayoutOf,
-  writableInPlace,
+  namedGradients,
+  SparseUpdatePolicy,
+  withDecay,
+  zeroSlot,
+  type NamedGradient,
+  type OptimizerSlot,
   type SparseUpdateOptions,
-  type SparseWeightDecay,
 } from './sparse-update.js';
-
-/** tfjs's NamedTensor, which its public index does not export. */
-type NamedTensor = { name: string; tensor: Tensor };
 import { heapOffset } from './wasm-heap.js';
 
 /** The fields of tfjs's MomentumOptimizer this class works with (private in its typings). */
 interface MomentumState {
-  accumulations: ({ originalName: string; variable: Variable } | undefined)[];
+  accumulations: (OptimizerSlot | undefined)[];
   learningRate: number;
   momentum: number;
   useNesterov: boolean;
@@ -46,12 +35,10 @@ export class FusedMomentumOptimizer extends MomentumOptimizer {
   ) {
     super(learningRate, momentum, useNesterov);
     this.appliedRate = learningRate;
-    this.sparseDecay = options.sparseDecay ?? noSparseDecay;
-    this.activeOnly = options.activeOnly ?? true;
+    this.sparse = new SparseUpdatePolicy(options);
   }
 
-  readonly sparseDecay: SparseWeightDecay;
-  readonly activeOnly: boolean;
+  readonly sparse: SparseUpdatePolicy;
 
   /** The rate tfjs's scalar −lr was made from. */
   private appliedRate: number;
@@ -59,59 +46,48 @@ export class FusedMomentumOptimizer extends MomentumOptimizer {
   override applyGradients(
     variableGradients: Parameters<MomentumOptimizer['applyGradients']>[0],
   ): void {
-    const where = inPlaceBackend();
     const state = this as unknown as MomentumState;
+    // The in-place kernel implements the plain rule only; Nesterov steps go through tfjs.
+    const where = state.useNesterov ? undefined : inPlaceBackend();
     // Learning-rate schedules set `learningRate` (tfjs has no other setter that Adam shares), but tfjs's
     // momentum update reads the scalar −lr it made when the rate was last set: remake it.
     if (state.learningRate !== this.appliedRate) {
       this.setLearningRate(state.learningRate);
       this.appliedRate = state.learningRate;
     }
-    const named: NamedTensor[] = Array.isArray(variableGradients)
-      ? [...variableGradients]
-      : Object.keys(variableGradients).map((name) => ({
-          name,
-          tensor: variableGradients[name]!,
-        }));
+    const named: NamedGradient[] = namedGradients(variableGradients);
     const f = Math.fround;
     const owned: Tensor[] = [];
     named.forEach(({ name, tensor: gradient }, i) => {
       const value = engine().registeredVariables[name]!;
       // The slot tfjs would create, created first so that the in-place update can use it.
-      state.accumulations[i] ??= {
-        originalName: `${name}/momentum`,
-        variable: tidy(() => value.zerosLike().variable(false)),
-      };
-      const trained = sparseLayoutOf(value);
-      if (gradient === undefined || gradient === null || trained === undefined) return;
-      const layout = this.activeOnly ? trained : undefined;
-      const decay = decayOf(this.sparseDecay, name);
+      state.accumulations[i] ??= zeroSlot(value, `${name}/momentum`);
+      if (gradient === undefined || gradient === null) return;
       const accumulation = state.accumulations[i]!.variable;
-      if (
-        where !== undefined &&
-        layout !== undefined &&
-        !state.useNesterov &&
-        writableInPlace(where.backend, [value, accumulation])
-      ) {
+      const step = this.sparse.plan(where, name, value, [accumulation]);
+      if (step.inPlace !== undefined && where !== undefined) {
+        const { cscPtr, cscRow, k, co } = step.inPlace;
+        const at = (t: Tensor) => heapOffset(where.backend, t);
         where.kernels.momentumUpdateAt(
-          heapOffset(where.backend, value),
-          heapOffset(where.backend, accumulation),
-          heapOffset(where.backend, gradient),
-          layout.cscPtr.offset,
-          layout.cscRow.offset,
-          layout.k,
-          layout.co,
+          at(value),
+          at(accumulation),
+          at(gradient),
+          cscPtr.offset,
+          cscRow.offset,
+          k,
+          co,
           f(-state.learningRate),
           f(state.momentum),
-          f(decay),
+          f(step.decay),
         );
         // tfjs's update skips a variable whose gradient is missing; its slot exists already.
         named[i] = { name, tensor: null as unknown as Tensor };
-      } else if (decay !== 0) {
-        const g = tidy(() => add(gradient, mul(value, scalar(decay))));
-        owned.push(g);
-        named[i] = { name, tensor: g };
+        return;
       }
+      const g = withDecay(gradient, value, step.decay);
+      if (g === gradient) return;
+      owned.push(g);
+      named[i] = { name, tensor: g };
     });
     super.applyGradients(named);
     for (const t of owned) t.dispose();

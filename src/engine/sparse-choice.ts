@@ -41,3 +41,25 @@ export function sparseBackend(): BackendWasm | undefined {
   if (backend === null || trainingWasmFor(backend) === undefined) return undefined;
   return backend;
 }
+
+/**
+ * XNNPACK's share of `threads` for a run whose masked layers train on the sparse kernels from the start:
+ * 1, so that dynaprune's kernels, which then do nearly all the work, split over every thread alone.
+ * XNNPACK's pool threads spin between its ops; with two threads on 2 cores they took the second core from
+ * dynaprune's kernel worker (paper-cnn-wide at 90%: 2 threads ran at 0.88× of one thread at main 72dd457,
+ * and burned 20–50% more CPU per step than with XNNPACK on 1 thread; docs/DECISIONS.md, "Both cores").
+ * Dense runs keep XNNPACK on every thread: its forward convolutions are half of their step.
+ */
+export function xnnpackThreadsFor(threads: number, trainsSparse: boolean): number {
+  return trainsSparse ? 1 : threads;
+}
+
+/** Whether a run's masked layers start on the sparse kernels: forced, or `auto` below the crossover. */
+export function trainsSparseFromStart(
+  kernels: KernelMode,
+  sparseFromStart: boolean,
+  sparsity: number,
+): boolean {
+  if (kernels === 'dense' || !sparseFromStart) return false;
+  return kernels === 'sparse' || sparsePays('conv', 1 - sparsity);
+}

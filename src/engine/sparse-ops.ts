@@ -51,12 +51,16 @@ export function sparseConv(
         Tensor,
         Tensor,
       ];
-      save([y, cols, kernel]);
+      save(bias === undefined ? [y, cols, kernel] : [y, cols, kernel, bias]);
       return y;
     },
     backwardsFunc: (dy, saved) => {
-      const [y, cols, savedKernel] = saved as [Tensor, Tensor, Tensor];
-      const [dyt, db] = run(SPARSE_CONV_GRAD_BLOCKED, { dy, y }, attrs) as [Tensor, Tensor];
+      const [y, cols, savedKernel, savedBias] = saved as [Tensor, Tensor, Tensor, Tensor?];
+      // The bias among the inputs asks for its gradient too.
+      const blockedInputs: Record<string, Tensor> = savedBias
+        ? { dy, y, bias: savedBias }
+        : { dy, y };
+      const [dyt, db] = run(SPARSE_CONV_GRAD_BLOCKED, blockedInputs, attrs) as [Tensor, Tensor?];
       // dyt is freed once the gradients that read it are done; if the tape needs only one of them, the
       // backward pass's own scope frees it.
       const pending = new Set(['x', 'kernel']);
@@ -76,8 +80,7 @@ export function sparseConv(
           return dw!;
         },
       };
-      if (bias !== undefined) gradients['bias'] = () => db;
-      else db.dispose();
+      if (db !== undefined) gradients['bias'] = () => db;
       return gradients;
     },
     inputs,

@@ -1,5 +1,15 @@
 // Optimizer steps at the active positions only, for kernels that trained on the sparse path (issue 10).
-import { engine, getBackend, type Tensor, type Variable } from '@tensorflow/tfjs';
+import {
+  add,
+  engine,
+  getBackend,
+  mul,
+  scalar,
+  tidy,
+  type NamedTensorMap,
+  type Tensor,
+  type Variable,
+} from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { SparseLayout } from './sparse-layout.js';
 import { trainingWasmFor, type TrainingWasmExports } from './training-wasm.js';
@@ -91,4 +101,76 @@ export interface SparseUpdateOptions {
    * as before issue 10's values-only update; the results are the same, and only benchmarks want it.
    */
   readonly activeOnly?: boolean;
+}
+
+/** One variable's gradient in an optimizer step (tfjs's NamedTensor, which its index does not export). */
+export interface NamedGradient {
+  readonly name: string;
+  readonly tensor: Tensor;
+}
+
+/** An optimizer step's gradients in order, whether tfjs passed them as a list or as a map by name. */
+export function namedGradients(
+  variableGradients: NamedTensorMap | readonly NamedGradient[],
+): NamedGradient[] {
+  if (Array.isArray(variableGradients)) return [...(variableGradients as NamedGradient[])];
+  const map = variableGradients as NamedTensorMap;
+  return Object.keys(map).map((name) => ({ name, tensor: map[name]! }));
+}
+
+/** An optimizer slot: tfjs's slot name (`<variable>/m`, ...) and its variable. */
+export interface OptimizerSlot {
+  originalName: string;
+  variable: Variable;
+}
+
+/** A slot as tfjs's optimizers create it (zeros like `value`, not trainable), so checkpoints match. */
+export function zeroSlot(value: Variable, originalName: string): OptimizerSlot {
+  return { originalName, variable: tidy(() => value.zerosLike().variable(false)) };
+}
+
+/** What one variable's step takes from its layer's path: see {@link SparseUpdatePolicy.plan}. */
+export interface SparseStep {
+  /** L2 decay to add to the gradient in the update: the sparse-path decay if it trained sparse, else 0. */
+  readonly decay: number;
+  /** The layout to update the variable at in place, when it trained sparse and may be written in place. */
+  readonly inPlace: SparseLayout | undefined;
+}
+
+/**
+ * What dynaprune's optimizers share about sparse-path kernels ({@link SparseUpdateOptions}); each optimizer
+ * says only how it updates a variable, in place at the active positions or otherwise.
+ */
+export class SparseUpdatePolicy {
+  readonly sparseDecay: SparseWeightDecay;
+  readonly activeOnly: boolean;
+
+  constructor(options: SparseUpdateOptions = {}) {
+    this.sparseDecay = options.sparseDecay ?? noSparseDecay;
+    this.activeOnly = options.activeOnly ?? true;
+  }
+
+  /**
+   * The step of variable `name`: its decay, and the layout to update it at in place, which needs dynaprune's kernels (`where`; undefined when the optimizer cannot update in place)
+   * and `value` and its `slots` writable in place.
+   */
+  plan(
+    where: InPlace | undefined,
+    name: string,
+    value: Variable,
+    slots: readonly Variable[],
+  ): SparseStep {
+    const trained = sparseLayoutOf(value);
+    if (trained === undefined) return { decay: 0, inPlace: undefined };
+    const inPlace =
+      this.activeOnly && where !== undefined && writableInPlace(where.backend, [value, ...slots])
+        ? trained
+        : undefined;
+    return { decay: decayOf(this.sparseDecay, name), inPlace };
+  }
+}
+
+/** `gradient + decay · value`, a new tensor the caller disposes; `gradient` itself when `decay` is 0. */
+export function withDecay(gradient: Tensor, value: Tensor, decay: number): Tensor {
+  return decay === 0 ? gradient : tidy(() => add(gradient, mul(value, scalar(decay))));
 }

@@ -24,6 +24,30 @@ export type ConvGeometryArgs = [
   pl: number,
 ];
 
+/** Adam's scalars as both Adam kernels take them, in float32: −lr, β1, 1−β1, β2, 1−β2, ε, 1−β1^t, 1−β2^t. */
+export type AdamRates = [
+  negLr: number,
+  beta1: number,
+  oneMinusBeta1: number,
+  beta2: number,
+  oneMinusBeta2: number,
+  epsilon: number,
+  c1: number,
+  c2: number,
+];
+
+/** A pooling's sizes, NHWC, as both max-pool kernels take them after their pointers. */
+type PoolGeometryArgs = [
+  n: number,
+  h: number,
+  w: number,
+  c: number,
+  oh: number,
+  ow: number,
+  fh: number,
+  fw: number,
+];
+
 /** The functions exported by assembly/training/index.ts; pointers are byte offsets in tfjs-wasm's heap. */
 export interface TrainingWasmExports {
   /** The filter gradient for dw's row tiles [t0, t1) (KH·KW·ceil(CI/4) tiles in all): see the kernel. */
@@ -37,36 +61,21 @@ export interface TrainingWasmExports {
       t1: number,
     ]
   ): void;
+  /** Max-pool input gradient, any window, stride and padding. */
   maxPoolGrad(
-    x: number,
-    dy: number,
-    dx: number,
-    n: number,
-    h: number,
-    w: number,
-    c: number,
-    oh: number,
-    ow: number,
-    fh: number,
-    fw: number,
-    sh: number,
-    sw: number,
-    pt: number,
-    pl: number,
+    ...args: [
+      x: number,
+      dy: number,
+      dx: number,
+      ...window: PoolGeometryArgs,
+      sh: number,
+      sw: number,
+      pt: number,
+      pl: number,
+    ]
   ): void;
-  maxPoolGradTiled(
-    x: number,
-    dy: number,
-    dx: number,
-    n: number,
-    h: number,
-    w: number,
-    c: number,
-    oh: number,
-    ow: number,
-    fh: number,
-    fw: number,
-  ): void;
+  /** The same for windows that tile the input (stride = window, no padding, C % 4 == 0). */
+  maxPoolGradTiled(...args: [x: number, dy: number, dx: number, ...window: PoolGeometryArgs]): void;
   sumLeadingAxes(x: number, out: number, rows: number, cols: number): void;
   batchNormForward(
     x: number,
@@ -96,22 +105,17 @@ export interface TrainingWasmExports {
   /** dx = dy · step(x) over n floats (ReLU's gradient). */
   reluGrad(dy: number, x: number, dx: number, n: number): void;
   adamUpdate(
-    w: number,
-    m: number,
-    v: number,
-    g: number,
-    outW: number,
-    outM: number,
-    outV: number,
-    n: number,
-    negLr: number,
-    beta1: number,
-    oneMinusBeta1: number,
-    beta2: number,
-    oneMinusBeta2: number,
-    epsilon: number,
-    c1: number,
-    c2: number,
+    ...args: [
+      w: number,
+      m: number,
+      v: number,
+      g: number,
+      outW: number,
+      outM: number,
+      outV: number,
+      n: number,
+      ...rates: AdamRates,
+    ]
   ): void;
   /** The blocked, transposed im2col of an NHWC batch, for the pixel blocks [b0, b1) (CO unused). */
   im2colBlocked(
@@ -185,23 +189,18 @@ export interface TrainingWasmExports {
     ]
   ): void;
   adamUpdateAt(
-    w: number,
-    m: number,
-    v: number,
-    g: number,
-    cscPtr: number,
-    cscRow: number,
-    k: number,
-    co: number,
-    negLr: number,
-    beta1: number,
-    oneMinusBeta1: number,
-    beta2: number,
-    oneMinusBeta2: number,
-    epsilon: number,
-    c1: number,
-    c2: number,
-    decay: number,
+    ...args: [
+      w: number,
+      m: number,
+      v: number,
+      g: number,
+      cscPtr: number,
+      cscRow: number,
+      k: number,
+      co: number,
+      ...rates: AdamRates,
+      decay: number,
+    ]
   ): void;
   momentumUpdateAt(
     w: number,

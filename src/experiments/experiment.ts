@@ -5,8 +5,12 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { getMethod, SparseTrainer, type MethodName, type MethodSpec } from '../algorithms/index.js';
 import { StaticMask } from '../algorithms/static.js';
-import { initBackend, type BackendRequest } from '../engine/backend.js';
-import type { KernelMode } from '../engine/sparse-choice.js';
+import { defaultThreads, initBackend, type BackendRequest } from '../engine/backend.js';
+import {
+  trainsSparseFromStart,
+  xnnpackThreadsFor,
+  type KernelMode,
+} from '../engine/sparse-choice.js';
 import type { DistributionName } from '../sparsity/distributions.js';
 import { sparsify } from '../sparsity/sparsify.js';
 import { loadDataset } from '../data/registry.js';
@@ -334,6 +338,20 @@ function finalEvaluation(
 }
 
 /**
+ * The wasm backend's threads for a run: `threads` (default: half the cores) for dynaprune's kernels and,
+ * when the run trains on the sparse kernels from its start, one for XNNPACK (`xnnpackThreadsFor`).
+ */
+function backendThreads(config: TrainingRunConfig): { threads: number; xnnpackThreads: number } {
+  const threads = config.threads ?? defaultThreads();
+  const trainsSparse = trainsSparseFromStart(
+    config.kernels ?? 'auto',
+    getMethod(config.method ?? 'dense').sparseFromStart,
+    config.sparsity ?? 0,
+  );
+  return { threads, xnnpackThreads: xnnpackThreadsFor(threads, trainsSparse) };
+}
+
+/**
  * Trains `config.model` on `config.dataset` and writes the run folder: config.json, metrics.jsonl,
  * sparsity.jsonl, checkpoints after every epoch, the final tfjs model under `model/`, and result.json.
  * With `validation`, per-epoch figures come from held-out training images and the test set is evaluated
@@ -352,10 +370,7 @@ export async function runTraining(
     log(`removed a leftover of a killed write: ${path}`);
   }
   const stored = prepared.state === 'resume' ? await checkResumable(config, log) : undefined;
-  const backend = await initBackend(
-    config.backend,
-    config.threads !== undefined ? { threads: config.threads } : {},
-  );
+  const backend = await initBackend(config.backend, backendThreads(config));
   log(backend.description);
   const data = await loadRunData(config, events);
   const { model, pruner, method } = await buildRunModel(config, data.dataset, log);

@@ -1,21 +1,11 @@
 // A sparsity sweep of a loaded network: accuracy, batch-1 latency and switch time at each further-pruned point.
-import type { PrunedLayer, PruneScope } from '../graph/prune.js';
+import type { PruneScope } from '../graph/prune.js';
+import type { SweepPoint } from '../report/sweep-chart.js';
 import { measureAccuracy, measureLatency } from '../runtime/measure.js';
 import type { Network } from '../runtime/network.js';
 
-/** One operating point. `target` 0 is the stored weights. */
-export interface SweepPoint {
-  readonly target: number;
-  /** Sparsity over all weight layers at this point: 1 − nnz / size. */
-  readonly sparsity: number;
-  readonly nnz: number;
-  readonly accuracy: number;
-  /** Milliseconds per batch-1 prediction (median of rounds). */
-  readonly latencyMs: number;
-  /** Milliseconds setSparsity took to reach this point from the previous one. */
-  readonly switchMs: number;
-  readonly layers: readonly PrunedLayer[];
-}
+// The point type lives with its chart, a floor below (docs/STRUCTURE.md); callers find it here too.
+export type { SweepPoint };
 
 export interface SweepOptions {
   readonly scope?: PruneScope;

@@ -6,7 +6,7 @@ import { sparseConv } from '../engine/sparse-ops.js';
 import type { SparseLayout } from '../engine/sparse-layout.js';
 
 import { applyActivation, applyUnfusedActivation, fusedActivation } from './activations.js';
-import { MaskedLayer, type MaskedLayerArgs } from './masked-layer.js';
+import { checkPositiveInteger, MaskedLayer, type MaskedLayerArgs } from './masked-layer.js';
 
 type Pair = [number, number];
 
@@ -51,11 +51,7 @@ export class DynamicConv2D extends MaskedLayer {
 
   constructor(args: DynamicConv2DLayerArgs) {
     super(args);
-    if (!Number.isInteger(args.filters) || args.filters <= 0) {
-      throw new InvalidArgumentError(
-        `filters must be a positive integer, got ${String(args.filters)}.`,
-      );
-    }
+    this.filters = checkPositiveInteger(args.filters, 'filters');
     if (args.dataFormat !== undefined && args.dataFormat !== 'channelsLast') {
       throw new InvalidArgumentError('DynamicConv2D supports dataFormat "channelsLast" only.');
     }
@@ -65,7 +61,6 @@ export class DynamicConv2D extends MaskedLayer {
         `padding must be "valid" or "same", got "${String(padding)}".`,
       );
     }
-    this.filters = args.filters;
     this.kernelShape = pair(args.kernelSize, 1, 'kernelSize');
     this.strides = pair(args.strides, 1, 'strides');
     this.padding = padding;

@@ -10,7 +10,7 @@ import {
   fusedActivation,
   isFused,
 } from './activations.js';
-import { MaskedLayer, type MaskedLayerArgs } from './masked-layer.js';
+import { checkPositiveInteger, MaskedLayer, type MaskedLayerArgs } from './masked-layer.js';
 
 /** The arguments of `tf.layers.dense` that DynamicDense supports, plus the sparsity arguments. */
 export interface DynamicDenseLayerArgs extends MaskedLayerArgs {
@@ -28,12 +28,7 @@ export class DynamicDense extends MaskedLayer {
 
   constructor(args: DynamicDenseLayerArgs) {
     super(args);
-    if (!Number.isInteger(args.units) || args.units <= 0) {
-      throw new InvalidArgumentError(
-        `units must be a positive integer, got ${String(args.units)}.`,
-      );
-    }
-    this.units = args.units;
+    this.units = checkPositiveInteger(args.units, 'units');
   }
 
   override build(inputShape: (number | null)[] | (number | null)[][]): void {

@@ -10,22 +10,79 @@ export function countNonzero(mask: ArrayLike<number>): number {
 
 /**
  * The `k` indices among `candidates` with the largest `score`, ties broken by the lower index, so the
- * result is exact and deterministic. O(n log n); masks are updated rarely enough for that to be cheap.
+ * result is exact and deterministic; NaN scores rank last. Returned in the order of `candidates`.
+ * O(n) on average: a selection finds the k-th largest score, one pass takes what beats it, and only the
+ * candidates that tie with it are sorted (by index). A full sort of a million RigL growth candidates was
+ * most of a RigL update's time (docs/RESULTS.md §5.6).
  */
 export function topK(
   candidates: Int32Array,
   score: (index: number) => number,
   k: number,
 ): Int32Array {
-  if (k >= candidates.length) return candidates.slice();
+  const n = candidates.length;
+  if (k >= n) return candidates.slice();
   if (k <= 0) return new Int32Array(0);
-  const keys = new Float64Array(candidates.length);
-  for (let i = 0; i < candidates.length; i++) keys[i] = score(candidates[i]!);
-  const order = Int32Array.from({ length: candidates.length }, (_, i) => i);
-  order.sort((a, b) => keys[b]! - keys[a]! || candidates[a]! - candidates[b]!);
+  const keys = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const s = score(candidates[i]!);
+    keys[i] = s === s ? s : -Infinity;
+  }
+  const threshold = kthLargest(keys.slice(), k);
+  let above = 0;
+  const tied: number[] = [];
+  for (let i = 0; i < n; i++) {
+    if (keys[i]! > threshold) above++;
+    else if (keys[i] === threshold) tied.push(candidates[i]!);
+  }
+  // The tied candidates with the lowest indices fill the places left; the last of them is `lastTied`.
+  tied.sort((a, b) => a - b);
+  const lastTied = tied[k - above - 1]!;
   const out = new Int32Array(k);
-  for (let i = 0; i < k; i++) out[i] = candidates[order[i]!]!;
+  let m = 0;
+  for (let i = 0; i < n; i++) {
+    const key = keys[i]!;
+    if (key > threshold || (key === threshold && candidates[i]! <= lastTied)) {
+      out[m++] = candidates[i]!;
+    }
+  }
   return out;
+}
+
+/**
+ * The k-th largest of `keys` (1 ≤ k ≤ length, no NaN), by quickselect with a three-way partition, so
+ * runs of equal keys (a layer full of zero gradients) cost one pass. Reorders `keys`.
+ */
+function kthLargest(keys: Float64Array, k: number): number {
+  const target = k - 1;
+  let lo = 0;
+  let hi = keys.length - 1;
+  while (lo < hi) {
+    const a = keys[lo]!;
+    const b = keys[(lo + hi) >>> 1]!;
+    const c = keys[hi]!;
+    const pivot = Math.max(Math.min(a, b), Math.min(Math.max(a, b), c));
+    // Descending: [lo, lt) > pivot, [lt, gt] == pivot, (gt, hi] < pivot.
+    let lt = lo;
+    let gt = hi;
+    let i = lo;
+    while (i <= gt) {
+      const v = keys[i]!;
+      if (v > pivot) {
+        keys[i++] = keys[lt]!;
+        keys[lt++] = v;
+      } else if (v < pivot) {
+        keys[i] = keys[gt]!;
+        keys[gt--] = v;
+      } else {
+        i++;
+      }
+    }
+    if (target < lt) hi = lt - 1;
+    else if (target > gt) lo = gt + 1;
+    else return pivot;
+  }
+  return keys[lo]!;
 }
 
 /** `k` distinct elements of `candidates`, uniformly at random (partial Fisher-Yates on a copy). */

@@ -1,5 +1,6 @@
 // What DynamicConv2D and DynamicDense share: a kernel, a binary mask weight, and exact sparsity control.
 import {
+  customGrad,
   getBackend,
   initializers,
   layers,
@@ -72,6 +73,14 @@ export function checkSparsity(s: number, where = 'sparsity'): number {
   return s;
 }
 
+/** Checks a layer's size argument (`filters`, `units`): a positive integer. */
+export function checkPositiveInteger(value: number, what: string): number {
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new InvalidArgumentError(`${what} must be a positive integer, got ${String(value)}.`);
+  }
+  return value;
+}
+
 /** One mask write that changed something: the layer and the flat positions whose mask bit flipped. */
 export interface MaskWrite {
   readonly layer: MaskedLayer;
@@ -101,10 +110,10 @@ let heldWrites: Map<MaskedLayer, Float32Array> | undefined;
 
 /**
  * Runs `fn` with mask-write notifications held back, then reports each written layer once, with the
- * positions whose mask differs from before `fn`. A write that a later one undoes inside `fn` (RigL's
- * temporary all-ones mask, written to read dense gradients) is then no change: listeners, such as the
- * optimizer-moment resets, see only what really changed across the update. The reports are made even
- * when `fn` throws (what was written stays written). A call inside another joins the outer one.
+ * positions whose mask differs from before `fn`. A write that a later one undoes inside `fn` is then no
+ * change: listeners, such as the optimizer-moment resets, see only what really changed across the
+ * update. The reports are made even when `fn` throws (what was written stays written). A call inside
+ * another joins the outer one.
  */
 export function batchMaskWrites<T>(fn: () => T): T {
   if (heldWrites) return fn();
@@ -165,6 +174,9 @@ export abstract class MaskedLayer extends layers.Layer {
   private maskState: MaskState | undefined;
   /** Whether the last forward pass ran on the sparse kernels (read by the optimizers). */
   private lastPassSparse = false;
+  /** Set during {@link MaskedLayer.withDenseKernelGradients}: dense kernels, unmasked kernel gradient. */
+  private denseGradientPass = false;
+  private builtLayouts = 0;
 
   constructor(args: MaskedLayerArgs) {
     super(args);
@@ -359,8 +371,39 @@ export abstract class MaskedLayer extends layers.Layer {
       const shape = this.shapeOf(this.maskVariable);
       const co = shape[shape.length - 1]!;
       state.layout = new SparseLayout(backend, state.mask, this.kernelSize / co, co);
+      this.builtLayouts++;
     }
     return state.layout;
+  }
+
+  /**
+   * How many compressed layouts this layer has built so far: one each time it computes on the sparse path
+   * with a mask it has not computed with before. Mask updates should raise it only for the layers they
+   * change; a benchmark or test reads it to see that they do.
+   */
+  get layoutBuilds(): number {
+    return this.builtLayouts;
+  }
+
+  /**
+   * Runs `fn`, typically a forward and backward pass, with the `masked` layers on the dense kernels and
+   * with an effective kernel whose gradient reaches the kernel variable unmasked: the gradient of the
+   * loss with respect to each kernel variable is then ∂loss/∂(kernel × mask) at every position, masked
+   * ones included. This is the explicit request for dense kernel gradients (RigL's grow score; DESIGN.md,
+   * "Sparse layers compute sparse"). Outputs are those of the usual dense path, bit for bit; masks are
+   * not written, so every sparse layout survives, and the layers' paths for the optimizer are left as the
+   * last training pass set them.
+   */
+  static withDenseKernelGradients<T>(masked: readonly MaskedLayer[], fn: () => T): T {
+    const previous = masked.map((l) => l.denseGradientPass);
+    for (const l of masked) l.denseGradientPass = true;
+    try {
+      return fn();
+    } finally {
+      masked.forEach((l, i) => {
+        l.denseGradientPass = previous[i]!;
+      });
+    }
   }
 
   /**
@@ -368,6 +411,8 @@ export abstract class MaskedLayer extends layers.Layer {
    * updates the kernel at the layout's active positions only (`sparseLayoutOf`).
    */
   protected choosePath(kind: 'conv' | 'dense', sparseAllowed = true): SparseLayout | undefined {
+    // The dense-gradient pass is no training pass: no optimizer step follows it.
+    if (this.denseGradientPass) return undefined;
     if (!this.tracked) {
       trackSparseKernel(this.kernelVariable.read() as Variable, () => this.trainedLayout());
       this.tracked = true;
@@ -425,9 +470,20 @@ export abstract class MaskedLayer extends layers.Layer {
     this.writeMaskAndKernel(mask, kernel);
   }
 
-  /** The kernel the layer computes with: kernel × mask. The caller owns the result. */
+  /**
+   * The kernel the layer computes with: kernel × mask. Its gradient reaches the kernel masked (zero at
+   * pruned positions), except in {@link MaskedLayer.withDenseKernelGradients}, where it passes straight
+   * through. The caller owns the result.
+   */
   protected effectiveKernel(): Tensor {
-    return this.kernelVariable.read().mul(this.maskVariable.read());
+    const kernel = this.kernelVariable.read();
+    const mask = this.maskVariable.read();
+    if (!this.denseGradientPass) return kernel.mul(mask);
+    const straightThrough = customGrad((k) => ({
+      value: (k as Tensor).mul(mask),
+      gradFunc: (dy: Tensor) => dy.clone(),
+    }));
+    return straightThrough(kernel);
   }
 
   /** The config entries both layers save: activation, bias, and the sparsity arguments. */

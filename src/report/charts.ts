@@ -1,6 +1,7 @@
 // Vega-Lite specifications of the report's charts, built from a summary: declarative, rendered elsewhere.
 import type { TopLevelSpec } from 'vega-lite';
-import type { PaperSummary } from './summary.js';
+import { seedBands } from './stats.js';
+import type { EpochSummary, PaperSummary } from './summary.js';
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 const WIDTH = 420;
@@ -67,10 +68,53 @@ function paperPoints(
   return points;
 }
 
+/** One point of a curve: the mean over the row's seeds at an epoch, and their range. */
+interface CurvePoint {
+  readonly model: string;
+  readonly epoch: number;
+  readonly split: string;
+  readonly value: number;
+  readonly low: number;
+  readonly high: number;
+  readonly seeds: number;
+}
+
+/** Every row's validation and training curve, each point the mean over the seeds. */
+function curvePoints(
+  summary: PaperSummary,
+  metric: 'accuracy' | 'loss',
+  validationName: string,
+): CurvePoint[] {
+  const splits: [string, (e: EpochSummary) => number][] =
+    metric === 'accuracy'
+      ? [
+          [validationName, (e) => 100 * e.valAcc],
+          ['training', (e) => 100 * e.trainAcc],
+        ]
+      : [
+          [validationName, (e) => e.valLoss],
+          ['training', (e) => e.trainLoss],
+        ];
+  return summary.models.flatMap((m) =>
+    splits.flatMap(([split, value]) =>
+      seedBands(m, value).map((b) => ({
+        model: m.label,
+        epoch: b.epoch,
+        split,
+        value: b.mean,
+        low: b.min,
+        high: b.max,
+        seeds: b.seeds,
+      })),
+    ),
+  );
+}
+
 /**
  * Training and validation curves per epoch (the paper's Figures 2–5 in one chart): colour = model,
- * solid = validation (the test set, as in the paper), dashed = training; the paper's reported values as
- * large hollow points.
+ * solid = validation (held-out images, or the test set as in the paper), dashed = training, each the mean
+ * over the row's seeds, with a band from the lowest to the highest seed's validation figure; the paper's
+ * reported values as large hollow points.
  */
 export function curvesChart(summary: PaperSummary, metric: 'accuracy' | 'loss'): TopLevelSpec {
   const held = summary.models.find((m) => typeof m.validation === 'number')?.validation;
@@ -78,22 +122,9 @@ export function curvesChart(summary: PaperSummary, metric: 'accuracy' | 'loss'):
     typeof held === 'number'
       ? `validation (${held.toLocaleString('en-US')} held-out training images)`
       : 'validation (test set)';
-  const rows = summary.models.flatMap((m) =>
-    m.epochs.flatMap((e) => [
-      {
-        model: m.label,
-        epoch: e.epoch,
-        split: validationName,
-        value: metric === 'accuracy' ? 100 * e.valAcc : e.valLoss,
-      },
-      {
-        model: m.label,
-        epoch: e.epoch,
-        split: 'training',
-        value: metric === 'accuracy' ? 100 * e.trainAcc : e.trainLoss,
-      },
-    ]),
-  );
+  const rows = curvePoints(summary, metric, validationName);
+  // Bands where seeds differ are drawn for validation only: a second band per row would hide the lines.
+  const bands = rows.filter((r) => r.split === validationName && r.seeds > 1);
   const yTitle = metric === 'accuracy' ? 'Accuracy (%)' : 'Cross-entropy loss';
   const color = {
     field: 'model',
@@ -112,11 +143,24 @@ export function curvesChart(summary: PaperSummary, metric: 'accuracy' | 'loss'):
     $schema: SCHEMA,
     title: {
       text: metric === 'accuracy' ? 'Accuracy per epoch' : 'Loss per epoch',
-      subtitle: `solid: ${validationName}, dashed: training${summary.quick ? '' : '; hollow points: the paper'}`,
+      subtitle:
+        `solid: ${validationName}, dashed: training` +
+        (bands.length > 0 ? '; means over seeds, shaded: lowest to highest seed' : '') +
+        (summary.quick ? '' : '; hollow points: the paper'),
     },
     width: WIDTH,
     height: HEIGHT,
     layer: [
+      {
+        data: { values: bands },
+        mark: { type: 'area', opacity: 0.15 },
+        encoding: {
+          x: { field: 'epoch', type: 'quantitative' },
+          y: { field: 'low', type: 'quantitative' },
+          y2: { field: 'high' },
+          color,
+        },
+      },
       {
         data: { values: rows },
         mark: { type: 'line', point: { size: 30 }, strokeWidth: 2 },
@@ -142,7 +186,10 @@ export function curvesChart(summary: PaperSummary, metric: 'accuracy' | 'loss'):
             { field: 'model' },
             { field: 'split' },
             { field: 'epoch' },
-            { field: 'value', format: '.3f' },
+            { field: 'value', format: '.3f', title: 'mean over seeds' },
+            { field: 'seeds' },
+            { field: 'low', format: '.3f', title: 'lowest seed' },
+            { field: 'high', format: '.3f', title: 'highest seed' },
           ],
         },
       },
@@ -181,7 +228,8 @@ export function sparsityChart(summary: PaperSummary, modelId = 'dsr'): TopLevelS
   return {
     $schema: SCHEMA,
     title: {
-      text: `Per-layer density during training${model ? ` (${model.label})` : ''}`,
+      // The history of one run: the first seed's (the final densities of every seed are in the report's table).
+      text: `Per-layer density during training${model ? ` (${model.label}${model.seeds?.[0] ? `, seed ${model.seeds[0].seed}` : ''})` : ''}`,
       subtitle:
         'the share of each layer’s weights that are nonzero; DSR keeps the total fixed and moves it between layers',
     },
@@ -208,11 +256,9 @@ export function comparisonChart(summary: PaperSummary): TopLevelSpec {
   const metrics: { name: string; value: (m: PaperSummary['models'][number]) => number }[] = [
     { name: 'Test accuracy (%)', value: (m) => 100 * m.testAcc },
     {
-      name: 'Generalization gap (train − test accuracy, points)',
-      value: (m) => {
-        const last = m.epochs[m.epochs.length - 1];
-        return last ? 100 * (last.trainAcc - last.valAcc) : 0;
-      },
+      name: 'Generalization gap (train − validation accuracy, points)',
+      // At the last epoch, the mean over the seeds.
+      value: (m) => 100 * (seedBands(m, (e) => e.trainAcc - e.valAcc).at(-1)?.mean ?? 0),
     },
     { name: 'Nonzero parameters (thousands)', value: (m) => m.nnz / 1000 },
     { name: 'Stored size (KiB, CSR container)', value: (m) => m.storedBytes / 1024 },

@@ -6,6 +6,7 @@ import { DataNotFoundError } from '../errors.js';
 import {
   PAPER_NUMBERS,
   type EpochSummary,
+  type LayerNonzeros,
   type ModelSummary,
   type PaperSummary,
   type RecalibrationRecord,
@@ -81,6 +82,10 @@ function unmeasuredNnz(result: Record<string, unknown>): number {
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** result.json's per-layer records, cut to what the report reads (their sparsity follows from these). */
+const layerNonzeros = (layers: readonly LayerNonzeros[]): LayerNonzeros[] =>
+  layers.map(({ name, size, nnz }) => ({ name, size, nnz }));
+
 const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /** One row of the report from its seeds' run folders (the first seed carries the measurements). */
@@ -99,6 +104,10 @@ function rowSummary(id: string, runs: readonly RunFiles[]): ModelSummary {
             'batchNormRecalibration'
           ] as unknown as RecalibrationRecord,
         }
+      : {}),
+    epochs: r.metrics,
+    ...(Array.isArray(r.result['layers'])
+      ? { finalLayers: layerNonzeros(r.result['layers'] as LayerNonzeros[]) }
       : {}),
   }));
   const c = first.config;
@@ -151,9 +160,7 @@ function rowSummary(id: string, runs: readonly RunFiles[]): ModelSummary {
       : {}),
     recipe,
     seeds,
-    ...(Array.isArray(first.result['layers'])
-      ? { finalLayers: first.result['layers'] as ModelSummary['finalLayers'] & object }
-      : {}),
+    ...(seeds[0]!.finalLayers ? { finalLayers: seeds[0]!.finalLayers } : {}),
     ...(validation === 'test' || typeof validation === 'number' ? { validation } : {}),
   };
 }

@@ -3,7 +3,14 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { comparisonChart, curvesChart, sparsityChart } from './charts.js';
 import { renderPng, renderSvg } from './render.js';
-import { dsrComparisons, leadSentence, meanStd, seedAccuracies } from './stats.js';
+import {
+  dsrComparisons,
+  layerDensities,
+  leadSentence,
+  meanStd,
+  seedAccuracies,
+  seedBands,
+} from './stats.js';
 import {
   isLegacyRecalibration,
   type ModelSummary,
@@ -78,7 +85,7 @@ function resultsTable(summary: PaperSummary): Table {
     ...(paperColumns ? ['paper', 'difference'] : []),
     'test loss',
     ...(paperColumns ? ['paper loss'] : []),
-    'validation accuracy (last epoch)',
+    'validation accuracy (last epoch, mean over seeds)',
     'nonzero params',
     'stored (CSR)',
     'dense tfjs',
@@ -89,7 +96,7 @@ function resultsTable(summary: PaperSummary): Table {
   ];
   const rows = summary.models.map((m) => {
     const paper = paperAccuracy(summary, m);
-    const last = m.epochs[m.epochs.length - 1];
+    const last = seedBands(m, (e) => e.valAcc).at(-1);
     return [
       m.label,
       accuracyCell(m),
@@ -108,7 +115,7 @@ function resultsTable(summary: PaperSummary): Table {
               : '—',
           ]
         : []),
-      last ? pct(last.valAcc) : '—',
+      last ? pct(last.mean) : '—',
       m.nnz.toLocaleString('en-US'),
       // Rows whose export was not measured (an interrupted comparison) show dashes, not zeros.
       m.storedBytes > 0 ? kib(m.storedBytes) : '—',
@@ -163,22 +170,35 @@ function seedsTable(summary: PaperSummary): Table {
   };
 }
 
-/** Final per-layer density (nnz / size) of every sparse row, first seed. */
+/**
+ * Final per-layer density (nnz / size) of every sparse row: the mean ± standard deviation over its seeds,
+ * or the one value when a single seed (or an older summary, which kept the first seed's only) has them.
+ */
 function layersTable(summary: PaperSummary): Table | undefined {
   const sparse = summary.models.filter((m) => m.finalLayers && m.finalLayers.length > 0);
   if (sparse.length === 0) return undefined;
   const names = sparse[0]!.finalLayers!.map((l) => l.name);
   return {
-    header: ['model', ...names],
-    rows: sparse.map((m) => [
-      m.label,
-      ...names.map((n) => {
-        const l = m.finalLayers!.find((x) => x.name === n);
-        return l ? `${((100 * l.nnz) / l.size).toFixed(1)}%` : '—';
-      }),
-    ]),
+    header: ['model', 'seeds', ...names],
+    rows: sparse.map((m) => {
+      const densities = layerDensities(m);
+      return [
+        m.label,
+        String(Math.max(1, densities.seeds)),
+        ...names.map((_, i) => {
+          const values = densities.byLayer[i] ?? [];
+          if (values.length === 0) return '—';
+          const { mean, std } = meanStd(values);
+          return values.length === 1
+            ? `${(100 * mean).toFixed(1)}%`
+            : `${(100 * mean).toFixed(1)} ± ${(100 * std).toFixed(1)}%`;
+        }),
+      ];
+    }),
   };
 }
+
+const LAYERS_TITLE = 'Final density of each layer (mean ± standard deviation over the seeds)';
 
 const markdownTable = (t: Table): string[] => [
   '| ' + t.header.join(' | ') + ' |',
@@ -306,8 +326,7 @@ function markdown(summary: PaperSummary, charts: readonly string[]): string {
     );
   lines.push('## Every seed', '', ...markdownTable(seedsTable(summary)), '');
   const layers = layersTable(summary);
-  if (layers)
-    lines.push('## Final density of each layer (first seed)', '', ...markdownTable(layers), '');
+  if (layers) lines.push(`## ${LAYERS_TITLE}`, '', ...markdownTable(layers), '');
   lines.push('## How each model was trained', '');
   for (const m of summary.models)
     lines.push(
@@ -352,7 +371,7 @@ ${legacyNote(summary) ? `<p class="note">${escapeHtml(legacyNote(summary)!)}</p>
 ${paired.rows.length > 0 ? `<h2>DSR against the other sparse methods, paired over seeds</h2>\n${htmlTable(paired)}` : ''}
 <h2>Every seed</h2>
 ${htmlTable(seedsTable(summary))}
-${layers ? `<h2>Final density of each layer (first seed)</h2>\n${htmlTable(layers)}` : ''}
+${layers ? `<h2>${LAYERS_TITLE}</h2>\n${htmlTable(layers)}` : ''}
 <h2>How each model was trained</h2>
 <ul>${recipes}</ul>
 ${svgs.map((s) => `<figure>${s.svg}</figure>`).join('\n')}

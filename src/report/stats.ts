@@ -1,5 +1,5 @@
 // Seed statistics of the comparison: mean ± std per row, paired differences over seeds, and what they say.
-import type { ModelSummary, PaperSummary } from './summary.js';
+import type { EpochSummary, ModelSummary, PaperSummary } from './summary.js';
 
 /** Two-sided 95% critical values of Student's t for 1..10 degrees of freedom; 1.96 beyond 30. */
 const T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228];
@@ -21,6 +21,53 @@ export function meanStd(xs: readonly number[]): { mean: number; std: number } {
 /** A row's test accuracies, one per seed (the mean alone for summaries without seeds). */
 export const seedAccuracies = (m: ModelSummary): number[] =>
   m.seeds && m.seeds.length > 0 ? m.seeds.map((s) => s.testAcc) : [m.testAcc];
+
+/**
+ * Each layer's final density (nnz / size) over a row's seeds, by the layer's position in the first seed's
+ * list (the names carry each process's layer counter). A seed whose layers differ in number or size is left
+ * out rather than matched wrongly. Summaries without per-seed layers give the row's one list.
+ */
+export function layerDensities(m: ModelSummary): { seeds: number; byLayer: number[][] } {
+  const lists = (m.seeds ?? []).flatMap((s) => (s.finalLayers ? [s.finalLayers] : []));
+  if (lists.length === 0 && m.finalLayers) lists.push(m.finalLayers);
+  const first = lists[0] ?? [];
+  const same = lists.filter(
+    (l) => l.length === first.length && l.every((layer, i) => layer.size === first[i]!.size),
+  );
+  return {
+    seeds: same.length,
+    byLayer: first.map((_, i) => same.map((l) => l[i]!.nnz / l[i]!.size)),
+  };
+}
+
+/** A per-epoch figure over a row's seeds: its mean and its range. */
+export interface SeedBand {
+  readonly epoch: number;
+  readonly mean: number;
+  readonly min: number;
+  readonly max: number;
+  readonly seeds: number;
+}
+
+/**
+ * `value` of every epoch over the row's seeds (the first seed's curve alone for summaries without per-seed
+ * epochs). An epoch counts the seeds that reached it.
+ */
+export function seedBands(m: ModelSummary, value: (e: EpochSummary) => number): SeedBand[] {
+  const curves = (m.seeds ?? []).flatMap((s) => (s.epochs ? [s.epochs] : []));
+  if (curves.length === 0) curves.push(m.epochs);
+  const epochs = [...new Set(curves.flatMap((c) => c.map((e) => e.epoch)))].sort((a, b) => a - b);
+  return epochs.map((epoch) => {
+    const values = curves.flatMap((c) => c.filter((e) => e.epoch === epoch).map(value));
+    return {
+      epoch,
+      mean: values.reduce((a, b) => a + b, 0) / values.length,
+      min: Math.min(...values),
+      max: Math.max(...values),
+      seeds: values.length,
+    };
+  });
+}
 
 /** `a − b` in test accuracy over the seeds both rows ran, with a 95% interval of the mean difference. */
 export interface PairedComparison {

@@ -63,18 +63,22 @@ export interface ModelSummary {
   /** How it was trained (epochs, learning rate and schedule, augmentation, sparsity...). */
   readonly recipe: Readonly<Record<string, unknown>>;
   /**
-   * Every seed's final figures (testAcc and testLoss above are their means; the curves, sizes and timings
-   * are the first seed's). Absent from single-run summaries of older versions.
+   * Every seed's final figures, curves and per-layer nonzeros (testAcc and testLoss above are their means;
+   * `epochs`, `finalLayers`, sizes and timings are the first seed's). Absent from single-run summaries of
+   * older versions.
    */
   readonly seeds?: readonly SeedResult[];
-  /** Per-layer nonzeros at the end of training (the first seed), for the per-layer density table. */
-  readonly finalLayers?: readonly {
-    readonly name: string;
-    readonly size: number;
-    readonly nnz: number;
-  }[];
+  /** Per-layer nonzeros at the end of training (the first seed; every seed's in `seeds`). */
+  readonly finalLayers?: readonly LayerNonzeros[];
   /** Validation images held out of the training set, or 'test' when validation used the test set. */
   readonly validation?: number | 'test';
+}
+
+/** A sparse layer's kernel size and nonzeros at the end of training, as result.json's `layers`. */
+export interface LayerNonzeros {
+  readonly name: string;
+  readonly size: number;
+  readonly nnz: number;
 }
 
 /** One seed of a row: its test figures (evaluated once, at the end) and its last validation accuracy. */
@@ -86,6 +90,10 @@ export interface SeedResult {
   readonly runDir: string;
   /** The seed's BatchNorm recalibration, when there was one. */
   readonly batchNormRecalibration?: RecalibrationRecord;
+  /** The seed's per-epoch figures (absent from summaries of older versions). */
+  readonly epochs?: readonly EpochSummary[];
+  /** The seed's per-layer nonzeros at the end of training, for sparse rows. */
+  readonly finalLayers?: readonly LayerNonzeros[];
 }
 
 /**
@@ -221,6 +229,17 @@ function recalibration(v: Json, path: string): void {
     number(r[key], `${path}.${key}`);
 }
 
+/** Checks a list of per-epoch figures (a row's, or one seed's). */
+function epochsField(v: Json, path: string): void {
+  array(v, path).forEach((e, k) => {
+    const q = `${path}[${k}]`;
+    const epoch = object(e, q);
+    number(epoch['epoch'], `${q}.epoch`);
+    for (const key of ['trainAcc', 'valAcc']) fraction(epoch[key], `${q}.${key}`);
+    for (const key of ['trainLoss', 'valLoss', 'seconds']) number(epoch[key], `${q}.${key}`);
+  });
+}
+
 /**
  * Checks that `json` (for example a parsed summary.json) has every field the report reads, with the
  * right types; throws InvalidArgumentError naming the first bad field (for example `summary.models[1].nnz`).
@@ -263,13 +282,7 @@ export function parseSummary(json: Json): PaperSummary {
       number(model['denseInferMsPerImage'], `${p}.denseInferMsPerImage`);
     if (model['denseInferEngine'] !== undefined)
       string(model['denseInferEngine'], `${p}.denseInferEngine`);
-    array(model['epochs'], `${p}.epochs`).forEach((e, k) => {
-      const q = `${p}.epochs[${k}]`;
-      const epoch = object(e, q);
-      number(epoch['epoch'], `${q}.epoch`);
-      for (const key of ['trainAcc', 'valAcc']) fraction(epoch[key], `${q}.${key}`);
-      for (const key of ['trainLoss', 'valLoss', 'seconds']) number(epoch[key], `${q}.${key}`);
-    });
+    epochsField(model['epochs'], `${p}.epochs`);
     array(model['sparsityHistory'], `${p}.sparsityHistory`).forEach((r, k) => {
       const q = `${p}.sparsityHistory[${k}]`;
       const record = object(r, q);
@@ -293,6 +306,13 @@ export function parseSummary(json: Json): PaperSummary {
         fraction(seed['testAcc'], `${q}.testAcc`);
         if (seed['batchNormRecalibration'] !== undefined)
           recalibration(seed['batchNormRecalibration'], `${q}.batchNormRecalibration`);
+        if (seed['epochs'] !== undefined) epochsField(seed['epochs'], `${q}.epochs`);
+        if (seed['finalLayers'] !== undefined)
+          array(seed['finalLayers'], `${q}.finalLayers`).forEach((l, j) => {
+            const layer = object(l, `${q}.finalLayers[${j}]`);
+            string(layer['name'], `${q}.finalLayers[${j}].name`);
+            for (const key of ['size', 'nnz']) number(layer[key], `${q}.finalLayers[${j}].${key}`);
+          });
       });
   });
   const paper = object(root['paper'], '.paper');

@@ -1,6 +1,20 @@
 // The chart of a sparsity sweep: test accuracy against batch-1 latency, one labelled point per sparsity.
 import type { TopLevelSpec } from 'vega-lite';
-import type { SweepPoint } from '../experiments/sparsity-sweep.js';
+import type { PrunedLayer } from '../graph/prune.js';
+
+/** One operating point. `target` 0 is the stored weights. */
+export interface SweepPoint {
+  readonly target: number;
+  /** Sparsity over all weight layers at this point: 1 − nnz / size. */
+  readonly sparsity: number;
+  readonly nnz: number;
+  readonly accuracy: number;
+  /** Milliseconds per batch-1 prediction (median of rounds). */
+  readonly latencyMs: number;
+  /** Milliseconds setSparsity took to reach this point from the previous one. */
+  readonly switchMs: number;
+  readonly layers: readonly PrunedLayer[];
+}
 
 /** Accuracy (%) against latency (ms), points joined in order of sparsity and labelled with it. */
 export function sweepChart(points: readonly SweepPoint[], title: string): TopLevelSpec {

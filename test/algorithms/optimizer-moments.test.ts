@@ -76,7 +76,7 @@ describe('optimizer moments at mask changes', () => {
     trainer.dispose();
   });
 
-  it('RigL resets the moments only where its update changed the mask, not at its temporary all-ones write', async () => {
+  it('RigL resets the moments only where its update changed the mask, not wherever its dense-gradient pass looked', async () => {
     const model = await sparseModel(0.8, 24);
     const optimizer = tf.train.adam(0.01);
     const trainer = new SparseTrainer(model, new RigL({ period: 1, stopFraction: 1 }), {

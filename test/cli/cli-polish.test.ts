@@ -1,4 +1,4 @@
-// The dynaprune command's edges: --version, bare help, forgiving names, refusals that say what to do, Ctrl-C.
+// The dynaprune command's edges: --version, bare help, forgiving names, refusals that say what to do, Ctrl-C, --validation.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -194,6 +194,54 @@ describe('dynaprune command line', () => {
       // Data without a known checksum is said on screen and recorded.
       expect(r.stderr).toMatch(/from \/usr\/share\/datasets\/fashion-mnist \(NOT verified/);
       expect(config.data).toMatchObject({ origin: 'system', verified: false });
+    },
+  );
+
+  it.skipIf(!haveFashion)(
+    'train --validation holds out the last training images and reads the test set once, at the end',
+    async () => {
+      const out = join(dir, 'validated');
+      const r = await cli(
+        [
+          'train',
+          '--model',
+          'mlp',
+          '--dataset',
+          'fashion-mnist',
+          '--train-limit',
+          '200',
+          '--test-limit',
+          '64',
+          '--validation',
+          '100',
+          '--test-each-epoch',
+          '--epochs',
+          '2',
+          '--backend',
+          'wasm',
+          '--out',
+          out,
+        ],
+        dir,
+      );
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(
+        /200 training, 100 validation \(the last training images, held out\)/,
+      );
+      expect(r.stdout).toMatch(/^test accuracy .*\(the test set read once, after training\)/);
+      const result = JSON.parse(await readFile(join(out, 'result.json'), 'utf8'));
+      expect(result.validation).toBe(100);
+      const metrics = (await readFile(join(out, 'metrics.jsonl'), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { valAcc: number; testAcc: number });
+      // Accuracies on 100 validation and 64 test images are multiples of 1/100 and 1/64.
+      for (const m of metrics) {
+        expect(Math.abs(m.valAcc * 100 - Math.round(m.valAcc * 100))).toBeLessThan(1e-9);
+        expect(Math.abs(m.testAcc * 64 - Math.round(m.testAcc * 64))).toBeLessThan(1e-9);
+      }
+      expect(result.validationAcc).toBe(metrics[1]!.valAcc);
+      expect(result.testAcc).toBe(metrics[1]!.testAcc);
     },
   );
 });

@@ -81,4 +81,15 @@ describe('dynaprune train flags', () => {
       expect(() => trainConfigFromFlags({ ...good, [key]: value })).toThrow(flag);
     }
   });
+
+  it('holds out --validation N training images; --test-each-epoch only with it', () => {
+    expect(trainConfigFromFlags(good).validation).toBeUndefined();
+    expect(
+      trainConfigFromFlags({ ...good, validation: '5000', testEachEpoch: true }),
+    ).toMatchObject({ validation: 5000, testEachEpoch: true });
+    expect(() => trainConfigFromFlags({ ...good, validation: '0' })).toThrow('--validation');
+    expect(() => trainConfigFromFlags({ ...good, testEachEpoch: true })).toThrow(
+      /--test-each-epoch needs --validation N/,
+    );
+  });
 });

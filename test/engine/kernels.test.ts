@@ -7,24 +7,7 @@ import {
   type TrainingKernelSet,
 } from '../../src/engine/training-kernels.js';
 import { Random } from '../../src/util/random.js';
-
-/** Normwise relative error: max |got - want| / max |want|. */
-function relativeError(got: Float32Array, want: Float32Array): number {
-  expect(got.length).toBe(want.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < want.length; i++) {
-    diff = Math.max(diff, Math.abs(got[i]! - want[i]!));
-    scale = Math.max(scale, Math.abs(want[i]!));
-  }
-  return scale === 0 ? diff : diff / scale;
-}
-
-function randomArray(rng: Random, size: number): Float32Array {
-  const a = new Float32Array(size);
-  for (let i = 0; i < size; i++) a[i] = rng.nextFloat() * 2 - 1;
-  return a;
-}
+import { randomArray, relativeError } from './compare.js';
 
 /** Runs `f` on a backend with plain arrays in and out, so the two backends never share tensors. */
 async function on<T>(backend: string, f: () => T): Promise<T> {

@@ -7,22 +7,7 @@ import { initBackend } from '../../src/engine/backend.js';
 import type { KernelMode } from '../../src/engine/sparse-choice.js';
 import { DynamicConv2D, DynamicDense, type MaskedLayer } from '../../src/layers/index.js';
 import { Random } from '../../src/util/random.js';
-
-/** Normwise relative error: max |got − want| / max |want| (0 when both are 0). */
-function relativeError(got: Float32Array, want: Float32Array): number {
-  expect(got.length).toBe(want.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < want.length; i++) {
-    diff = Math.max(diff, Math.abs(got[i]! - want[i]!));
-    scale = Math.max(scale, Math.abs(want[i]!));
-  }
-  return scale === 0 ? diff : diff / scale;
-}
-
-function randomArray(rng: Random, size: number): Float32Array {
-  return Float32Array.from({ length: size }, () => rng.nextFloat() * 2 - 1);
-}
+import { randomArray, relativeError } from './compare.js';
 
 interface Outcome {
   y: Float32Array;

@@ -2,6 +2,7 @@
 // with the masked layers on the dense kernels and once on the sparse kernels, and prints the backend's
 // thread count and a SHA-256 of each final weight's float32 bytes as one JSON line.
 import { createHash } from 'node:crypto';
+import { randomImages } from '../../bench/lib/random-images.js';
 import { initBackend } from '../../src/engine/backend.js';
 import { getModel } from '../../src/models/registry.js';
 import { sparsify } from '../../src/sparsity/sparsify.js';
@@ -10,13 +11,7 @@ import { train } from '../../src/train/trainer.js';
 const threads = Number(process.argv[2]);
 const backend = await initBackend('wasm', { threads });
 const count = 16 * 3;
-const images = new Uint8Array(count * 3072);
-let s = 12345;
-for (let i = 0; i < images.length; i++) {
-  s = (s * 1103515245 + 12345) >>> 0;
-  images[i] = s >>> 24;
-}
-const labels = Uint8Array.from({ length: count }, (_, i) => i % 10);
+const { images, labels } = randomImages(count);
 
 async function trainedWeights(kernels: 'dense' | 'sparse'): Promise<string[]> {
   // Width 1 keeps it quick; BatchNorm, 3x3 convs, pooling and dense layers are all there.

@@ -186,7 +186,11 @@ describe('dynamic layers', () => {
     expect(masks(4)).not.toEqual(masks(5));
   });
 
-  it('reject bad sparsities and unknown names with typed errors', () => {
+  it('reject bad sparsities, sizes and unknown names with typed errors', () => {
+    expect(() => new DynamicDense({ units: 0 })).toThrow(/units must be a positive integer, got 0/);
+    expect(() => new DynamicConv2D({ filters: 2.5, kernelSize: 3 })).toThrow(
+      /filters must be a positive integer, got 2.5/,
+    );
     expect(() => new DynamicDense({ units: 2, sparsity: 1 })).toThrow(InvalidArgumentError);
     expect(() => new DynamicDense({ units: 2, sparsity: -0.1 })).toThrow(InvalidArgumentError);
     expect(() => new DynamicDense({ units: 2, activation: 'swish' })).toThrow(UnknownNameError);

@@ -1,8 +1,9 @@
-// summaryFromRuns on folders without paper-run.json: older runs' recalibration is marked, the machine is stated plainly.
+// summaryFromRuns on folders without paper-run.json: older runs' recalibration is marked, the machine is stated plainly; every seed counts.
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { curvesChart } from '../../src/report/charts.js';
 import { summaryFromRuns } from '../../src/report/from-runs.js';
 import { writeReport } from '../../src/report/report.js';
 import { parseSummary } from '../../src/report/summary.js';
@@ -114,5 +115,52 @@ describe('summaryFromRuns', () => {
     const md = await readFile(join(dir, 'report.md'), 'utf8');
     expect(md).toContain('on a machine that was not recorded, tfjs backend `unknown`');
     expect(md).not.toContain('CPU cores');
+  });
+
+  it('gives per-layer densities as mean ± std over every seed, and curves as seed means with a band', async () => {
+    const dir = await tempDir();
+    // Three seeds of one row: seed 2 and 3 differ from seed 1 in conv1's nonzeros and in validation.
+    const shifts = [
+      { conv1: 192, valAcc: 0 },
+      { conv1: 200, valAcc: 0.01 },
+      { conv1: 184, valAcc: -0.02 },
+    ];
+    for (const [i, shift] of shifts.entries()) {
+      const seedDir = join(dir, `runs/dsr/seed-${i + 1}`);
+      await cp(SEED_1, seedDir, { recursive: true });
+      await editJson(join(seedDir, 'result.json'), (r) => {
+        (r['layers'] as { nnz: number }[])[0]!.nnz = shift.conv1;
+      });
+      const metrics = (await readFile(join(seedDir, 'metrics.jsonl'), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { valAcc: number });
+      await writeFile(
+        join(seedDir, 'metrics.jsonl'),
+        metrics.map((m) => JSON.stringify({ ...m, valAcc: m.valAcc + shift.valAcc })).join('\n'),
+      );
+    }
+    const summary = await summaryFromRuns(dir);
+    expect(parseSummary(JSON.parse(JSON.stringify(summary))).models[0]!.seeds).toHaveLength(3);
+    await writeReport(dir, summary);
+    const md = await readFile(join(dir, 'report.md'), 'utf8');
+    // conv1 (2,592 weights): 192, 200 and 184 nonzeros, 7.41% ± 0.31%; the other layers agree exactly.
+    expect(md).toContain('mean ± standard deviation over the seeds');
+    expect(md).toContain('| 3x-wide, DSR | 3 | 7.4 ± 0.3% | 11.5 ± 0.0% |');
+    // Curves: the mean of the three seeds, shaded from the lowest to the highest.
+    const first = summary.models[0]!.seeds![0]!.epochs![0]!.valAcc;
+    const spec = JSON.stringify(curvesChart(summary, 'accuracy'));
+    const layers = JSON.parse(spec).layer as { data: { values: Record<string, unknown>[] } }[];
+    const band = layers[0]!.data.values.find((v) => v['epoch'] === 1)!;
+    expect(band['seeds']).toBe(3);
+    expect(band['low']).toBeCloseTo(100 * (first - 0.02), 9);
+    expect(band['high']).toBeCloseTo(100 * (first + 0.01), 9);
+    const line = layers[1]!.data.values.find(
+      (v) => v['epoch'] === 1 && String(v['split']).startsWith('validation'),
+    )!;
+    expect(line['value']).toBeCloseTo((100 * (3 * first - 0.01)) / 3, 9);
+    expect(await readFile(join(dir, 'accuracy.svg'), 'utf8')).toContain(
+      'shaded: lowest to highest seed',
+    );
   });
 });

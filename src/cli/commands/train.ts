@@ -42,6 +42,8 @@ export interface TrainFlags {
   learningRate: string;
   trainLimit?: string;
   testLimit?: string;
+  validation?: string;
+  testEachEpoch?: boolean;
   backend: string;
   threads?: string;
   seed: string;
@@ -91,6 +93,28 @@ function sparsityFlag(method: MethodName, given: string | undefined): number {
   return sparsityValue('--sparsity', given ?? '0.9');
 }
 
+/**
+ * `--validation N` (hold out the last N training images; runTraining does the split, as for `paper`) and
+ * `--test-each-epoch`, which needs it: without a held-out split every epoch is already evaluated on test.
+ */
+function validationFlags(
+  flags: TrainFlags,
+): Pick<TrainingRunConfig, 'validation' | 'testEachEpoch'> {
+  if (flags.validation === undefined) {
+    if (flags.testEachEpoch) {
+      throw new InvalidArgumentError(
+        '--test-each-epoch needs --validation N: without a held-out split, every epoch is already ' +
+          'evaluated on the test set. Add --validation 5000, or drop --test-each-epoch.',
+      );
+    }
+    return {};
+  }
+  return {
+    validation: positiveInt('--validation', flags.validation),
+    ...(flags.testEachEpoch ? { testEachEpoch: true } : {}),
+  };
+}
+
 /** Parses the flags into a run configuration; every bad value throws a typed error. */
 export function trainConfigFromFlags(flags: TrainFlags): TrainingRunConfig {
   const method = oneOf<MethodName>('method', flags.method, methodNames);
@@ -113,6 +137,7 @@ export function trainConfigFromFlags(flags: TrainFlags): TrainingRunConfig {
     ...(flags.testLimit !== undefined
       ? { testLimit: positiveInt('--test-limit', flags.testLimit) }
       : {}),
+    ...validationFlags(flags),
     backend: oneOf<BackendRequest>('backend', flags.backend, backendRequests),
     ...(flags.threads !== undefined ? { threads: positiveInt('--threads', flags.threads) } : {}),
     seed: nonNegativeInt('--seed', flags.seed),
@@ -201,6 +226,14 @@ export function registerTrainCommand(program: Command): void {
     .option('--weight-decay <wd>', 'L2 weight decay on kernels (default 0; WRN uses 0.0005)')
     .option('--train-limit <n>', 'use only the first N training images (quick runs)')
     .option('--test-limit <n>', 'use only the first N test images (quick runs)')
+    .option(
+      '--validation <n>',
+      'hold out the last N training images for per-epoch validation (and every choice); the test set is then evaluated once, at the end (default: validate on the test set, as the paper does)',
+    )
+    .option(
+      '--test-each-epoch',
+      'with --validation: also evaluate the test set after every epoch (reported apart)',
+    )
     .option('--backend <name>', `tfjs backend (${backendRequests.join(', ')})`, 'auto')
     .option(
       '--threads <n>',
@@ -279,6 +312,9 @@ export function registerTrainCommand(program: Command): void {
             log(
               `epoch ${m.epoch}: loss ${m.trainLoss.toFixed(4)} acc ${(100 * m.trainAcc).toFixed(2)}% | ` +
                 `val loss ${m.valLoss.toFixed(4)} acc ${(100 * m.valAcc).toFixed(2)}% | ` +
+                (m.testAcc !== undefined
+                  ? `test loss ${m.testLoss!.toFixed(4)} acc ${(100 * m.testAcc).toFixed(2)}% | `
+                  : '') +
                 `${m.imagesPerSecond.toFixed(0)} img/s, ${m.seconds.toFixed(1)} s`,
             );
           },
@@ -286,6 +322,7 @@ export function registerTrainCommand(program: Command): void {
       });
       process.stdout.write(
         `test accuracy ${(100 * result.final.acc).toFixed(2)}%, test loss ${result.final.loss.toFixed(4)} ` +
+          (config.validation !== undefined ? '(the test set read once, after training) ' : '') +
           `(${result.outDir})\n`,
       );
     });

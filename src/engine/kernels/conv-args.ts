@@ -1,12 +1,60 @@
-// What the conv kernels share: their geometry arguments, and a kernel's range split over the kernel workers.
-import type { backend_util } from '@tensorflow/tfjs';
+// What the conv kernels share: their geometry, the XNNPACK convolution their fallbacks run, and the worker split.
+import { backend_util } from '@tensorflow/tfjs';
+import type { Conv2DBackpropFilterAttrs, TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { callKernel } from '../wasm-heap.js';
 import {
   kernelWorkersFor,
   type ConvGeometryArgs,
   type TrainingWasmExports,
   type WorkerKernel,
 } from '../training-wasm.js';
+
+/** The attributes that size a convolution, as both backprop kernels receive them. */
+type ConvSizing = Pick<Conv2DBackpropFilterAttrs, 'strides' | 'pad' | 'dimRoundingMode'>;
+
+/** tfjs's description of the NHWC convolution of an `inShape` input by a `filterShape` filter. */
+export function convInfoOf(
+  inShape: readonly number[],
+  filterShape: readonly number[],
+  attrs: ConvSizing,
+): backend_util.Conv2DInfo {
+  return backend_util.computeConv2DInfo(
+    inShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
+}
+
+/**
+ * tfjs-wasm's own Conv2D (XNNPACK), stride 1, with explicit padding of the rows ([top, bottom]) and
+ * columns ([left, right]): the convolution that both backprop kernels fall back to. The caller owns the
+ * result.
+ */
+export function paddedConv(
+  backend: BackendWasm,
+  x: TensorInfo,
+  filter: TensorInfo,
+  rows: readonly [number, number],
+  cols: readonly [number, number],
+  dilations: number | [number, number],
+): TensorInfo {
+  return callKernel(
+    backend,
+    'Conv2D',
+    { x, filter },
+    {
+      strides: 1,
+      pad: [[0, 0], [...rows], [...cols], [0, 0]],
+      dilations,
+      dataFormat: 'NHWC',
+      dimRoundingMode: undefined as unknown as string,
+    },
+  );
+}
 
 /** The geometry tuple every conv kernel takes after its pointers. */
 export function convGeometryArgs(info: backend_util.Conv2DInfo): ConvGeometryArgs {

@@ -1,10 +1,9 @@
 // Conv2DBackpropFilter for tfjs-wasm, which has none: a direct SIMD kernel, and the transposed-convolution workaround.
-import { backend_util } from '@tensorflow/tfjs';
-import type { Conv2DBackpropFilterAttrs, TensorInfo } from '@tensorflow/tfjs';
+import type { backend_util, Conv2DBackpropFilterAttrs, TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { callKernel, disposeIntermediate, heapOffset } from '../wasm-heap.js';
 import { trainingWasmFor } from '../training-wasm.js';
-import { convGeometryArgs, runSplit } from './conv-args.js';
+import { convGeometryArgs, convInfoOf, paddedConv, runSplit } from './conv-args.js';
 
 export interface Conv2DBackpropFilterArgs {
   inputs: { x: TensorInfo; dy: TensorInfo };
@@ -18,14 +17,7 @@ function convInfo(x: TensorInfo, attrs: Conv2DBackpropFilterAttrs): backend_util
       `dynaprune's wasm Conv2DBackpropFilter supports NHWC only, got ${attrs.dataFormat}`,
     );
   }
-  return backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    attrs.filterShape,
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-  );
+  return convInfoOf(x.shape, attrs.filterShape, attrs);
 }
 
 /**
@@ -48,22 +40,13 @@ export function conv2dBackpropFilterTransposedConv(args: Conv2DBackpropFilterArg
 
   const xT = callKernel(backend, 'Transpose', { x }, { perm: [3, 1, 2, 0] });
   const dyT = callKernel(backend, 'Transpose', { x: dy }, { perm: [1, 2, 0, 3] });
-  const full = callKernel(
+  const full = paddedConv(
     backend,
-    'Conv2D',
-    { x: xT, filter: dyT },
-    {
-      strides: 1,
-      pad: [
-        [0, 0],
-        [top, bottom],
-        [left, right],
-        [0, 0],
-      ],
-      dilations: [info.strideHeight, info.strideWidth],
-      dataFormat: 'NHWC',
-      dimRoundingMode: undefined as unknown as string,
-    },
+    xT,
+    dyT,
+    [top, bottom],
+    [left, right],
+    [info.strideHeight, info.strideWidth],
   );
   disposeIntermediate(backend, xT);
   disposeIntermediate(backend, dyT);

@@ -1,10 +1,14 @@
 // Conv2DBackpropInput for tfjs-wasm as a forward convolution that XNNPACK runs, replacing the stock scalar loop.
-import { backend_util } from '@tensorflow/tfjs';
-import type { Conv2DBackpropInputAttrs, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import type {
+  backend_util,
+  Conv2DBackpropInputAttrs,
+  KernelFunc,
+  TensorInfo,
+} from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { callKernel, disposeIntermediate, heapFloat32, heapOffset } from '../wasm-heap.js';
+import { disposeIntermediate, heapFloat32, heapOffset } from '../wasm-heap.js';
 import { trainingWasmFor, type TrainingWasmExports } from '../training-wasm.js';
-import { convGeometryArgs, runSplit } from './conv-args.js';
+import { convGeometryArgs, convInfoOf, paddedConv, runSplit } from './conv-args.js';
 
 export interface Conv2DBackpropInputArgs {
   inputs: { dy: TensorInfo; filter: TensorInfo };
@@ -95,14 +99,7 @@ export function makeConv2dBackpropInput(stock: KernelFunc): KernelFunc {
     const { inputs, backend, attrs } = args;
     const { dy, filter } = inputs;
     if (attrs.dataFormat !== 'NHWC') return stock(args as never) as TensorInfo;
-    const info = backend_util.computeConv2DInfo(
-      attrs.inputShape,
-      filter.shape as [number, number, number, number],
-      attrs.strides,
-      1,
-      attrs.pad,
-      attrs.dimRoundingMode,
-    );
+    const info = convInfoOf(attrs.inputShape, filter.shape, attrs);
     const kernels = trainingWasmFor(backend);
     if (kernels !== undefined) return viaDirectKernel(backend, dy, filter, info, kernels);
     const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
@@ -116,23 +113,7 @@ export function makeConv2dBackpropInput(stock: KernelFunc): KernelFunc {
       return stock(args as never) as TensorInfo;
     }
     const flipped = flipFilter(backend, filter);
-    const out = callKernel(
-      backend,
-      'Conv2D',
-      { x: spread, filter: flipped },
-      {
-        strides: 1,
-        pad: [
-          [0, 0],
-          [top, bottom],
-          [left, right],
-          [0, 0],
-        ],
-        dilations: 1,
-        dataFormat: 'NHWC',
-        dimRoundingMode: undefined as unknown as string,
-      },
-    );
+    const out = paddedConv(backend, spread, flipped, [top, bottom], [left, right], 1);
     disposeIntermediate(backend, flipped);
     if (spread !== dy) disposeIntermediate(backend, spread);
     return out;

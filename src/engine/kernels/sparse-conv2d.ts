@@ -20,8 +20,9 @@ export const SPARSE_CONV_WEIGHT_GRAD = 'DynaprunSparseConv2DWeightGrad';
 export const SPARSE_CONV_INPUT_GRAD = 'DynaprunSparseConv2DInputGrad';
 
 /**
- * A convolution's sizes, NHWC, with explicit top/left padding. A dense layer is the 1×1 convolution of a
- * 1×1 image: h = w = oh = ow = kh = kw = strides = 1, pads 0, ci = input features, n = batch.
+ * A convolution's sizes, NHWC, with explicit top/left padding: {@link ConvGeometryArgs} by name. A dense
+ * layer is the 1×1 convolution of a 1×1 image: h = w = oh = ow = kh = kw = strides = 1, pads 0,
+ * ci = input features, n = batch.
  */
 export interface SparseConvGeometry {
   readonly n: number;
@@ -159,16 +160,16 @@ export function sparseConvForward(args: KernelArgs): TensorInfo[] {
 }
 
 /**
- * The first step of the backward pass: inputs dy and y (the forward output, for the fused ReLU). Outputs
- * [dyt, dbias]: the output gradient in the blocked layout both other gradients read (zero where the fused
- * ReLU was inactive), and its sum over batch and space.
+ * The first step of the backward pass: inputs dy, y (the forward output, for the fused ReLU) and, when the
+ * op has one, bias (which asks for its gradient; its values are not read). Outputs [dyt] or [dyt, dbias]:
+ * the output gradient in the blocked layout both other gradients read (zero where the fused ReLU was
+ * inactive), and its sum over batch and space.
  */
 export function sparseConvGradBlocked(args: KernelArgs): TensorInfo[] {
   const { backend, inputs } = args;
   const { kernels, attrs, p, blocks } = prepare(args);
   const g = attrs.geometry;
   const dyt = backend.makeOutput([blocks * g.co * 32], 'float32');
-  const db = backend.makeOutput([g.co], 'float32');
   const dytAt = heapOffset(backend, dyt);
   runSplit(
     backend,
@@ -184,6 +185,8 @@ export function sparseConvGradBlocked(args: KernelArgs): TensorInfo[] {
     ],
     blocks,
   );
+  if (inputs['bias'] === undefined) return [dyt];
+  const db = backend.makeOutput([g.co], 'float32');
   kernels.blockedBiasGrad(dytAt, p, g.co, heapOffset(backend, db));
   return [dyt, db];
 }

@@ -1,0 +1,143 @@
+// RigL's dense gradients: the true gradients of the effective kernels, read without rewriting any mask or layout.
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { UpdateContext } from '../../src/algorithms/algorithm.js';
+import { RigL } from '../../src/algorithms/rigl.js';
+import { SparseTrainer } from '../../src/algorithms/sparse-trainer.js';
+import { initBackend } from '../../src/engine/backend.js';
+import { maskedLayers, MaskedLayer } from '../../src/layers/index.js';
+import { sparseCategoricalCrossentropy } from '../../src/train/loss.js';
+import { Random } from '../../src/util/random.js';
+import { batch, denseModel, sparseModel, trainStep } from './helpers.js';
+
+/** RigL updating at every step (drop fraction 0.3 unless given) that hands its dense gradients to `seen`. */
+function recordingRigL(
+  seen: (g: ReadonlyMap<string, Float32Array>) => void,
+  dropFraction = 0.3,
+): RigL {
+  const rigl = new RigL({ period: 1, stopFraction: 1, cosineDecay: false, dropFraction });
+  const update = rigl.update.bind(rigl);
+  rigl.update = (context: UpdateContext) => {
+    seen(context.gradients());
+    return update(context);
+  };
+  return rigl;
+}
+
+/** ∂loss/∂kernel of each layer of a plain tfjs twin of `model` with `model`'s kernel × mask as kernels. */
+function twinGradients(
+  model: tf.LayersModel,
+  b: { x: tf.Tensor; y: tf.Tensor },
+): Map<string, Float32Array> {
+  const twin = denseModel();
+  const layers = maskedLayers(model);
+  for (const layer of layers) {
+    const mask = layer.getMask();
+    const [kernel, bias] = layer.getWeights();
+    const effective = tf.tensor(
+      layer.getKernel().map((w, i) => w * mask[i]!),
+      kernel!.shape,
+    );
+    twin.getLayer(layer.name).setWeights([effective, bias!]);
+    effective.dispose();
+  }
+  const variables = layers.map(
+    (l) => twin.getLayer(l.name).trainableWeights[0]!.read() as tf.Variable,
+  );
+  const { grads, value } = tf.variableGrads(
+    () => sparseCategoricalCrossentropy(twin.apply(b.x, { training: true }) as tf.Tensor, b.y),
+    variables,
+  );
+  const out = new Map(
+    layers.map((l, i) => [l.name, Float32Array.from(grads[variables[i]!.name]!.dataSync())]),
+  );
+  tf.dispose([value, ...Object.values(grads)]);
+  twin.dispose();
+  return out;
+}
+
+describe("RigL's request for dense kernel gradients", () => {
+  beforeAll(async () => {
+    await initBackend('wasm');
+  });
+
+  it('gets the gradients of the effective kernels, masked positions included, on sparse-path layers', async () => {
+    const model = await sparseModel(0.8, 31);
+    for (const l of maskedLayers(model)) l.kernelMode = 'sparse';
+    const optimizer = tf.train.adam(0.01);
+    let seen: ReadonlyMap<string, Float32Array> | undefined;
+    const trainer = new SparseTrainer(
+      model,
+      recordingRigL((g) => (seen = g)),
+      { optimizer },
+    );
+    const b = batch(3);
+    trainStep(model, optimizer, b);
+    const expected = twinGradients(model, b);
+    trainer.step({ step: 1, totalSteps: 10, batch: b });
+    for (const layer of maskedLayers(model)) {
+      const got = seen!.get(layer.name)!;
+      const want = expected.get(layer.name)!;
+      let maskedNonzero = 0;
+      const before = layer.getMask();
+      for (let i = 0; i < want.length; i++) {
+        expect(Math.abs(got[i]! - want[i]!), `${layer.name}[${i}]`).toBeLessThanOrEqual(
+          1e-5 * Math.max(1e-3, Math.abs(want[i]!)),
+        );
+        if (before[i] === 0 && got[i] !== 0) maskedNonzero++;
+      }
+      // The point of the request: gradients where the mask is 0 (a masked gradient would be 0 there).
+      expect(maskedNonzero, layer.name).toBeGreaterThan(0);
+    }
+    tf.dispose([b.x, b.y]);
+    trainer.dispose();
+    optimizer.dispose();
+  });
+
+  it('rebuilds the sparse layouts of the layers whose masks the update changed, and only those', async () => {
+    const model = await sparseModel(0.8, 32);
+    const layers = maskedLayers(model);
+    for (const l of layers) l.kernelMode = 'sparse';
+    const optimizer = tf.train.adam(0.01);
+    // Drop 3%: one weight or more in the three larger layers, none of the last layer's 13.
+    const trainer = new SparseTrainer(
+      model,
+      recordingRigL(() => undefined, 0.03),
+      {
+        rng: new Random(2),
+        optimizer,
+      },
+    );
+    const b = batch(4);
+    trainStep(model, optimizer, b);
+    const built = layers.map((l) => l.layoutBuilds);
+    for (const n of built) expect(n).toBeGreaterThan(0);
+    const before = layers.map((l) => l.getMask());
+    trainer.step({ step: 1, totalSteps: 10, batch: b });
+    trainStep(model, optimizer, b);
+    const changed = layers.map((l, i) => l.getMask().some((v, j) => v !== before[i]![j]));
+    expect(changed).toEqual([true, true, true, false]);
+    expect(layers.map((l, i) => l.layoutBuilds - built[i]!)).toEqual([1, 1, 1, 0]);
+    tf.dispose([b.x, b.y]);
+    trainer.dispose();
+    optimizer.dispose();
+  });
+
+  it('leaves masks, outputs and the number of tensors as they were', async () => {
+    const model = await sparseModel(0.7, 33);
+    const layers = maskedLayers(model);
+    // Compared with the usual dense path, which the pass takes.
+    for (const l of layers) l.kernelMode = 'dense';
+    const b = batch(5);
+    const before = (model.predict(b.x) as tf.Tensor).dataSync().slice();
+    const masks = layers.map((l) => l.maskVariable.read().dataId);
+    const tensors = tf.memory().numTensors;
+    const inside = MaskedLayer.withDenseKernelGradients(layers, () =>
+      tf.tidy(() => (model.predict(b.x) as tf.Tensor).dataSync().slice()),
+    );
+    expect(inside).toEqual(before);
+    expect(layers.map((l) => l.maskVariable.read().dataId)).toEqual(masks);
+    expect(tf.memory().numTensors).toBe(tensors);
+    tf.dispose([b.x, b.y]);
+  });
+});
