@@ -2,6 +2,7 @@
 import { tensor4d, tidy, type LayersModel } from '@tensorflow/tfjs';
 import { InvalidArgumentError } from '../errors.js';
 import { makeBatch } from '../data/batch.js';
+import { isBatchNorm } from '../layers/batch-norm.js';
 import type { ImageShape, ImageSplit } from '../data/types.js';
 import { evaluate } from './trainer.js';
 
@@ -9,9 +10,6 @@ import { evaluate } from './trainer.js';
 interface BatchNormLike {
   momentum: number;
 }
-
-const isBatchNorm = (layer: { getClassName(): string }): boolean =>
-  layer.getClassName().endsWith('BatchNormalization');
 
 /** Whether `model` has BatchNorm layers, whose statistics `recalibrateBatchNorm` can re-estimate. */
 export function hasBatchNorm(model: LayersModel): boolean {
