@@ -2,6 +2,7 @@
 import { tensor4d, tidy, type LayersModel, type Tensor } from '@tensorflow/tfjs';
 import { InvalidArgumentError } from '../errors.js';
 import { makeBatch } from '../data/batch.js';
+import { isBatchNorm } from '../layers/batch-norm.js';
 import type { ImageShape, ImageSplit } from '../data/types.js';
 import { evaluate } from './trainer.js';
 
@@ -11,9 +12,6 @@ interface BatchNormLike {
   getWeights(): Tensor[];
   setWeights(weights: Tensor[]): void;
 }
-
-const isBatchNorm = (layer: { getClassName(): string }): boolean =>
-  layer.getClassName().endsWith('BatchNormalization');
 
 /** Whether `model` has BatchNorm layers, whose statistics `recalibrateBatchNorm` can re-estimate. */
 export function hasBatchNorm(model: LayersModel): boolean {
