@@ -726,6 +726,10 @@ export function gatherShifted(
   x: usize, out: usize, C: i32, H: i32, W: i32, PT: i32, PL: i32, SH: i32, SW: i32,
   AH: i32, KW: i32, HQ: i32, OW: i32,
 ): void {
+  if (SH == 1 && SW == 1 && OW == W && PT >= 0 && HQ >= H + PT) {
+    shiftedPlanes(x, out, C, H, W, PT, PL, KW, HQ);
+    return;
+  }
   const rowBytes = <usize>OW << 2;
   let dst = out;
   for (let a = 0; a < AH; a++) {
@@ -745,6 +749,35 @@ export function gatherShifted(
         }
         dst += <usize>HQ * rowBytes;
       }
+    }
+  }
+}
+
+/**
+ * `gatherShifted` at stride 1 with output rows as wide as input rows: plane (kx, c) is the input plane moved
+ * by kx − PL floats, so it is one contiguous copy of H·W floats (instead of H row copies, whose per-row cost
+ * made the layout lose on small planes), after which the columns that came from outside each row (the
+ * neighbouring row's floats, or for the first and last plane up to KW floats outside the input, which every
+ * buffer's neighbours and slack cover) are set to zero.
+ */
+function shiftedPlanes(x: usize, out: usize, C: i32, H: i32, W: i32, PT: i32, PL: i32, KW: i32, HQ: i32): void {
+  const planeBytes = <usize>(HQ * W) << 2;
+  const rowBytes = <usize>W << 2;
+  let dst = out + <usize>PT * rowBytes;
+  for (let kx = 0; kx < KW; kx++) {
+    const shift = kx - PL;
+    // Valid columns: 0 <= j + shift < W.
+    const j0 = min(W, max(0, -shift));
+    const j1 = max(j0, min(W, W - shift));
+    for (let c = 0; c < C; c++) {
+      copyFloats(dst, x + <usize>(c * H * W + shift) * 4, H * W);
+      let row = dst;
+      for (let r = 0; r < H; r++) {
+        for (let j = 0; j < j0; j++) store<f32>(row + (<usize>j << 2), 0);
+        for (let j = j1; j < W; j++) store<f32>(row + (<usize>j << 2), 0);
+        row += rowBytes;
+      }
+      dst += planeBytes;
     }
   }
 }

@@ -94,7 +94,22 @@ export interface SeedResult {
   readonly epochs?: readonly EpochSummary[];
   /** The seed's per-layer nonzeros at the end of training, for sparse rows. */
   readonly finalLayers?: readonly LayerNonzeros[];
+  /**
+   * The seed's per-layer density after each mask update: its sparsity.jsonl cut to what the density
+   * chart reads (absent from summaries of older versions, which kept the first seed's records only).
+   */
+  readonly densityHistory?: readonly DensityPoint[];
 }
+
+/** Each sparse layer's density (nnz / size) after one mask update, the layers in their records' order. */
+export interface DensityPoint {
+  readonly step: number;
+  readonly density: readonly number[];
+}
+
+/** A run's sparsity records as density points. */
+export const densityHistory = (records: readonly SparsitySummary[]): DensityPoint[] =>
+  records.map((r) => ({ step: r.step, density: r.layers.map((l) => l.nnz / l.size) }));
 
 /**
  * A BatchNorm recalibration as result.json records it (testAcc and testLoss are after it): today the
@@ -247,6 +262,29 @@ function epochsField(v: Json, path: string): void {
   });
 }
 
+/** Checks one seed of a row ({@link SeedResult}). */
+function seedField(v: Json, q: string): void {
+  const seed = object(v, q);
+  number(seed['seed'], `${q}.seed`);
+  fraction(seed['testAcc'], `${q}.testAcc`);
+  if (seed['batchNormRecalibration'] !== undefined)
+    recalibration(seed['batchNormRecalibration'], `${q}.batchNormRecalibration`);
+  if (seed['epochs'] !== undefined) epochsField(seed['epochs'], `${q}.epochs`);
+  if (seed['finalLayers'] !== undefined)
+    array(seed['finalLayers'], `${q}.finalLayers`).forEach((l, j) => {
+      const layer = object(l, `${q}.finalLayers[${j}]`);
+      string(layer['name'], `${q}.finalLayers[${j}].name`);
+      for (const key of ['size', 'nnz']) number(layer[key], `${q}.finalLayers[${j}].${key}`);
+    });
+  if (seed['densityHistory'] !== undefined)
+    array(seed['densityHistory'], `${q}.densityHistory`).forEach((d, j) => {
+      const r = `${q}.densityHistory[${j}]`;
+      const point = object(d, r);
+      number(point['step'], `${r}.step`);
+      array(point['density'], `${r}.density`).forEach((x, l) => fraction(x, `${r}.density[${l}]`));
+    });
+}
+
 /**
  * Checks that `json` (for example a parsed summary.json) has every field the report reads, with the
  * right types; throws InvalidArgumentError naming the first bad field (for example `summary.models[1].nnz`).
@@ -306,21 +344,7 @@ export function parseSummary(json: Json): PaperSummary {
     if (model['batchNormRecalibration'] !== undefined)
       recalibration(model['batchNormRecalibration'], `${p}.batchNormRecalibration`);
     if (model['seeds'] !== undefined)
-      array(model['seeds'], `${p}.seeds`).forEach((e, k) => {
-        const q = `${p}.seeds[${k}]`;
-        const seed = object(e, q);
-        number(seed['seed'], `${q}.seed`);
-        fraction(seed['testAcc'], `${q}.testAcc`);
-        if (seed['batchNormRecalibration'] !== undefined)
-          recalibration(seed['batchNormRecalibration'], `${q}.batchNormRecalibration`);
-        if (seed['epochs'] !== undefined) epochsField(seed['epochs'], `${q}.epochs`);
-        if (seed['finalLayers'] !== undefined)
-          array(seed['finalLayers'], `${q}.finalLayers`).forEach((l, j) => {
-            const layer = object(l, `${q}.finalLayers[${j}]`);
-            string(layer['name'], `${q}.finalLayers[${j}].name`);
-            for (const key of ['size', 'nnz']) number(layer[key], `${q}.finalLayers[${j}].${key}`);
-          });
-      });
+      array(model['seeds'], `${p}.seeds`).forEach((e, k) => seedField(e, `${p}.seeds[${k}]`));
   });
   const paper = object(root['paper'], '.paper');
   for (const key of ['baseline', 'dsr'])
