@@ -477,7 +477,7 @@ export function padInterior(x: usize, out: usize, C: i32, H: i32, W: i32, first:
  * place. `residual` and the epilogue's `second` output (`secondRow`; rows `outStride` apart, like `out`) are
  * 0 when there is none.
  *
- * Pixels go 28 at a time in seven SIMD accumulators, then the rest in a block of 7, 4 or 2 vectors. Seven,
+ * Pixels go 28 at a time in seven SIMD accumulators, then the rest in a block of 7, 5, 4 or 2 vectors. Seven,
  * not eight: V8 loads all of a weight's input vectors before it multiplies, and it has 15 vector registers
  * to give (xmm15 is its scratch), so 7 accumulators + 7 loaded vectors + the weight fit, while eight
  * accumulators spill one to the stack on every nonzero, which put a store-to-load round trip on its add
@@ -530,7 +530,8 @@ function directRows(
     const rest = P - p;
     const at = <usize>p << 2;
     const r = res ? res + at : 0;
-    if (rest > 16) block7(values + start, values + end, offsets + start, x + at, b, relu, r, dst + at);
+    if (rest > 20) block7(values + start, values + end, offsets + start, x + at, b, relu, r, dst + at);
+    else if (rest > 16) block5(values + start, values + end, offsets + start, x + at, b, relu, r, dst + at);
     else if (rest > 8) block4(values + start, values + end, offsets + start, x + at, b, relu, r, dst + at);
     else if (rest > 0) block2(values + start, values + end, offsets + start, x + at, b, relu, r, dst + at);
     if (second) secondRow(out, second, row, scale, shift, o, P);
@@ -572,6 +573,34 @@ function block7(vp: usize, vend: usize, op: usize, chunk: usize, b: v128, relu: 
   }
   v128.store(q, a0); v128.store(q, a1, 16); v128.store(q, a2, 32); v128.store(q, a3, 48);
   v128.store(q, a4, 64); v128.store(q, a5, 80); v128.store(q, a6, 96);
+}
+
+/** `block7` for 5 vectors (20 pixels): WRN's 32 × 32 and 16 × 16 planes end with 20 pixels (33·32, 17·16). */
+@inline
+function block5(vp: usize, vend: usize, op: usize, chunk: usize, b: v128, relu: i32, res: usize, q: usize): void {
+  let a0 = b, a1 = b, a2 = b, a3 = b, a4 = b;
+  while (vp < vend) {
+    const w = v128.load32_splat(vp);
+    const src = chunk + <usize>load<u32>(op);
+    a0 = f32x4.add(a0, f32x4.mul(w, v128.load(src)));
+    a1 = f32x4.add(a1, f32x4.mul(w, v128.load(src, 16)));
+    a2 = f32x4.add(a2, f32x4.mul(w, v128.load(src, 32)));
+    a3 = f32x4.add(a3, f32x4.mul(w, v128.load(src, 48)));
+    a4 = f32x4.add(a4, f32x4.mul(w, v128.load(src, 64)));
+    vp += 4;
+    op += 4;
+  }
+  if (res) {
+    a0 = f32x4.add(a0, v128.load(res)); a1 = f32x4.add(a1, v128.load(res, 16));
+    a2 = f32x4.add(a2, v128.load(res, 32)); a3 = f32x4.add(a3, v128.load(res, 48));
+    a4 = f32x4.add(a4, v128.load(res, 64));
+  }
+  if (relu) {
+    const zero = f32x4.splat(0);
+    a0 = f32x4.pmax(a0, zero); a1 = f32x4.pmax(a1, zero); a2 = f32x4.pmax(a2, zero); a3 = f32x4.pmax(a3, zero);
+    a4 = f32x4.pmax(a4, zero);
+  }
+  v128.store(q, a0); v128.store(q, a1, 16); v128.store(q, a2, 32); v128.store(q, a3, 48); v128.store(q, a4, 64);
 }
 
 /**

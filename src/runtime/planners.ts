@@ -187,12 +187,15 @@ function shiftedLayout(g: ConvGeometry, ctx: PlanContext, name: string): DirectL
 
 /**
  * Cost of one output row of P pixels in `sparseConvDirect`, in passes over the row's nonzeros: blocks of
- * 7 vectors, the last one of 7, 4 or 2 (the smaller ones take two or four nonzeros per pass, so they
- * cost more than their share of vectors).
+ * 7 vectors, the last one of 7, 5, 4 or 2 (the 4- and 2-vector ones take two or four nonzeros per pass, so
+ * they cost more than their share of vectors; 5 vectors measured 0.75-0.8 of a 7-vector block).
  */
 const passes = (pixels: number): number => {
   const rest = pixels % 28;
-  return Math.floor(pixels / 28) + (rest > 16 ? 1 : rest > 8 ? 0.9 : rest > 0 ? 0.6 : 0);
+  return (
+    Math.floor(pixels / 28) +
+    (rest > 20 ? 1 : rest > 16 ? 0.8 : rest > 8 ? 0.9 : rest > 0 ? 0.6 : 0)
+  );
 };
 
 /** What copying one row of floats costs, in passes over a nonzero (a call's setup dominates short rows). */
