@@ -160,10 +160,11 @@ describe.skipIf(!haveCifar)('the README, run from the packed tarball', () => {
     expect(packedFiles.filter((f) => /^package\/(src|test|bench|results)\//.test(f))).toEqual([]);
     // The README's screenshots (~1 MB) stay in the repository; source maps too.
     expect(packedFiles.filter((f) => /\.(png|map)$/.test(f))).toEqual([]);
-    // About 620 KiB: the playground that `dynaprune serve` ships is most of it (its fine-tuning bundle, tfjs
-    // and the training loop, ~240 KiB gzipped; tfjs's wasm binaries are served from the installed package):
-    // nothing else large may join it unnoticed. The README's screenshots alone would add ~1 MB.
-    expect(tarballBytes).toBeLessThan(700 * 1024);
+    // About 700 KiB (2026-12-02; docs/ and the kernels grow a little with each issue): the playground that
+    // `dynaprune serve` ships is most of it (its fine-tuning bundle, tfjs and the training loop, ~240 KiB
+    // gzipped; tfjs's wasm binaries are served from the installed package): nothing else large may join it
+    // unnoticed. The README's screenshots alone would add ~1 MB.
+    expect(tarballBytes).toBeLessThan(760 * 1024);
   });
 
   it('runs the command-line tour, offline, finding the data in the cache', async () => {
