@@ -19,7 +19,7 @@ import { encodeModel } from '../src/format/encode.js';
 import type { ModelGraph, WeightMatrix } from '../src/graph/types.js';
 import { indexCodings, valuePrecisions } from '../src/format/layout.js';
 import { sparseGraph, timeMedian } from './lib/sparse-graph.js';
-import { describeMachine, writeBenchResult } from './lib/results.js';
+import { describeMachine, markdownTable, writeBenchResult } from './lib/results.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -130,12 +130,23 @@ async function main(): Promise<void> {
   const lines = [
     `Container decode, median of ${runs} runs, ${result.machine.cpuModel} (${result.machine.cpus} cores, no GPU)`,
     '',
-    '| model | encoding | bytes | decode ms | container MB/s | weights MB/s |',
-    '|---|---|---:|---:|---:|---:|',
-    ...rows.map(
-      (r) =>
-        `| ${r.model} | ${r.encoding} | ${r.bytes.toLocaleString('en-US')} | ${r.ms.toFixed(2)} | ` +
-        `${r.containerMBps.toFixed(1)} | ${r.weightsMBps.toFixed(1)} |`,
+    markdownTable(
+      [
+        'model',
+        { title: 'encoding', align: 'left' },
+        'bytes',
+        'decode ms',
+        'container MB/s',
+        'weights MB/s',
+      ],
+      rows.map((r) => [
+        r.model,
+        r.encoding,
+        r.bytes.toLocaleString('en-US'),
+        r.ms.toFixed(2),
+        r.containerMBps.toFixed(1),
+        r.weightsMBps.toFixed(1),
+      ]),
     ),
   ];
   process.stdout.write(lines.join('\n') + '\n');

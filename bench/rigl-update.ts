@@ -31,7 +31,7 @@ import type { DistributionName } from '../src/sparsity/distributions.js';
 import { sparsify } from '../src/sparsity/sparsify.js';
 import { sparseCategoricalCrossentropy } from '../src/train/loss.js';
 import { Random } from '../src/util/random.js';
-import { describeMachine, loadRange, writeBenchResult } from './lib/results.js';
+import { describeMachine, loadRange, markdownTable, writeBenchResult } from './lib/results.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
@@ -223,15 +223,27 @@ console.log(
     `${loadRange(loadBefore, loadAfter)}\n`,
 );
 console.log(
-  '| arm | plain step (ms) | update (ms) | next step (ms) | update cost (ms) | cost in plain steps | layouts rebuilt |',
+  markdownTable(
+    [
+      'arm',
+      'plain step (ms)',
+      'update (ms)',
+      'next step (ms)',
+      'update cost (ms)',
+      'cost in plain steps',
+      'layouts rebuilt',
+    ],
+    rows.map((r) => [
+      r.arm,
+      f(r.plainStepMs),
+      f(r.updateMs),
+      f(r.nextStepMs),
+      f(r.costMs),
+      f(r.costInSteps, 2),
+      String(r.layoutsRebuilt),
+    ]),
+  ),
 );
-console.log('|---|---:|---:|---:|---:|---:|---:|');
-for (const r of rows) {
-  console.log(
-    `| ${r.arm} | ${f(r.plainStepMs)} | ${f(r.updateMs)} | ${f(r.nextStepMs)} | ${f(r.costMs)} | ` +
-      `${f(r.costInSteps, 2)} | ${r.layoutsRebuilt} |`,
-  );
-}
 console.log(
   `\nall-ones / request: update ${f(updateSpeedup, 2)}x, update cost ${f(costSpeedup, 2)}x ` +
     `(medians of per-round ratios); same masks: ${sameMasks}`,

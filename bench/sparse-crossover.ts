@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/engine/backend.js';
 import { median } from '../src/experiments/latency.js';
 import { DynamicConv2D, DynamicDense, type MaskedLayer } from '../src/layers/index.js';
-import { describeMachine, writeBenchResult } from './lib/results.js';
+import { describeMachine, markdownTable, writeBenchResult } from './lib/results.js';
 
 interface Shape {
   readonly name: string;
@@ -100,11 +100,15 @@ async function main(): Promise<void> {
   const lines = [
     `Sparse vs dense training pass of one layer, batch 32, tfjs-wasm, 1 thread, ${machine.cpuModel}`,
     '',
-    '| layer | density | dense ms | sparse ms | sparse speedup |',
-    '|---|---:|---:|---:|---:|',
-    ...rows.map(
-      (r) =>
-        `| ${r.shape} | ${r.density} | ${r.denseMs.toFixed(2)} | ${r.sparseMs.toFixed(2)} | ${r.speedup.toFixed(2)}x |`,
+    markdownTable(
+      ['layer', 'density', 'dense ms', 'sparse ms', 'sparse speedup'],
+      rows.map((r) => [
+        r.shape,
+        String(r.density),
+        r.denseMs.toFixed(2),
+        r.sparseMs.toFixed(2),
+        `${r.speedup.toFixed(2)}x`,
+      ]),
     ),
   ];
   process.stdout.write(lines.join('\n') + '\n');

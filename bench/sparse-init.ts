@@ -14,7 +14,7 @@ import { initBackend } from '../src/engine/backend.js';
 import { getModel } from '../src/models/registry.js';
 import { sparsify } from '../src/sparsity/sparsify.js';
 import { train } from '../src/train/trainer.js';
-import { describeMachine, writeBenchResult } from './lib/results.js';
+import { describeMachine, markdownTable, writeBenchResult } from './lib/results.js';
 
 const arg = (name: string, fallback: string): string => {
   const i = process.argv.indexOf(`--${name}`);
@@ -63,12 +63,24 @@ for (const seed of seeds) {
     model.dispose();
   }
 }
-console.log('| seed | init | epoch | validation loss | validation accuracy |');
-console.log('|---:|---|---:|---:|---:|');
-for (const r of rows)
-  console.log(
-    `| ${String(r['seed'])} | ${String(r['init'])} | ${String(r['epoch'])} | ${(r['valLoss'] as number).toFixed(4)} | ${(100 * (r['valAcc'] as number)).toFixed(2)}% |`,
-  );
+console.log(
+  markdownTable(
+    [
+      { title: 'seed', align: 'right' },
+      { title: 'init', align: 'left' },
+      'epoch',
+      'validation loss',
+      'validation accuracy',
+    ],
+    rows.map((r) => [
+      String(r['seed']),
+      String(r['init']),
+      String(r['epoch']),
+      (r['valLoss'] as number).toFixed(4),
+      `${(100 * (r['valAcc'] as number)).toFixed(2)}%`,
+    ]),
+  ),
+);
 const json = {
   bench: 'sparse-init',
   backend: backend.backend,

@@ -20,7 +20,7 @@ import { maskedLayers } from '../src/layers/index.js';
 import { getModel } from '../src/models/registry.js';
 import { sparsify } from '../src/sparsity/sparsify.js';
 import { sparseCategoricalCrossentropy } from '../src/train/loss.js';
-import { describeMachine, loadRange, writeBenchResult } from './lib/results.js';
+import { describeMachine, loadRange, markdownTable, writeBenchResult } from './lib/results.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
@@ -128,15 +128,27 @@ console.log(
     `${loadRange(loadBefore, loadAfter)}\n`,
 );
 console.log(
-  '| optimizer | step, full sweep (ms) | step, active only (ms) | step speed-up | optimizer, full (ms) | optimizer, active (ms) | optimizer speed-up |',
+  markdownTable(
+    [
+      'optimizer',
+      'step, full sweep (ms)',
+      'step, active only (ms)',
+      'step speed-up',
+      'optimizer, full (ms)',
+      'optimizer, active (ms)',
+      'optimizer speed-up',
+    ],
+    rows.map((r) => [
+      r.optimizer,
+      f(r.fullStepMs),
+      f(r.activeStepMs),
+      `${f(r.stepSpeedup, 2)}x`,
+      f(r.fullOptimizerMs, 2),
+      f(r.activeOptimizerMs, 2),
+      `${f(r.optimizerSpeedup, 2)}x`,
+    ]),
+  ),
 );
-console.log('|---|---:|---:|---:|---:|---:|---:|');
-for (const r of rows) {
-  console.log(
-    `| ${r.optimizer} | ${f(r.fullStepMs)} | ${f(r.activeStepMs)} | ${f(r.stepSpeedup, 2)}x | ` +
-      `${f(r.fullOptimizerMs, 2)} | ${f(r.activeOptimizerMs, 2)} | ${f(r.optimizerSpeedup, 2)}x |`,
-  );
-}
 const result = {
   machine: describeMachine(),
   loadBefore,

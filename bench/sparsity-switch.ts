@@ -17,7 +17,7 @@ import { pruneGraph, type PruneScope } from '../src/graph/prune.js';
 import type { ModelGraph } from '../src/graph/types.js';
 import { createNetwork, type Network } from '../src/runtime/index.js';
 import { median, sparseGraph } from './lib/sparse-graph.js';
-import { describeMachine, writeBenchResult } from './lib/results.js';
+import { describeMachine, markdownTable, writeBenchResult } from './lib/results.js';
 
 const quick = process.argv.includes('--quick');
 const rounds = quick ? 3 : 9;
@@ -121,11 +121,25 @@ async function main(): Promise<void> {
         .join(' ')}; ${machine.cpuModel}, ${machine.cpus} cores`,
       `first call (sorts every layer's magnitudes): ${f(firstCallMs, 1)} ms`,
       '',
-      '| scope | target | nnz | switch ms (median / max) | reload ms | batch-1 latency ms | vs stored |',
-      '|---|---:|---:|---:|---:|---:|---:|',
-      ...rows.map(
-        (r) =>
-          `| ${r.scope} | ${r.target === 0 ? 'stored' : r.target} | ${r.nnz.toLocaleString('en')} | ${f(r.switchMs)} / ${f(r.switchMaxMs)} | ${f(r.reloadMs, 1)} | ${f(r.latencyMs, 3)} | ${f(r.latencyVsStored)}x |`,
+      markdownTable(
+        [
+          'scope',
+          'target',
+          'nnz',
+          'switch ms (median / max)',
+          'reload ms',
+          'batch-1 latency ms',
+          'vs stored',
+        ],
+        rows.map((r) => [
+          r.scope,
+          r.target === 0 ? 'stored' : String(r.target),
+          r.nnz.toLocaleString('en'),
+          `${f(r.switchMs)} / ${f(r.switchMaxMs)}`,
+          f(r.reloadMs, 1),
+          f(r.latencyMs, 3),
+          `${f(r.latencyVsStored)}x`,
+        ]),
       ),
     ].join('\n') + '\n',
   );

@@ -19,7 +19,7 @@
 // Prints the kernels by total time (ms per step); writes bench/results/train-profile.json; the last line
 // is one JSON object.
 import { loadavg } from 'node:os';
-import { describeMachine, writeBenchResult } from './lib/results.js';
+import { describeMachine, markdownTable, writeBenchResult } from './lib/results.js';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { initBackend } from '../src/engine/backend.js';
@@ -140,11 +140,14 @@ const table = (
   list: readonly (readonly [string, { ms: number; calls: number }])[],
 ) => [
   '',
-  `| ${title} | ms per step | calls per step | share of the step |`,
-  '|---|---:|---:|---:|',
-  ...list.map(
-    ([name, e]) =>
-      `| ${name} | ${e.ms.toFixed(2)} | ${e.calls.toFixed(0)} | ${((100 * e.ms) / wall).toFixed(1)}% |`,
+  markdownTable(
+    [title, 'ms per step', 'calls per step', 'share of the step'],
+    list.map(([name, e]) => [
+      name,
+      e.ms.toFixed(2),
+      e.calls.toFixed(0),
+      `${((100 * e.ms) / wall).toFixed(1)}%`,
+    ]),
   ),
 ];
 const lines = [

@@ -23,7 +23,7 @@ import { execFileSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describeMachine, writeBenchResult } from './lib/results.js';
+import { describeMachine, markdownTable, writeBenchResult } from './lib/results.js';
 import { randomImages } from './lib/random-images.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -321,27 +321,75 @@ async function main(): Promise<void> {
     `paper-cnn dense: dynaprune ${fmt(ips['paper-dp'])} img/s, PyTorch 1 thread ${fmt(ips['paper-pt1'])} img/s, ` +
       `ratio ${fmt(summary.paperCnnDenseVsPyTorch1t, 2)}x`,
     '',
-    '| paper-cnn-wide (w=3) density | dynaprune dense path | dynaprune sparse path | PyTorch 1 thread | PyTorch all cores | sparse vs dense | sparse vs PyTorch 1t | sparse vs PyTorch all |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...wideRows.map(
-      (r) =>
-        `| ${r.density} | ${fmt(r.dense)} | ${fmt(r.sparse)} | ${fmt(r.pytorch1t)} | ${fmt(r.pytorchAll)} | ` +
-        `${fmt(r.sparseVsDense, 2)}x | ${fmt(r.sparseVsPyTorch1t, 2)}x | ${fmt(r.sparseVsPyTorchAll, 2)}x |`,
+    markdownTable(
+      [
+        { title: 'paper-cnn-wide (w=3) density', align: 'right' },
+        'dynaprune dense path',
+        'dynaprune sparse path',
+        'PyTorch 1 thread',
+        'PyTorch all cores',
+        'sparse vs dense',
+        'sparse vs PyTorch 1t',
+        'sparse vs PyTorch all',
+      ],
+      wideRows.map((r) => [
+        String(r.density),
+        fmt(r.dense),
+        fmt(r.sparse),
+        fmt(r.pytorch1t),
+        fmt(r.pytorchAll),
+        `${fmt(r.sparseVsDense, 2)}x`,
+        `${fmt(r.sparseVsPyTorch1t, 2)}x`,
+        `${fmt(r.sparseVsPyTorchAll, 2)}x`,
+      ]),
     ),
     '',
     `Every core (${cpus().length} threads) against one thread, and against PyTorch with as many threads:`,
     '',
-    '| case | dynaprune 1 thread | dynaprune all cores | scaling | PyTorch all cores | dynaprune all vs PyTorch all |',
-    '|---|---:|---:|---:|---:|---:|',
-    `| paper-cnn dense | ${fmt(ips['paper-dp'])} | ${fmt(ips['paper-dp-all'])} | ${fmt(summary.paperCnnDenseAllCoresVsOneThread, 2)}x | ` +
-      `${fmt(ips['paper-ptall'])} | ${fmt(summary.paperCnnDenseAllCoresVsPyTorchAllCores, 2)}x |`,
-    `| paper-cnn-wide dense | ${fmt(ips['wide1-dense'])} | ${fmt(ips['wide1-dense-all'])} | ${fmt(summary.wideDenseAllCoresVsOneThread, 2)}x | ` +
-      `${fmt(ips['wide1-ptall'])} | ${fmt(ratio('wide1-dense-all', 'wide1-ptall'), 2)}x |`,
-    `| paper-cnn-wide 90% sparse path (XNNPACK 1 thread) | ${fmt(ips['wide0.1-sparse'])} | ${fmt(ips['wide0.1-sparse-all'])} | ` +
-      `${fmt(summary.wideSparse90AllCoresVsOneThread, 2)}x | ${fmt(ips['wide0.1-ptall'])} | ${fmt(summary.wideSparse90VsPyTorchAllCores, 2)}x |`,
-    `| the same, XNNPACK on every thread | ${fmt(ips['wide0.1-sparse'])} | ${fmt(ips['wide0.1-sparse-all-xnnall'])} | ` +
-      `${fmt(summary.wideSparse90AllCoresXnnpackAllVsOneThread, 2)}x | ${fmt(ips['wide0.1-ptall'])} | ` +
-      `${fmt(ratio('wide0.1-sparse-all-xnnall', 'wide0.1-ptall'), 2)}x |`,
+    markdownTable(
+      [
+        'case',
+        'dynaprune 1 thread',
+        'dynaprune all cores',
+        'scaling',
+        'PyTorch all cores',
+        'dynaprune all vs PyTorch all',
+      ],
+      [
+        [
+          'paper-cnn dense',
+          fmt(ips['paper-dp']),
+          fmt(ips['paper-dp-all']),
+          `${fmt(summary.paperCnnDenseAllCoresVsOneThread, 2)}x`,
+          fmt(ips['paper-ptall']),
+          `${fmt(summary.paperCnnDenseAllCoresVsPyTorchAllCores, 2)}x`,
+        ],
+        [
+          'paper-cnn-wide dense',
+          fmt(ips['wide1-dense']),
+          fmt(ips['wide1-dense-all']),
+          `${fmt(summary.wideDenseAllCoresVsOneThread, 2)}x`,
+          fmt(ips['wide1-ptall']),
+          `${fmt(ratio('wide1-dense-all', 'wide1-ptall'), 2)}x`,
+        ],
+        [
+          'paper-cnn-wide 90% sparse path (XNNPACK 1 thread)',
+          fmt(ips['wide0.1-sparse']),
+          fmt(ips['wide0.1-sparse-all']),
+          `${fmt(summary.wideSparse90AllCoresVsOneThread, 2)}x`,
+          fmt(ips['wide0.1-ptall']),
+          `${fmt(summary.wideSparse90VsPyTorchAllCores, 2)}x`,
+        ],
+        [
+          'the same, XNNPACK on every thread',
+          fmt(ips['wide0.1-sparse']),
+          fmt(ips['wide0.1-sparse-all-xnnall']),
+          `${fmt(summary.wideSparse90AllCoresXnnpackAllVsOneThread, 2)}x`,
+          fmt(ips['wide0.1-ptall']),
+          `${fmt(ratio('wide0.1-sparse-all-xnnall', 'wide0.1-ptall'), 2)}x`,
+        ],
+      ],
+    ),
     '',
     `DSR mask updates (paper-cnn-wide, 90%, sparse path): ${fmt(dsr['updateMs'])} ms per update, ` +
       `${fmt(dsr['stepMs'])} ms per step: ${fmt((dsr['shareAtPeriod100'] ?? 0) * 100, 2)}% of training at a 100-step period`,

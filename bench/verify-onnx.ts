@@ -23,7 +23,7 @@ import type { ModelGraph } from '../src/graph/types.js';
 import { loadSparse } from '../src/format/load.js';
 import { createNetwork } from '../src/runtime/index.js';
 import { createSession, loadPeers, nhwcToNchw, type OrtFlavour } from './lib/peers.js';
-import { describeMachine, writeBenchResult } from './lib/results.js';
+import { describeMachine, markdownTable, writeBenchResult } from './lib/results.js';
 import { sparseGraph } from './lib/sparse-graph.js';
 
 const TOLERANCE = 1e-5;
@@ -170,11 +170,21 @@ async function main(): Promise<void> {
   const lines = [
     `ONNX export against the dynaprune runtime, ${count} CIFAR-10 test images, onnxruntime ${result.onnxruntime}`,
     '',
-    '| model | engine | max abs diff (probabilities) | max abs diff (logits) | same top class |',
-    '|---|---|---:|---:|---:|',
-    ...checks.map(
-      (c) =>
-        `| ${c.model} | ${c.engine} | ${c.maxAbsDiff.toExponential(2)} | ${c.maxAbsDiffLogits.toExponential(2)} | ${c.sameTopClass}/${count} |`,
+    markdownTable(
+      [
+        'model',
+        { title: 'engine', align: 'left' },
+        'max abs diff (probabilities)',
+        'max abs diff (logits)',
+        'same top class',
+      ],
+      checks.map((c) => [
+        c.model,
+        c.engine,
+        c.maxAbsDiff.toExponential(2),
+        c.maxAbsDiffLogits.toExponential(2),
+        `${c.sameTopClass}/${count}`,
+      ]),
     ),
   ];
   process.stdout.write(lines.join('\n') + '\n');

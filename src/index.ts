@@ -20,6 +20,7 @@ export {
   type TrainingKernelReport,
   type TrainingKernelSet,
 } from './engine/training-kernels.js';
+export type { TrainingWasmOptions } from './engine/training-wasm.js';
 
 // Dynamic layers and sparsification.
 export * from './layers/index.js';

@@ -20,3 +20,25 @@ export function loadRange(before: readonly number[], after: readonly number[]): 
   const f = (l: readonly number[]) => l.map((v) => v.toFixed(1)).join(' ');
   return `load ${f(before)} -> ${f(after)}`;
 }
+
+/** A column of {@link markdownTable}: its title, or its title and alignment. */
+export type Column = string | { readonly title: string; readonly align: 'left' | 'right' };
+
+/**
+ * A Markdown table as lines of text: the titles, the alignment row, then one line per row of cells. The
+ * first column aligns left and the others right (they hold figures), unless a column says otherwise.
+ */
+export function markdownTable(
+  columns: readonly Column[],
+  rows: readonly (readonly string[])[],
+): string {
+  const title = (c: Column) => (typeof c === 'string' ? c : c.title);
+  const align = (c: Column, i: number) =>
+    typeof c === 'string' ? (i === 0 ? 'left' : 'right') : c.align;
+  const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
+  return [
+    line(columns.map(title)),
+    `|${columns.map((c, i) => (align(c, i) === 'left' ? '---' : '---:')).join('|')}|`,
+    ...rows.map(line),
+  ].join('\n');
+}

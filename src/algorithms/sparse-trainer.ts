@@ -11,6 +11,7 @@ import {
 } from '@tensorflow/tfjs';
 import { InvalidArgumentError } from '../errors.js';
 import { maskedLayers } from '../layers/index.js';
+import { keepingMovingStatistics } from '../layers/batch-norm.js';
 import { batchMaskWrites, MaskedLayer } from '../layers/masked-layer.js';
 import type { SparsityRecord, StepEndInfo, TrainBeginInfo, TrainingHook } from '../train/hooks.js';
 import { sparseCategoricalCrossentropy } from '../train/loss.js';
@@ -202,7 +203,9 @@ export class SparseTrainer implements TrainingHook {
    * ∂loss/∂(effective kernel) for every dynamic layer on the batch, dense (masked positions included),
    * through the layers' explicit request ({@link MaskedLayer.withDenseKernelGradients}): one extra
    * forward and backward pass on the dense kernels that writes no mask, so no sparse layout is rebuilt
-   * for it and only the layers whose masks the update then changes build a new one.
+   * for it and only the layers whose masks the update then changes build a new one. The pass runs in
+   * training mode, so BatchNorm normalizes with the batch's statistics as the training step did, but
+   * its moving averages are left as they were: the pass is not a training step.
    */
   private denseGradients(
     layers: readonly MaskedLayer[],
@@ -215,17 +218,19 @@ export class SparseTrainer implements TrainingHook {
     }
     const out = new Map<string, Float32Array>();
     MaskedLayer.withDenseKernelGradients(layers, () =>
-      tidy(() => {
-        const kernels = layers.map((l) => l.kernelVariable.read() as Variable);
-        const { grads } = variableGrads(
-          () =>
-            this.loss(this.model.apply(batch.x, { training: true }) as Tensor, batch.y) as Scalar,
-          kernels,
-        );
-        layers.forEach((l, i) =>
-          out.set(l.name, Float32Array.from(grads[kernels[i]!.name]!.dataSync())),
-        );
-      }),
+      keepingMovingStatistics(this.model, () =>
+        tidy(() => {
+          const kernels = layers.map((l) => l.kernelVariable.read() as Variable);
+          const { grads } = variableGrads(
+            () =>
+              this.loss(this.model.apply(batch.x, { training: true }) as Tensor, batch.y) as Scalar,
+            kernels,
+          );
+          layers.forEach((l, i) =>
+            out.set(l.name, Float32Array.from(grads[kernels[i]!.name]!.dataSync())),
+          );
+        }),
+      ),
     );
     return out;
   }

@@ -32,7 +32,11 @@ import {
   sparseConvInputGrad,
   sparseConvWeightGrad,
 } from './kernels/sparse-conv2d.js';
-import { prepareTrainingWasm, type TrainingWasmStatus } from './training-wasm.js';
+import {
+  prepareTrainingWasm,
+  type TrainingWasmOptions,
+  type TrainingWasmStatus,
+} from './training-wasm.js';
 
 /**
  * Which kernels to install:
@@ -89,10 +93,12 @@ export function unregisterTrainingKernels(): void {
 /**
  * Installs the training kernels that tfjs-wasm lacks (Conv2DBackpropFilter) or runs slowly
  * (Conv2DBackpropInput, MaxPoolGrad, transposed BatchMatMul, Sum over leading axes). Call it once the wasm backend is ready;
- * calling it again, with the same or another set, is safe.
+ * calling it again, with the same or another set, is safe. `{ simd: false }` runs them on their
+ * fallbacks, as when the SIMD kernels fail to load ({@link TrainingWasmOptions}).
  */
 export async function registerTrainingKernels(
   set: TrainingKernelSet = 'all',
+  options: TrainingWasmOptions = {},
 ): Promise<TrainingKernelReport> {
   const backend = engine().findBackend(BACKEND) as BackendWasm | null;
   if (backend === null) {
@@ -101,7 +107,7 @@ export async function registerTrainingKernels(
         "await tf.setBackend('wasm') before registering training kernels.",
     );
   }
-  const simd = await prepareTrainingWasm(backend);
+  const simd = await prepareTrainingWasm(backend, options);
   if (installed !== set) {
     unregisterTrainingKernels();
     if (set === 'transposed-conv-only') {

@@ -238,6 +238,8 @@ export type TrainingWasmStatus =
   { readonly state: 'ready' } | { readonly state: 'unavailable'; readonly reason: string };
 
 const instances = new WeakMap<WebAssembly.Memory, TrainingWasmExports>();
+/** Memories whose kernels were turned off on request: the fallbacks run, as when loading fails. */
+const turnedOff = new WeakSet<WebAssembly.Memory>();
 const workerPools = new WeakMap<WebAssembly.Memory, KernelWorkers>();
 let compiled: Promise<WebAssembly.Module> | undefined;
 let compiledShared: Promise<WebAssembly.Module> | undefined;
@@ -288,12 +290,25 @@ async function compileFor(memory: WebAssembly.Memory): Promise<WebAssembly.Modul
   return compiledShared;
 }
 
+/** How to prepare the SIMD kernels. */
+export interface TrainingWasmOptions {
+  /**
+   * false turns them off for this backend until a later call without it: every kernel then runs its
+   * fallback (compositions of tfjs-wasm's own kernels), exactly as when the SIMD kernels fail to load.
+   * For checking those fallbacks, and a way out should the SIMD kernels misbehave on some engine.
+   */
+  readonly simd?: boolean;
+}
+
 /**
  * Instantiates the kernels against this backend's memory (once per memory) and, when tfjs-wasm runs on
  * several threads, starts as many kernel workers less one (the calling thread works too). Resolves to
  * the status; when unavailable, the kernels fall back to compositions of tfjs-wasm's own kernels.
  */
-export async function prepareTrainingWasm(backend: BackendWasm): Promise<TrainingWasmStatus> {
+export async function prepareTrainingWasm(
+  backend: BackendWasm,
+  options: TrainingWasmOptions = {},
+): Promise<TrainingWasmStatus> {
   const memory = backendMemory(backend);
   if (memory === undefined) {
     return {
@@ -301,6 +316,11 @@ export async function prepareTrainingWasm(backend: BackendWasm): Promise<Trainin
       reason: 'this tfjs-wasm build does not expose an importable WebAssembly.Memory',
     };
   }
+  if (options.simd === false) {
+    turnedOff.add(memory);
+    return { state: 'unavailable', reason: 'turned off on request (simd: false)' };
+  }
+  turnedOff.delete(memory);
   if (instances.has(memory)) return { state: 'ready' };
   try {
     const module = await compileFor(memory);
@@ -321,10 +341,10 @@ export async function prepareTrainingWasm(backend: BackendWasm): Promise<Trainin
   }
 }
 
-/** The kernels for this backend, if {@link prepareTrainingWasm} succeeded for its memory. */
+/** The kernels for this backend, if {@link prepareTrainingWasm} succeeded for its memory (and left them on). */
 export function trainingWasmFor(backend: BackendWasm): TrainingWasmExports | undefined {
   const memory = backendMemory(backend);
-  return memory === undefined ? undefined : instances.get(memory);
+  return memory === undefined || turnedOff.has(memory) ? undefined : instances.get(memory);
 }
 
 /** The kernel workers for this backend (threads beyond the calling one), if it runs on several threads. */

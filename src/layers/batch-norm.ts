@@ -1,12 +1,14 @@
 // FastBatchNormalization: tf.layers.batchNormalization whose training step is two fused WebAssembly kernels.
 import {
   customGrad,
+  dispose,
   engine,
   getBackend,
   keep,
   layers,
   serialization,
   tidy,
+  type LayersModel,
   type LayerVariable,
   type Tensor,
 } from '@tensorflow/tfjs';
@@ -31,6 +33,32 @@ interface BatchNormFields {
 }
 
 type LayerInstance = ReturnType<typeof layers.batchNormalization>;
+
+/** Whether `layer` is a BatchNorm layer: tfjs's own or FastBatchNormalization. */
+export const isBatchNorm = (layer: { getClassName(): string }): boolean =>
+  layer.getClassName().endsWith('BatchNormalization');
+
+/**
+ * Runs `fn`, a pass in training mode that is not a training step (RigL's dense-gradient pass), and then
+ * puts every BatchNorm layer's moving mean and variance back as they were before it. In training mode
+ * BatchNorm normalizes with the batch's statistics, as the step it stands for does, but it also moves its
+ * moving averages, which only the training steps may do: one extra update per call would weigh that batch
+ * twice. Covers the stock layer and FastBatchNormalization; the values come back bit for bit, without a
+ * copy (the saved tensors share the variables' data).
+ */
+export function keepingMovingStatistics<T>(model: LayersModel, fn: () => T): T {
+  const variables = model.layers.filter(isBatchNorm).flatMap((layer) => {
+    const { movingMean, movingVariance } = layer as unknown as BatchNormFields;
+    return [movingMean, movingVariance];
+  });
+  const saved = variables.map((v) => keep(v.read().clone()));
+  try {
+    return fn();
+  } finally {
+    variables.forEach((v, i) => v.write(saved[i]!));
+    dispose(saved);
+  }
+}
 type LayerClass = (new (args?: FastBatchNormalizationArgs) => LayerInstance) & {
   className: string;
 };

@@ -1,6 +1,6 @@
 // Vega-Lite specifications of the report's charts, built from a summary: declarative, rendered elsewhere.
 import type { TopLevelSpec } from 'vega-lite';
-import { seedBands } from './stats.js';
+import { densityBands, seedBands } from './stats.js';
 import type { EpochSummary, PaperSummary } from './summary.js';
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
@@ -212,42 +212,77 @@ export function curvesChart(summary: PaperSummary, metric: 'accuracy' | 'loss'):
   };
 }
 
-/** Per-layer density over training for the dynamic model: how DSR moves weights between layers. */
+/**
+ * Per-layer density over training for the dynamic model (DSR's by default): how it moves weights between
+ * layers. Each line is the mean over the row's seeds, shaded from the lowest to the highest seed.
+ */
 export function sparsityChart(summary: PaperSummary, modelId = 'dsr'): TopLevelSpec {
   const model =
     summary.models.find((m) => m.id === modelId && m.sparsityHistory.length > 1) ??
     summary.models.find((m) => m.sparsityHistory.length > 1);
-  const rows = (model?.sparsityHistory ?? []).flatMap((r) =>
-    r.layers.map((l) => ({
-      step: r.step,
-      layer: l.name,
-      density: 100 * (1 - l.sparsity),
-      nnz: l.nnz,
-    })),
-  );
+  const rows = (model ? densityBands(model) : []).map((b) => ({
+    step: b.step,
+    layer: b.layer,
+    density: 100 * b.mean,
+    low: 100 * b.min,
+    high: 100 * b.max,
+    seeds: b.seeds,
+  }));
+  const seeds = Math.max(0, ...rows.map((r) => r.seeds));
+  const bands = rows.filter((r) => r.seeds > 1);
+  const firstSeed = model?.seeds?.[0]?.seed;
+  const which =
+    model === undefined
+      ? ''
+      : seeds > 1
+        ? ` (${model.label}, mean of ${seeds} seeds)`
+        : ` (${model.label}${firstSeed !== undefined ? `, seed ${firstSeed}` : ''})`;
+  const color = {
+    field: 'layer',
+    type: 'nominal' as const,
+    title: 'Layer',
+    legend: { symbolType: 'stroke', symbolStrokeWidth: 3, symbolOpacity: 1 },
+  };
+  const x = { field: 'step', type: 'quantitative' as const };
   return {
     $schema: SCHEMA,
     title: {
-      // The history of one run: the first seed's (the final densities of every seed are in the report's table).
-      text: `Per-layer density during training${model ? ` (${model.label}${model.seeds?.[0] ? `, seed ${model.seeds[0].seed}` : ''})` : ''}`,
+      text: `Per-layer density during training${which}`,
       subtitle:
-        'the share of each layer’s weights that are nonzero; DSR keeps the total fixed and moves it between layers',
+        'the share of each layer’s weights that are nonzero; DSR keeps the total fixed and moves it between layers' +
+        (bands.length > 0 ? '; shaded: lowest to highest seed' : ''),
     },
     width: WIDTH,
     height: HEIGHT,
-    data: { values: rows },
-    mark: { type: 'line', interpolate: 'step-after', strokeWidth: 2, point: { size: 12 } },
-    encoding: {
-      x: { field: 'step', type: 'quantitative', title: 'Training step', axis: { format: '~s' } },
-      y: { field: 'density', type: 'quantitative', title: 'Nonzero weights in the layer (%)' },
-      color: { field: 'layer', type: 'nominal', title: 'Layer' },
-      tooltip: [
-        { field: 'layer' },
-        { field: 'step' },
-        { field: 'nnz' },
-        { field: 'density', format: '.2f' },
-      ],
-    },
+    layer: [
+      {
+        data: { values: bands },
+        mark: { type: 'area', interpolate: 'step-after', opacity: 0.15 },
+        encoding: { x, y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' }, color },
+      },
+      {
+        data: { values: rows },
+        mark: { type: 'line', interpolate: 'step-after', strokeWidth: 2, point: { size: 12 } },
+        encoding: {
+          x: { ...x, title: 'Training step', axis: { format: '~s' } },
+          y: {
+            field: 'density',
+            type: 'quantitative',
+            title: 'Nonzero weights in the layer (%)',
+            scale: { zero: false },
+          },
+          color,
+          tooltip: [
+            { field: 'layer' },
+            { field: 'step' },
+            { field: 'density', format: '.2f', title: 'mean over seeds' },
+            { field: 'seeds' },
+            { field: 'low', format: '.2f', title: 'lowest seed' },
+            { field: 'high', format: '.2f', title: 'highest seed' },
+          ],
+        },
+      },
+    ],
   };
 }
 

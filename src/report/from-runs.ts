@@ -4,6 +4,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DataNotFoundError } from '../errors.js';
 import {
+  densityHistory,
   PAPER_NUMBERS,
   type EpochSummary,
   type LayerNonzeros,
@@ -108,6 +109,9 @@ function rowSummary(id: string, runs: readonly RunFiles[]): ModelSummary {
     epochs: r.metrics,
     ...(Array.isArray(r.result['layers'])
       ? { finalLayers: layerNonzeros(r.result['layers'] as LayerNonzeros[]) }
+      : {}),
+    ...(r.sparsity.some((record) => record.layers.length > 0)
+      ? { densityHistory: densityHistory(r.sparsity) }
       : {}),
   }));
   const c = first.config;

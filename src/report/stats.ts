@@ -1,5 +1,11 @@
 // Seed statistics of the comparison: mean ± std per row, paired differences over seeds, and what they say.
-import type { EpochSummary, ModelSummary, PaperSummary } from './summary.js';
+import {
+  densityHistory,
+  type DensityPoint,
+  type EpochSummary,
+  type ModelSummary,
+  type PaperSummary,
+} from './summary.js';
 
 /** Two-sided 95% critical values of Student's t for 1..10 degrees of freedom; 1.96 beyond 30. */
 const T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228];
@@ -66,6 +72,48 @@ export function seedBands(m: ModelSummary, value: (e: EpochSummary) => number): 
       max: Math.max(...values),
       seeds: values.length,
     };
+  });
+}
+
+/** One layer's density at one step over a row's seeds: their mean and range, as fractions. */
+export interface DensityBand {
+  readonly step: number;
+  readonly layer: string;
+  readonly mean: number;
+  readonly min: number;
+  readonly max: number;
+  readonly seeds: number;
+}
+
+/**
+ * Each sparse layer's density after each mask update over a row's seeds (the first seed's records alone
+ * for summaries without per-seed histories). Layers go by position and take the names of the row's own
+ * records (names carry each process's layer counter); a seed with another number of layers is left out.
+ * A step counts the seeds that recorded it.
+ */
+export function densityBands(m: ModelSummary): DensityBand[] {
+  const names = m.sparsityHistory.find((r) => r.layers.length > 0)?.layers.map((l) => l.name);
+  if (names === undefined) return [];
+  const histories: (readonly DensityPoint[])[] = (m.seeds ?? []).flatMap((s) =>
+    s.densityHistory ? [s.densityHistory] : [],
+  );
+  if (histories.length === 0) histories.push(densityHistory(m.sparsityHistory));
+  const usable = histories.filter((h) => h.every((p) => p.density.length === names.length));
+  const steps = [...new Set(usable.flatMap((h) => h.map((p) => p.step)))].sort((a, b) => a - b);
+  return steps.flatMap((step) => {
+    // A seed's last record at the step (an update and a final record may share one).
+    const points = usable.flatMap((h) => h.filter((p) => p.step === step).slice(-1));
+    return names.map((layer, i) => {
+      const values = points.map((p) => p.density[i]!);
+      return {
+        step,
+        layer,
+        mean: values.reduce((a, b) => a + b, 0) / values.length,
+        min: Math.min(...values),
+        max: Math.max(...values),
+        seeds: values.length,
+      };
+    });
   });
 }
 

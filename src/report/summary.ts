@@ -94,7 +94,22 @@ export interface SeedResult {
   readonly epochs?: readonly EpochSummary[];
   /** The seed's per-layer nonzeros at the end of training, for sparse rows. */
   readonly finalLayers?: readonly LayerNonzeros[];
+  /**
+   * The seed's per-layer density after each mask update: its sparsity.jsonl cut to what the density
+   * chart reads (absent from summaries of older versions, which kept the first seed's records only).
+   */
+  readonly densityHistory?: readonly DensityPoint[];
 }
+
+/** Each sparse layer's density (nnz / size) after one mask update, the layers in their records' order. */
+export interface DensityPoint {
+  readonly step: number;
+  readonly density: readonly number[];
+}
+
+/** A run's sparsity records as density points. */
+export const densityHistory = (records: readonly SparsitySummary[]): DensityPoint[] =>
+  records.map((r) => ({ step: r.step, density: r.layers.map((l) => l.nnz / l.size) }));
 
 /**
  * A BatchNorm recalibration as result.json records it (testAcc and testLoss are after it): today the
@@ -106,6 +121,11 @@ export type RecalibrationRecord = ValidatedRecalibration | LegacyRecalibration;
 /** A recalibration judged on the validation split (`judgedOn` says whether that split is the test set). */
 export interface ValidatedRecalibration {
   readonly images: number;
+  /**
+   * Whether the re-estimated statistics stayed (kept only when they raise held-out validation accuracy);
+   * absent in runs before 2026-12-02 08:00 UTC, which always kept them.
+   */
+  readonly kept?: boolean;
   readonly judgedOn: 'validation' | 'test';
   readonly validationAccBefore: number;
   readonly validationLossBefore: number;
@@ -223,6 +243,8 @@ function recalibration(v: Json, path: string): void {
   }
   if (r['judgedOn'] !== 'validation' && r['judgedOn'] !== 'test')
     fail(`${path}.judgedOn`, '"validation" or "test"', r['judgedOn']);
+  if (r['kept'] !== undefined && typeof r['kept'] !== 'boolean')
+    fail(`${path}.kept`, 'true or false', r['kept']);
   for (const key of ['validationAccBefore', 'validationAccAfter'])
     fraction(r[key], `${path}.${key}`);
   for (const key of ['validationLossBefore', 'validationLossAfter'])
@@ -238,6 +260,29 @@ function epochsField(v: Json, path: string): void {
     for (const key of ['trainAcc', 'valAcc']) fraction(epoch[key], `${q}.${key}`);
     for (const key of ['trainLoss', 'valLoss', 'seconds']) number(epoch[key], `${q}.${key}`);
   });
+}
+
+/** Checks one seed of a row ({@link SeedResult}). */
+function seedField(v: Json, q: string): void {
+  const seed = object(v, q);
+  number(seed['seed'], `${q}.seed`);
+  fraction(seed['testAcc'], `${q}.testAcc`);
+  if (seed['batchNormRecalibration'] !== undefined)
+    recalibration(seed['batchNormRecalibration'], `${q}.batchNormRecalibration`);
+  if (seed['epochs'] !== undefined) epochsField(seed['epochs'], `${q}.epochs`);
+  if (seed['finalLayers'] !== undefined)
+    array(seed['finalLayers'], `${q}.finalLayers`).forEach((l, j) => {
+      const layer = object(l, `${q}.finalLayers[${j}]`);
+      string(layer['name'], `${q}.finalLayers[${j}].name`);
+      for (const key of ['size', 'nnz']) number(layer[key], `${q}.finalLayers[${j}].${key}`);
+    });
+  if (seed['densityHistory'] !== undefined)
+    array(seed['densityHistory'], `${q}.densityHistory`).forEach((d, j) => {
+      const r = `${q}.densityHistory[${j}]`;
+      const point = object(d, r);
+      number(point['step'], `${r}.step`);
+      array(point['density'], `${r}.density`).forEach((x, l) => fraction(x, `${r}.density[${l}]`));
+    });
 }
 
 /**
@@ -299,21 +344,7 @@ export function parseSummary(json: Json): PaperSummary {
     if (model['batchNormRecalibration'] !== undefined)
       recalibration(model['batchNormRecalibration'], `${p}.batchNormRecalibration`);
     if (model['seeds'] !== undefined)
-      array(model['seeds'], `${p}.seeds`).forEach((e, k) => {
-        const q = `${p}.seeds[${k}]`;
-        const seed = object(e, q);
-        number(seed['seed'], `${q}.seed`);
-        fraction(seed['testAcc'], `${q}.testAcc`);
-        if (seed['batchNormRecalibration'] !== undefined)
-          recalibration(seed['batchNormRecalibration'], `${q}.batchNormRecalibration`);
-        if (seed['epochs'] !== undefined) epochsField(seed['epochs'], `${q}.epochs`);
-        if (seed['finalLayers'] !== undefined)
-          array(seed['finalLayers'], `${q}.finalLayers`).forEach((l, j) => {
-            const layer = object(l, `${q}.finalLayers[${j}]`);
-            string(layer['name'], `${q}.finalLayers[${j}].name`);
-            for (const key of ['size', 'nnz']) number(layer[key], `${q}.finalLayers[${j}].${key}`);
-          });
-      });
+      array(model['seeds'], `${p}.seeds`).forEach((e, k) => seedField(e, `${p}.seeds[${k}]`));
   });
   const paper = object(root['paper'], '.paper');
   for (const key of ['baseline', 'dsr'])

@@ -38,6 +38,7 @@ import { renameRecordLayers, type SparsityRecord, type TrainingHook } from './ho
 import { countCorrect, sparseCategoricalCrossentropy } from './loss.js';
 import { resetMomentsOnMaskWrites } from './optimizer-state.js';
 import type { RunFolder } from './run-folder.js';
+import type * as RunFiles from '#platform/run-files';
 
 /**
  * `constant` (the paper); `cosine`, a half cosine from the peak to 0 over the run; `step`, the Wide
@@ -303,6 +304,414 @@ function splitDecayed(decayed: readonly Variable[]): {
   return { dense, sparseSumSquares };
 }
 
+/** What a run fixes before its first step, from its options. */
+interface RunPlan {
+  readonly options: TrainOptions;
+  readonly hooks: readonly TrainingHook[];
+  readonly callbacks: TrainCallbacks;
+  readonly clock: () => number;
+  readonly stepsPerEpoch: number;
+  readonly totalSteps: number;
+  readonly optimizer: Optimizer;
+  /** What every step updates: the model's trainable weights. */
+  readonly variables: Variable[];
+  readonly weightDecay: number;
+  /** The kernels that weight decay applies to. */
+  readonly decayed: readonly Variable[];
+}
+
+/**
+ * tfjs's Adam or momentum SGD, fused on the wasm backend, and updating sparse-path kernels in place at
+ * their active positions (the same steps). Those kernels take their decay inside the optimizer, at their
+ * active positions only.
+ */
+function createOptimizer(
+  options: TrainOptions,
+  weightDecay: number,
+  decayed: readonly Variable[],
+): Optimizer {
+  const sparseDecay = { weightDecay, decayed: new Set(decayed.map((k) => k.name)) };
+  return (options.optimizer ?? 'adam') === 'adam'
+    ? new FusedAdamOptimizer(options.learningRate, 0.9, 0.999, currentBackend().epsilon(), {
+        sparseDecay,
+      })
+    : new FusedMomentumOptimizer(options.learningRate, options.momentum ?? 0.9, false, {
+        sparseDecay,
+      });
+}
+
+function planRun(options: TrainOptions): RunPlan {
+  const { model, epochs, batchSize, hooks = [], callbacks = {} } = options;
+  const stepsPerEpoch = Math.ceil(options.train.count / batchSize);
+  const weightDecay = options.weightDecay ?? 0;
+  // Decay applies to kernels only, not to biases, BatchNorm parameters or masks (which never train).
+  const decayed = model.trainableWeights
+    .filter((w) => /\/kernel(_\d+)?$/.test(w.originalName))
+    .map((w) => w.read() as Variable);
+  const optimizer = createOptimizer(options, weightDecay, decayed);
+  for (const layer of maskedLayers(model)) layer.kernelMode = options.kernels ?? 'auto';
+  return {
+    options,
+    hooks,
+    callbacks,
+    clock: options.clock ?? (() => performance.now()),
+    stepsPerEpoch,
+    totalSteps: stepsPerEpoch * epochs,
+    optimizer,
+    variables: model.trainableWeights.map((v) => v.read() as Variable),
+    weightDecay,
+    decayed,
+  };
+}
+
+/** The run folder, and the node:fs code that writes it and its checkpoints. */
+interface RunOutput {
+  readonly folder: RunFolder;
+  readonly files: typeof RunFiles;
+}
+
+/** Loads node:fs only when asked: browser bundles get a stand-in that refuses. */
+async function openRunOutput(options: TrainOptions): Promise<RunOutput | undefined> {
+  if (options.runDir === undefined) return undefined;
+  const files = await import('#platform/run-files');
+  return { folder: new files.RunFolder(options.runDir), files };
+}
+
+/** Where a run stands: what its checkpoints hold, advanced by every step and epoch. */
+interface RunState {
+  /** The run's generator: data order, augmentation and the hooks' random choices. */
+  readonly rng: Random;
+  /** Optimizer steps done. */
+  step: number;
+  /** Epochs done when this call began (0, or the checkpoint's when resuming). */
+  readonly startEpoch: number;
+  readonly history: EpochMetrics[];
+  readonly sparsity: SparsityRecord[];
+}
+
+/** A fresh state, or the checkpoint's when resuming a run folder that has one (hooks get theirs back). */
+async function startingState(plan: RunPlan, output: RunOutput | undefined): Promise<RunState> {
+  const { options, hooks } = plan;
+  if (!output || !options.resume || !(await output.files.hasCheckpoint(output.folder.dir))) {
+    return { rng: new Random(options.seed), step: 0, startEpoch: 0, history: [], sparsity: [] };
+  }
+  const checkpoint = await output.files.loadCheckpoint(
+    output.folder.dir,
+    options.model,
+    plan.optimizer,
+  );
+  const restored = (checkpoint.extra['sparsity'] as SparsityRecord[] | undefined) ?? [];
+  for (const hook of hooks) {
+    if (hook.setState && checkpoint.hooks[hook.name] !== undefined)
+      hook.setState(checkpoint.hooks[hook.name]);
+  }
+  return {
+    rng: Random.fromState(checkpoint.rng),
+    step: checkpoint.step,
+    startEpoch: checkpoint.epochsDone,
+    history: [...((checkpoint.extra['history'] as EpochMetrics[] | undefined) ?? [])],
+    // The checkpoint's records may name the layers with another process's counter.
+    sparsity: renameRecordLayers(
+      restored,
+      maskedLayers(options.model).map((l) => l.name),
+    ),
+  };
+}
+
+/** Keeps a hook's record, if it made one, in the run's sparsity history and reports it. */
+function recordSparsity(plan: RunPlan, state: RunState, record: SparsityRecord | void): boolean {
+  if (!record) return false;
+  state.sparsity.push(record);
+  plan.callbacks.onSparsity?.(record);
+  return true;
+}
+
+/** Starts the hooks; a fresh run's initial records join the history (a resumed one has them already). */
+function beginHooks(plan: RunPlan, state: RunState): void {
+  for (const hook of plan.hooks) {
+    const record = hook.onTrainBegin?.({
+      model: plan.options.model,
+      optimizer: plan.optimizer,
+      stepsPerEpoch: plan.stepsPerEpoch,
+      totalSteps: plan.totalSteps,
+      startStep: state.step,
+      rng: state.rng,
+    });
+    if (state.step === 0) recordSparsity(plan, state, record);
+  }
+}
+
+/**
+ * Calls `method` of every hook that has it and records what it returns. Returns the seconds spent in the
+ * calls that changed masks (DSR's rewiring, for example), which the metrics report apart.
+ */
+function callHooks<K extends 'onStepEnd' | 'onTrainEnd'>(
+  plan: RunPlan,
+  state: RunState,
+  method: K,
+  info: Parameters<NonNullable<TrainingHook[K]>>[0],
+): number {
+  let seconds = 0;
+  for (const hook of plan.hooks) {
+    const call = hook[method] as ((info: unknown) => SparsityRecord | void) | undefined;
+    if (!call) continue;
+    const t0 = plan.clock();
+    if (recordSparsity(plan, state, call.call(hook, info))) seconds += (plan.clock() - t0) / 1000;
+  }
+  return seconds;
+}
+
+/** The learning rate of step `step` (0-based), set on the optimizer. */
+function scheduleRate(plan: RunPlan, step: number): number {
+  const { options } = plan;
+  const schedule = options.learningRateSchedule ?? 'constant';
+  const rate = learningRateAt(
+    schedule,
+    options.learningRate,
+    (options.learningRateSteps?.offset ?? 0) + step,
+    options.learningRateSteps?.total ?? plan.totalSteps,
+  );
+  // tfjs optimizers read their rate on every step; there is no public setter.
+  if (schedule !== 'constant')
+    (plan.optimizer as unknown as { learningRate: number }).learningRate = rate;
+  return rate;
+}
+
+/** One optimizer step on a batch: its loss (the decay term included) and how many it got right. */
+function optimizerStep(plan: RunPlan, xs: Tensor, ys: Tensor): { loss: number; hits: number } {
+  const { weightDecay } = plan;
+  let right: Scalar | undefined;
+  let sparseDecaySum = 0;
+  const cost = plan.optimizer.minimize(
+    () => {
+      const probs = plan.options.model.apply(xs, { training: true }) as Tensor;
+      // minimize() runs f in a scope that frees what f creates; keep the count for after.
+      right = keep(countCorrect(probs, ys));
+      const loss = sparseCategoricalCrossentropy(probs, ys);
+      if (weightDecay === 0) return loss;
+      // The forward pass has chosen each layer's path: sparse-path kernels decay in the optimizer,
+      // and their term of the reported loss is read at their active positions.
+      const split = splitDecayed(plan.decayed);
+      sparseDecaySum = split.sparseSumSquares;
+      if (split.dense.length === 0) return loss;
+      return add(
+        loss,
+        mul(weightDecay / 2, addN(split.dense.map((k) => sum(square(k))))),
+      ) as Scalar;
+    },
+    true,
+    plan.variables,
+  )!;
+  const loss = cost.dataSync()[0]! + (weightDecay / 2) * sparseDecaySum;
+  const hits = right!.dataSync()[0]!;
+  cost.dispose();
+  right!.dispose();
+  return { loss, hits };
+}
+
+/** The buffers every batch is built in, the shuffled order of the images, and the augmenter. */
+interface BatchSource {
+  readonly order: Int32Array;
+  readonly x: Float32Array;
+  readonly y: Int32Array;
+  readonly augmenter: Augmenter | undefined;
+}
+
+function batchSource(options: TrainOptions, rng: Random): BatchSource {
+  const [h, w, c] = options.inputShape;
+  return {
+    order: Int32Array.from({ length: options.train.count }, (_, i) => i),
+    x: new Float32Array(options.batchSize * h * w * c),
+    y: new Int32Array(options.batchSize),
+    augmenter: options.augmentation ? new Augmenter(rng, options.augmentation) : undefined,
+  };
+}
+
+/** What an epoch's steps add up to, for its metrics. */
+interface EpochTally {
+  /** The clock when the epoch began. */
+  readonly start: number;
+  lossSum: number;
+  correct: number;
+  seen: number;
+  /** The learning rate of the epoch's last step. */
+  rate: number;
+  /** Seconds in hooks that changed masks. */
+  maskSeconds: number;
+}
+
+/** Batch `b` of the epoch: built, trained on, handed to the hooks, added to the tally. */
+function trainBatch(
+  plan: RunPlan,
+  state: RunState,
+  batches: BatchSource,
+  position: { readonly epoch: number; readonly batch: number },
+  tally: EpochTally,
+): void {
+  const { train: split, inputShape, batchSize } = plan.options;
+  const [h, w, c] = inputShape;
+  const start = position.batch * batchSize;
+  const size = Math.min(batchSize, split.count - start);
+  makeBatch(split, inputShape, batches.order.subarray(start, start + size), {
+    into: { images: batches.x, labels: batches.y },
+    ...(batches.augmenter ? { augment: batches.augmenter } : {}),
+  });
+  const xs = tensor4d(batches.x.subarray(0, size * h * w * c), [size, h, w, c]);
+  const ys = tensor1d(batches.y.subarray(0, size), 'int32');
+  try {
+    tally.rate = scheduleRate(plan, state.step);
+    const { loss, hits } = optimizerStep(plan, xs, ys);
+    state.step++;
+    if (!Number.isFinite(loss)) throw new NonFiniteLossError(state.step, loss);
+    const { epoch } = position;
+    const info = { step: state.step, epoch, totalSteps: plan.totalSteps, x: xs, y: ys };
+    tally.maskSeconds += callHooks(plan, state, 'onStepEnd', info);
+    tally.lossSum += loss * size;
+    tally.correct += hits;
+    tally.seen += size;
+  } finally {
+    xs.dispose();
+    ys.dispose();
+  }
+}
+
+/** Lets signals (Ctrl-C) and timers run every 100 ms or so: the loop is otherwise synchronous. */
+function eventLoopBreaks(): () => Promise<void> {
+  let last = performance.now();
+  return async () => {
+    if (performance.now() - last <= 100) return;
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    last = performance.now();
+  };
+}
+
+/** Trains one epoch (0-based `epoch`), reporting each batch; the last epoch ends with the hooks' end. */
+async function trainEpoch(
+  plan: RunPlan,
+  state: RunState,
+  batches: BatchSource,
+  epoch: number,
+  pause: () => Promise<void>,
+): Promise<EpochTally> {
+  const { options, callbacks, clock, stepsPerEpoch } = plan;
+  callbacks.onEpochBegin?.(epoch + 1, options.epochs);
+  // Each epoch shuffles the identity order, so the order depends only on the generator's state,
+  // which checkpoints hold: a resumed run sees the same batches as an uninterrupted one.
+  for (let i = 0; i < batches.order.length; i++) batches.order[i] = i;
+  state.rng.shuffle(batches.order);
+  const tally: EpochTally = {
+    start: clock(),
+    lossSum: 0,
+    correct: 0,
+    seen: 0,
+    rate: options.learningRate,
+    maskSeconds: 0,
+  };
+  for (let b = 0; b < stepsPerEpoch; b++) {
+    trainBatch(plan, state, batches, { epoch, batch: b }, tally);
+    const elapsed = (clock() - tally.start) / 1000;
+    await pause();
+    callbacks.onBatchEnd?.({
+      epoch: epoch + 1,
+      epochs: options.epochs,
+      batch: b + 1,
+      batches: stepsPerEpoch,
+      imagesPerSecond: elapsed > 0 ? tally.seen / elapsed : 0,
+      elapsedSeconds: elapsed,
+      loss: tally.lossSum / tally.seen,
+      acc: tally.correct / tally.seen,
+    });
+  }
+  if (epoch === options.epochs - 1)
+    tally.maskSeconds += callHooks(plan, state, 'onTrainEnd', { step: state.step, epoch });
+  return tally;
+}
+
+/** Evaluates the model after an epoch (the validation split, and the test set when asked) into its metrics. */
+function epochMetrics(plan: RunPlan, epoch: number, tally: EpochTally): EpochMetrics {
+  const { options, clock } = plan;
+  const { model, inputShape, evalBatchSize } = options;
+  const seconds = (clock() - tally.start) / 1000;
+  const evalStart = clock();
+  plan.callbacks.onEvaluate?.(options.validation.count);
+  const val = evaluate(model, options.validation, inputShape, evalBatchSize);
+  const test = options.test ? evaluate(model, options.test, inputShape, evalBatchSize) : undefined;
+  return {
+    epoch: epoch + 1,
+    trainLoss: tally.lossSum / tally.seen,
+    trainAcc: tally.correct / tally.seen,
+    valLoss: val.loss,
+    valAcc: val.acc,
+    ...(test ? { testLoss: test.loss, testAcc: test.acc } : {}),
+    seconds,
+    imagesPerSecond: tally.seen / seconds,
+    maskUpdateSeconds: tally.maskSeconds,
+    evalSeconds: (clock() - evalStart) / 1000,
+    learningRate: tally.rate,
+  };
+}
+
+/** Throws DivergedError when `metrics` meet the divergence rule ({@link TrainOptions.divergence}). */
+function checkDivergence(
+  plan: RunPlan,
+  state: RunState,
+  metrics: EpochMetrics,
+  output: RunOutput | undefined,
+): void {
+  const { options } = plan;
+  const first = state.history[0];
+  const classes = options.model.outputs[0]?.shape.at(-1) ?? 0;
+  if (options.divergence === false || !hasDiverged(first, metrics, classes)) return;
+  const epoch = metrics.epoch;
+  const kept = output
+    ? ` The last good checkpoint (epoch ${epoch - 1}) is kept in ${output.folder.dir}.`
+    : '';
+  throw new DivergedError(
+    epoch,
+    `Training diverged at epoch ${epoch}: loss ${metrics.trainLoss.toFixed(4)} is not below ` +
+      `the first epoch's ${first!.trainLoss.toFixed(4)} and validation accuracy ` +
+      `${(100 * metrics.valAcc).toFixed(2)}% is chance level (1/${classes}).${kept} Lower the ` +
+      'learning rate and train into a new folder (or with --overwrite).',
+  );
+}
+
+/** Writes metrics.jsonl, sparsity.jsonl and the checkpoint after `epochsDone` epochs. */
+async function saveProgress(
+  plan: RunPlan,
+  state: RunState,
+  output: RunOutput,
+  epochsDone: number,
+): Promise<void> {
+  const { folder, files } = output;
+  const { history, sparsity } = state;
+  await folder.writeMetrics(history);
+  await folder.writeSparsity(sparsity);
+  const checkpoint: CheckpointState = {
+    version: 1,
+    epochsDone,
+    step: state.step,
+    rng: state.rng.getState(),
+    hooks: Object.fromEntries(
+      plan.hooks.filter((k) => k.getState).map((k) => [k.name, k.getState!()]),
+    ),
+    extra: { history, sparsity },
+  };
+  await files.saveCheckpoint(folder.dir, plan.options.model, plan.optimizer, checkpoint);
+}
+
+function trainResult(state: RunState): TrainResult {
+  const { history } = state;
+  const last = history[history.length - 1]!;
+  return {
+    epochs: history,
+    sparsity: state.sparsity,
+    steps: state.step,
+    trainSeconds: history.reduce((s, m) => s + m.seconds, 0),
+    maskUpdateSeconds: history.reduce((s, m) => s + m.maskUpdateSeconds, 0),
+    final: { loss: last.valLoss, acc: last.valAcc },
+  };
+}
+
 /**
  * Trains `model` with Adam on sparse categorical cross-entropy, like Keras's `model.fit` with
  * `shuffle=True` and the test set as validation data. With the same seed, backend and options, two runs
@@ -311,258 +720,36 @@ function splitDecayed(decayed: readonly Variable[]): {
  */
 export async function train(options: TrainOptions): Promise<TrainResult> {
   validate(options);
-  const { model, epochs, batchSize, inputShape, hooks = [], callbacks = {} } = options;
-  const clock = options.clock ?? (() => performance.now());
-  const [h, w, c] = inputShape;
-  const pixels = h * w * c;
-  const trainCount = options.train.count;
-  const stepsPerEpoch = Math.ceil(trainCount / batchSize);
-  const totalSteps = stepsPerEpoch * epochs;
-  const weightDecay = options.weightDecay ?? 0;
-  // Decay applies to kernels only, not to biases, BatchNorm parameters or masks (which never train).
-  const decayed = model.trainableWeights
-    .filter((w) => /\/kernel(_\d+)?$/.test(w.originalName))
-    .map((w) => w.read() as Variable);
-  // Kernels on the sparse path take their decay inside the optimizer, at their active positions only.
-  const sparseDecay = { weightDecay, decayed: new Set(decayed.map((k) => k.name)) };
-  // tfjs's Adam and momentum SGD, fused on the wasm backend, and updating sparse-path kernels in place
-  // at their active positions (the same steps).
-  const optimizer: Optimizer =
-    (options.optimizer ?? 'adam') === 'adam'
-      ? new FusedAdamOptimizer(options.learningRate, 0.9, 0.999, currentBackend().epsilon(), {
-          sparseDecay,
-        })
-      : new FusedMomentumOptimizer(options.learningRate, options.momentum ?? 0.9, false, {
-          sparseDecay,
-        });
-  const schedule = options.learningRateSchedule ?? 'constant';
-  for (const layer of maskedLayers(model)) layer.kernelMode = options.kernels ?? 'auto';
-  const variables = model.trainableWeights.map((v) => v.read() as Variable);
-  // Run folders and checkpoints use node:fs, loaded only when asked; browser bundles get a stand-in that refuses.
-  const files = options.runDir === undefined ? undefined : await import('#platform/run-files');
-  const run: RunFolder | undefined =
-    files && options.runDir !== undefined ? new files.RunFolder(options.runDir) : undefined;
-
+  const plan = planRun(options);
+  const output = await openRunOutput(options);
   if (getBackend() === 'cpu') {
-    callbacks.onWarning?.(
+    plan.callbacks.onWarning?.(
       'training on tfjs-cpu, about 100x slower than wasm: call `await initBackend()` from dynaprune ' +
         'before building the model (it picks tfjs-node, else wasm with the training kernels).',
     );
   }
-  let rng = new Random(options.seed);
-  let step = 0;
-  let startEpoch = 0;
-  const history: EpochMetrics[] = [];
-  const sparsity: SparsityRecord[] = [];
-  if (run && files && options.resume && (await files.hasCheckpoint(run.dir))) {
-    const state = await files.loadCheckpoint(run.dir, model, optimizer);
-    rng = Random.fromState(state.rng);
-    step = state.step;
-    startEpoch = state.epochsDone;
-    history.push(...((state.extra['history'] as EpochMetrics[] | undefined) ?? []));
-    const restored = (state.extra['sparsity'] as SparsityRecord[] | undefined) ?? [];
-    // The checkpoint's records may name the layers with another process's counter.
-    sparsity.push(
-      ...renameRecordLayers(
-        restored,
-        maskedLayers(model).map((l) => l.name),
-      ),
-    );
-    for (const hook of hooks) {
-      if (hook.setState && state.hooks[hook.name] !== undefined)
-        hook.setState(state.hooks[hook.name]);
-    }
-  }
-
-  const record = (r: SparsityRecord | void): boolean => {
-    if (!r) return false;
-    sparsity.push(r);
-    callbacks.onSparsity?.(r);
-    return true;
-  };
-  for (const hook of hooks) {
-    const r = hook.onTrainBegin?.({
-      model,
-      optimizer,
-      stepsPerEpoch,
-      totalSteps,
-      startStep: step,
-      rng,
-    });
-    // After a resume the initial record is already in the restored history.
-    if (step === 0) record(r);
-  }
-
+  const state = await startingState(plan, output);
+  beginHooks(plan, state);
   // Any mask write during training (a hook's algorithm, setSparsity...) resets the moments it touches.
-  const releaseMoments = resetMomentsOnMaskWrites(optimizer);
-  const order = Int32Array.from({ length: trainCount }, (_, i) => i);
-  const x = new Float32Array(batchSize * pixels);
-  const y = new Int32Array(batchSize);
-  const augmenter = options.augmentation ? new Augmenter(rng, options.augmentation) : undefined;
-
+  const releaseMoments = resetMomentsOnMaskWrites(plan.optimizer);
+  const batches = batchSource(options, state.rng);
   try {
-    let lastYield = performance.now();
-    for (let epoch = startEpoch; epoch < epochs; epoch++) {
-      callbacks.onEpochBegin?.(epoch + 1, epochs);
-      // Each epoch shuffles the identity order, so the order depends only on the generator's state,
-      // which checkpoints hold: a resumed run sees the same batches as an uninterrupted one.
-      for (let i = 0; i < trainCount; i++) order[i] = i;
-      rng.shuffle(order);
-      const epochStart = clock();
-      let rate = options.learningRate;
-      let maskSeconds = 0;
-      let lossSum = 0;
-      let correct = 0;
-      let seen = 0;
-      for (let b = 0; b < stepsPerEpoch; b++) {
-        const start = b * batchSize;
-        const size = Math.min(batchSize, trainCount - start);
-        makeBatch(options.train, inputShape, order.subarray(start, start + size), {
-          into: { images: x, labels: y },
-          ...(augmenter ? { augment: augmenter } : {}),
-        });
-        const xs = tensor4d(x.subarray(0, size * pixels), [size, h, w, c]);
-        const ys = tensor1d(y.subarray(0, size), 'int32');
-        rate = learningRateAt(
-          schedule,
-          options.learningRate,
-          (options.learningRateSteps?.offset ?? 0) + step,
-          options.learningRateSteps?.total ?? totalSteps,
-        );
-        // tfjs optimizers read their rate on every step; there is no public setter.
-        if (schedule !== 'constant')
-          (optimizer as unknown as { learningRate: number }).learningRate = rate;
-        let right: Scalar | undefined;
-        let sparseDecaySum = 0;
-        const cost = optimizer.minimize(
-          () => {
-            const probs = model.apply(xs, { training: true }) as Tensor;
-            // minimize() runs f in a scope that frees what f creates; keep the count for after.
-            right = keep(countCorrect(probs, ys));
-            const loss = sparseCategoricalCrossentropy(probs, ys);
-            if (weightDecay === 0) return loss;
-            // The forward pass has chosen each layer's path: sparse-path kernels decay in the optimizer,
-            // and their term of the reported loss is read at their active positions.
-            const split = splitDecayed(decayed);
-            sparseDecaySum = split.sparseSumSquares;
-            if (split.dense.length === 0) return loss;
-            return add(
-              loss,
-              mul(weightDecay / 2, addN(split.dense.map((k) => sum(square(k))))),
-            ) as Scalar;
-          },
-          true,
-          variables,
-        )!;
-        const loss = cost.dataSync()[0]! + (weightDecay / 2) * sparseDecaySum;
-        const hits = right!.dataSync()[0]!;
-        cost.dispose();
-        right!.dispose();
-        step++;
-        if (!Number.isFinite(loss)) {
-          xs.dispose();
-          ys.dispose();
-          throw new NonFiniteLossError(step, loss);
-        }
-        for (const hook of hooks) {
-          if (!hook.onStepEnd) continue;
-          const t0 = clock();
-          const r = hook.onStepEnd({ step, epoch, totalSteps, x: xs, y: ys });
-          if (record(r)) maskSeconds += (clock() - t0) / 1000;
-        }
-        xs.dispose();
-        ys.dispose();
-        lossSum += loss * size;
-        correct += hits;
-        seen += size;
-        const elapsed = (clock() - epochStart) / 1000;
-        if (performance.now() - lastYield > 100) {
-          // Let signals (Ctrl-C) and timers run during long epochs; the loop is otherwise synchronous.
-          await new Promise((resolve) => setTimeout(resolve, 0));
-          lastYield = performance.now();
-        }
-        callbacks.onBatchEnd?.({
-          epoch: epoch + 1,
-          epochs,
-          batch: b + 1,
-          batches: stepsPerEpoch,
-          imagesPerSecond: elapsed > 0 ? seen / elapsed : 0,
-          elapsedSeconds: elapsed,
-          loss: lossSum / seen,
-          acc: correct / seen,
-        });
-      }
-      if (epoch === epochs - 1) {
-        for (const hook of hooks) {
-          if (!hook.onTrainEnd) continue;
-          const t0 = clock();
-          if (record(hook.onTrainEnd({ step, epoch }))) maskSeconds += (clock() - t0) / 1000;
-        }
-      }
-      const seconds = (clock() - epochStart) / 1000;
-      const evalStart = clock();
-      callbacks.onEvaluate?.(options.validation.count);
-      const val = evaluate(model, options.validation, inputShape, options.evalBatchSize);
-      const test = options.test
-        ? evaluate(model, options.test, inputShape, options.evalBatchSize)
-        : undefined;
-      const metrics: EpochMetrics = {
-        epoch: epoch + 1,
-        trainLoss: lossSum / seen,
-        trainAcc: correct / seen,
-        valLoss: val.loss,
-        valAcc: val.acc,
-        ...(test ? { testLoss: test.loss, testAcc: test.acc } : {}),
-        seconds,
-        imagesPerSecond: seen / seconds,
-        maskUpdateSeconds: maskSeconds,
-        evalSeconds: (clock() - evalStart) / 1000,
-        learningRate: rate,
-      };
-      const classes = model.outputs[0]?.shape.at(-1) ?? 0;
-      if (options.divergence !== false && hasDiverged(history[0], metrics, classes)) {
-        const kept = run ? ` The last good checkpoint (epoch ${epoch}) is kept in ${run.dir}.` : '';
-        throw new DivergedError(
-          epoch + 1,
-          `Training diverged at epoch ${epoch + 1}: loss ${metrics.trainLoss.toFixed(4)} is not below ` +
-            `the first epoch's ${history[0]!.trainLoss.toFixed(4)} and validation accuracy ` +
-            `${(100 * metrics.valAcc).toFixed(2)}% is chance level (1/${classes}).${kept} Lower the ` +
-            'learning rate and train into a new folder (or with --overwrite).',
-        );
-      }
-      history.push(metrics);
-      callbacks.onEpochEnd?.(metrics);
-      if (run) {
-        await run.writeMetrics(history);
-        await run.writeSparsity(sparsity);
-        const state: CheckpointState = {
-          version: 1,
-          epochsDone: epoch + 1,
-          step,
-          rng: rng.getState(),
-          hooks: Object.fromEntries(
-            hooks.filter((k) => k.getState).map((k) => [k.name, k.getState!()]),
-          ),
-          extra: { history, sparsity },
-        };
-        await files!.saveCheckpoint(run.dir, model, optimizer, state);
-      }
+    const pause = eventLoopBreaks();
+    for (let epoch = state.startEpoch; epoch < options.epochs; epoch++) {
+      const tally = await trainEpoch(plan, state, batches, epoch, pause);
+      const metrics = epochMetrics(plan, epoch, tally);
+      checkDivergence(plan, state, metrics, output);
+      state.history.push(metrics);
+      plan.callbacks.onEpochEnd?.(metrics);
+      if (output) await saveProgress(plan, state, output, epoch + 1);
       // Honoured only here, after the checkpoint: a resumed run sees the same batches from the next epoch.
-      if (options.signal?.aborted && epoch < epochs - 1) {
-        throw new TrainingStoppedError(epoch + 1, epochs, run?.dir);
+      if (options.signal?.aborted && epoch < options.epochs - 1) {
+        throw new TrainingStoppedError(epoch + 1, options.epochs, output?.folder.dir);
       }
     }
   } finally {
     releaseMoments();
-    optimizer.dispose();
+    plan.optimizer.dispose();
   }
-  const last = history[history.length - 1]!;
-  return {
-    epochs: history,
-    sparsity,
-    steps: step,
-    trainSeconds: history.reduce((s, m) => s + m.seconds, 0),
-    maskUpdateSeconds: history.reduce((s, m) => s + m.maskUpdateSeconds, 0),
-    final: { loss: last.valLoss, acc: last.valAcc },
-  };
+  return trainResult(state);
 }

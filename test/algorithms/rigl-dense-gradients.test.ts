@@ -5,7 +5,13 @@ import type { UpdateContext } from '../../src/algorithms/algorithm.js';
 import { RigL } from '../../src/algorithms/rigl.js';
 import { SparseTrainer } from '../../src/algorithms/sparse-trainer.js';
 import { initBackend } from '../../src/engine/backend.js';
-import { maskedLayers, MaskedLayer } from '../../src/layers/index.js';
+import {
+  DynamicConv2D,
+  DynamicDense,
+  fastBatchNormalization,
+  maskedLayers,
+  MaskedLayer,
+} from '../../src/layers/index.js';
 import { sparseCategoricalCrossentropy } from '../../src/train/loss.js';
 import { Random } from '../../src/util/random.js';
 import { batch, denseModel, sparseModel, trainStep } from './helpers.js';
@@ -55,6 +61,41 @@ function twinGradients(
   twin.dispose();
   return out;
 }
+
+/**
+ * Sparse convs on `batch`'s 8x8x3 images, each followed by BatchNorm: dynaprune's fused one (8 channels,
+ * its wasm kernels) and tfjs's own (12 channels), so both ways of updating the moving statistics are seen.
+ */
+function batchNormModel(): tf.LayersModel {
+  return tf.sequential({
+    layers: [
+      new DynamicConv2D({
+        inputShape: [8, 8, 3],
+        filters: 8,
+        kernelSize: 3,
+        sparsity: 0.7,
+        seed: 1,
+      }),
+      fastBatchNormalization({ name: 'bn_fused' }),
+      tf.layers.reLU(),
+      new DynamicConv2D({ filters: 12, kernelSize: 3, sparsity: 0.7, seed: 2 }),
+      tf.layers.batchNormalization({ name: 'bn_stock' }),
+      tf.layers.reLU(),
+      tf.layers.flatten(),
+      new DynamicDense({ units: 4, activation: 'softmax', sparsity: 0.7, seed: 3 }),
+    ],
+  });
+}
+
+/** Every BatchNorm layer's moving mean and variance, as plain arrays. */
+const movingStatistics = (model: tf.LayersModel): number[][] =>
+  ['bn_fused', 'bn_stock'].flatMap((name) =>
+    model
+      .getLayer(name)
+      .getWeights()
+      .slice(2)
+      .map((w) => Array.from(w.dataSync())),
+  );
 
 describe("RigL's request for dense kernel gradients", () => {
   beforeAll(async () => {
@@ -139,5 +180,33 @@ describe("RigL's request for dense kernel gradients", () => {
     expect(layers.map((l) => l.maskVariable.read().dataId)).toEqual(masks);
     expect(tf.memory().numTensors).toBe(tensors);
     tf.dispose([b.x, b.y]);
+  });
+
+  it("leaves BatchNorm's moving statistics as they were: the pass is not a training step", async () => {
+    const model = batchNormModel();
+    const optimizer = tf.train.adam(0.01);
+    let seen: ReadonlyMap<string, Float32Array> | undefined;
+    const trainer = new SparseTrainer(
+      model,
+      recordingRigL((g) => (seen = g)),
+      { optimizer },
+    );
+    const b = batch(6);
+    const initial = movingStatistics(model);
+    trainStep(model, optimizer, b);
+    const afterStep = movingStatistics(model);
+    // A training step moves them, in both layers: a pass that did the same would be seen.
+    for (let i = 0; i < initial.length; i++) expect(afterStep[i]).not.toEqual(initial[i]);
+    const tensors = tf.memory().numTensors;
+    const record = trainer.step({ step: 1, totalSteps: 10, batch: b });
+    // The update ran, on gradients from a pass over the batch in training mode.
+    expect(record?.step).toBe(1);
+    expect(seen?.size).toBe(3);
+    expect(movingStatistics(model)).toEqual(afterStep);
+    expect(tf.memory().numTensors).toBe(tensors);
+    tf.dispose([b.x, b.y]);
+    trainer.dispose();
+    optimizer.dispose();
+    model.dispose();
   });
 });

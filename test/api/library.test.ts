@@ -1,9 +1,7 @@
 // The library's adoption helpers: datasets as tensors, a fit progress callback, loadDynamicModel, stripMasks.
 import * as tf from '@tensorflow/tfjs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/engine/backend.js';
 import { InvalidArgumentError } from '../../src/errors.js';
 import { DynamicConv2D, DynamicDense, fastBatchNormalization } from '../../src/layers/index.js';
@@ -13,6 +11,7 @@ import { fitProgress } from '../../src/train/fit-progress.js';
 import { loadDynamicModel } from '../../src/train/load-model.js';
 import { folderHandler } from '../../src/train/model-files.js';
 import { fixturePixel, writeCifarFolder } from '../data/fixtures.js';
+import { temporaryFolder } from '../train/helpers.js';
 
 function sparseCnn(): tf.LayersModel {
   return tf.sequential({
@@ -35,17 +34,13 @@ function sparseCnn(): tf.LayersModel {
 const input = (n: number) => tf.randomUniform([n, 8, 8, 3], 0, 1, 'float32', 7);
 
 describe('library helpers', () => {
-  let dir: string;
+  const inFolder = temporaryFolder('dynaprune-api-');
   beforeAll(async () => {
     await initBackend('wasm');
-    dir = await mkdtemp(join(tmpdir(), 'dynaprune-api-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
   });
 
   it('loads a dataset as tensors scaled to [0, 1], with a validation split from the end', async () => {
-    const folder = await writeCifarFolder(join(dir, 'cifar'), 10);
+    const folder = await writeCifarFolder(inFolder('cifar'), 10);
     const before = tf.memory().numTensors;
     const data = await loadDatasetTensors('cifar10', {
       dataDir: folder,
@@ -98,14 +93,14 @@ describe('library helpers', () => {
     const model = sparseCnn();
     const x = input(3);
     const expected = (model.predict(x) as tf.Tensor).arraySync();
-    const folder = join(dir, 'saved');
+    const folder = inFolder('saved');
     await model.save(folderHandler(folder));
     for (const path of [folder, join(folder, 'model.json')]) {
       const loaded = await loadDynamicModel(path);
       expect(loaded.layers[0]).toBeInstanceOf(DynamicConv2D);
       expect((loaded.predict(x) as tf.Tensor).arraySync()).toEqual(expected);
     }
-    await expect(loadDynamicModel(join(dir, 'nothing'))).rejects.toThrow(/does not exist/);
+    await expect(loadDynamicModel(inFolder('nothing'))).rejects.toThrow(/does not exist/);
   });
 
   it('stripMasks gives plain conv2d/dense layers with masked kernels that compute the same outputs', async () => {

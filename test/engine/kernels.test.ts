@@ -72,10 +72,19 @@ describe('wasm training kernels match the cpu backend within 1e-5', () => {
     await initBackend('wasm');
   });
 
-  for (const set of ['all', 'transposed-conv-only'] as TrainingKernelSet[]) {
-    it(`conv2d filter and input gradients (${set}, ${convCases.length} cases)`, async () => {
+  // Without SIMD: every kernel takes its fallback, as when the SIMD kernels fail to load (the input
+  // gradient's is the flipped-filter convolution of the stride-dilated output gradient).
+  const variants: { set: TrainingKernelSet; simd: boolean }[] = [
+    { set: 'all', simd: true },
+    { set: 'all', simd: false },
+    { set: 'transposed-conv-only', simd: true },
+  ];
+  for (const { set, simd } of variants) {
+    const name = `${set}${simd ? '' : ', SIMD kernels off'}`;
+    it(`conv2d filter and input gradients (${name}, ${convCases.length} cases)`, async () => {
       await tf.setBackend('wasm');
-      await registerTrainingKernels(set);
+      const report = await registerTrainingKernels(set, { simd });
+      expect(report.simd.state).toBe(simd ? 'ready' : 'unavailable');
       const rng = new Random(7);
       let worstFilter = 0;
       let worstInput = 0;

@@ -3,7 +3,7 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { curvesChart } from '../../src/report/charts.js';
+import { curvesChart, sparsityChart } from '../../src/report/charts.js';
 import { summaryFromRuns } from '../../src/report/from-runs.js';
 import { writeReport } from '../../src/report/report.js';
 import { parseSummary } from '../../src/report/summary.js';
@@ -160,6 +160,47 @@ describe('summaryFromRuns', () => {
     )!;
     expect(line['value']).toBeCloseTo((100 * (3 * first - 0.01)) / 3, 9);
     expect(await readFile(join(dir, 'accuracy.svg'), 'utf8')).toContain(
+      'shaded: lowest to highest seed',
+    );
+  });
+
+  it("draws each layer's density over training as the mean over the seeds, shaded from lowest to highest", async () => {
+    const dir = await tempDir();
+    // Three seeds whose last update left conv1 (2,592 weights) with 192, 200 and 184 nonzeros.
+    for (const [i, conv1] of [192, 200, 184].entries()) {
+      const seedDir = join(dir, `runs/dsr/seed-${i + 1}`);
+      await cp(SEED_1, seedDir, { recursive: true });
+      const path = join(seedDir, 'sparsity.jsonl');
+      const records = (await readFile(path, 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { layers: { nnz: number }[] });
+      records.at(-1)!.layers[0]!.nnz = conv1;
+      await writeFile(path, records.map((r) => JSON.stringify(r)).join('\n'));
+    }
+    const summary = await summaryFromRuns(dir);
+    expect(
+      parseSummary(JSON.parse(JSON.stringify(summary))).models[0]!.seeds![2]!.densityHistory,
+    ).toHaveLength(2);
+    const spec = sparsityChart(summary) as unknown as {
+      title: { text: string };
+      layer: { data: { values: Record<string, unknown>[] } }[];
+    };
+    expect(spec.title.text).toBe(
+      'Per-layer density during training (3x-wide, DSR, mean of 3 seeds)',
+    );
+    const at = (values: Record<string, unknown>[], layer: string) =>
+      values.find((v) => v['step'] === 11993 && v['layer'] === layer)!;
+    const band = at(spec.layer[0]!.data.values, 'conv1');
+    expect(band['seeds']).toBe(3);
+    expect(band['low']).toBeCloseTo((100 * 184) / 2592, 9);
+    expect(band['high']).toBeCloseTo((100 * 200) / 2592, 9);
+    expect(at(spec.layer[1]!.data.values, 'conv1')['density']).toBeCloseTo((100 * 192) / 2592, 9);
+    // The layers the seeds agree on have a band of no width.
+    const conv2 = at(spec.layer[0]!.data.values, 'conv2');
+    expect(conv2['low']).toBe(conv2['high']);
+    await writeReport(dir, summary);
+    expect(await readFile(join(dir, 'sparsity.svg'), 'utf8')).toContain(
       'shaded: lowest to highest seed',
     );
   });

@@ -1,9 +1,9 @@
 // Checkpoints and run folders: bit-exact resume from any checkpoint, checksums, safe pointers, safe clean-up.
 import type * as tf from '@tensorflow/tfjs';
-import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/engine/backend.js';
 import {
   ChecksumError,
@@ -23,16 +23,16 @@ import { DSR } from '../../src/algorithms/dsr.js';
 import { SparseTrainer } from '../../src/algorithms/sparse-trainer.js';
 import { maskedLayers } from '../../src/layers/index.js';
 import { sparseModel } from '../algorithms/helpers.js';
-import { syntheticSplit, tinyCnn, trainOptions, weightsOf } from './helpers.js';
+import { syntheticSplit, temporaryFolder, tinyCnn, trainOptions, weightsOf } from './helpers.js';
 
 /** Runs of 10 steps an epoch: 80 training images in batches of 8. */
 const options = (model: tf.LayersModel, extra: Partial<TrainOptions> = {}): TrainOptions =>
   trainOptions(model, { train: syntheticSplit(80, 1), batchSize: 8, ...extra });
 
 describe('checkpoints', () => {
-  let dir: string;
+  const inFolder = temporaryFolder('dynaprune-ckpt-');
   let fresh = 0;
-  const folder = () => join(dir, `run-${++fresh}`);
+  const folder = () => inFolder(`run-${++fresh}`);
   /** A run folder holding a checkpoint after `epochs` epochs. */
   const checkpointed = async (epochs = 1): Promise<string> => {
     const runDir = folder();
@@ -44,10 +44,6 @@ describe('checkpoints', () => {
 
   beforeAll(async () => {
     await initBackend('wasm');
-    dir = await mkdtemp(join(tmpdir(), 'dynaprune-ckpt-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
   });
 
   it('a run resumed from its second checkpoint is bit-identical to an uninterrupted one', async () => {
@@ -176,7 +172,7 @@ describe('checkpoints', () => {
   });
 
   it('clean-up never follows a symlinked checkpoints/ folder: what it points to survives', async () => {
-    const target = join(dir, 'elsewhere');
+    const target = inFolder('elsewhere');
     await mkdir(join(target, 'keep-me'), { recursive: true });
     await writeFile(join(target, 'precious.txt'), 'not the run’s');
     await writeFile(join(target, 'keep-me', 'data.bin'), 'x');
@@ -209,17 +205,13 @@ describe('checkpoints', () => {
 });
 
 describe('run folders', () => {
-  let dir: string;
+  const inFolder = temporaryFolder('dynaprune-runfolder-');
   beforeAll(async () => {
     await initBackend('wasm');
-    dir = await mkdtemp(join(tmpdir(), 'dynaprune-runfolder-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
   });
 
   it('refuses a folder holding a run unless --resume or --overwrite says what to do', async () => {
-    const runDir = join(dir, 'finished');
+    const runDir = inFolder('finished');
     await train(options(tinyCnn(3), { epochs: 2, runDir }));
     const metrics = await readFile(join(runDir, 'metrics.jsonl'), 'utf8');
     await expect(prepareRunFolder(runDir)).rejects.toThrow(RunFolderError);
@@ -235,7 +227,7 @@ describe('run folders', () => {
   });
 
   it('refuses a file or an unwritable place as the run folder with a typed error', async () => {
-    const file = join(dir, 'a-file');
+    const file = inFolder('a-file');
     await writeFile(file, 'x');
     await expect(prepareRunFolder(file)).rejects.toThrow(/is a file/);
     await expect(prepareRunFolder(join(file, 'inside'))).rejects.toThrow(RunFolderError);

@@ -1,5 +1,11 @@
-// A tiny CNN, learnable synthetic 8x8x3 images and short-run options, shared by the training-loop tests.
+// A tiny CNN, learnable synthetic 8x8x3 images, short-run options and a temporary folder, shared by the training-loop tests.
 import * as tf from '@tensorflow/tfjs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { DSR } from '../../src/algorithms/dsr.js';
+import { SparseTrainer } from '../../src/algorithms/sparse-trainer.js';
 import type { ImageSplit } from '../../src/data/types.js';
 import type { TrainOptions, TrainResult } from '../../src/train/trainer.js';
 
@@ -58,6 +64,30 @@ export function trainOptions(
   };
 }
 
+/**
+ * A 4-epoch DSR run of `model` in `runDir`, as the stop and resume tests train it: batches of 8, so 12
+ * steps an epoch, with several rewirings in each. `extra` adds to the options. The caller disposes the
+ * trainer.
+ */
+export function dsrRun(
+  model: tf.LayersModel,
+  runDir: string,
+  resume: boolean,
+  extra: Partial<TrainOptions> = {},
+): { trainer: SparseTrainer; options: TrainOptions } {
+  const trainer = new SparseTrainer(model, new DSR({ targetPruned: 10 }));
+  const options = trainOptions(model, {
+    epochs: 4,
+    batchSize: 8,
+    seed: 3,
+    hooks: [trainer],
+    runDir,
+    resume,
+    ...extra,
+  });
+  return { trainer, options };
+}
+
 /** Every weight of `model`, flattened in order: two models are bit-identical when these are equal. */
 export const weightsOf = (model: tf.LayersModel): number[] =>
   model.getWeights().flatMap((w) => Array.from(w.dataSync()));
@@ -72,3 +102,22 @@ export const clockFreeEpochs = (r: TrainResult) =>
     valAcc,
     learningRate,
   }));
+
+/**
+ * A temporary folder for the tests of one describe block, made before they run and removed after them.
+ * Call it in the block; the function it returns gives the path of `name` inside the folder.
+ */
+export function temporaryFolder(prefix: string): (name: string) => string {
+  let dir: string | undefined;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), prefix));
+  });
+  afterAll(async () => {
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  });
+  return (name) => {
+    if (dir === undefined)
+      throw new Error(`the ${prefix} folder is there only while its tests run`);
+    return join(dir, name);
+  };
+}

@@ -1,16 +1,11 @@
 // A sparse DSR run resumed from a mid-run checkpoint ends exactly where an uninterrupted run ends.
 import * as tf from '@tensorflow/tfjs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DSR } from '../../src/algorithms/dsr.js';
-import { SparseTrainer } from '../../src/algorithms/sparse-trainer.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/engine/backend.js';
 import { DynamicConv2D, DynamicDense } from '../../src/layers/index.js';
 import type { SparsityRecord } from '../../src/train/hooks.js';
 import { train, type TrainResult } from '../../src/train/trainer.js';
-import { clockFreeEpochs, trainOptions } from './helpers.js';
+import { clockFreeEpochs, dsrRun, temporaryFolder } from './helpers.js';
 
 function sparseCnn(): tf.LayersModel {
   return tf.sequential({
@@ -33,16 +28,9 @@ function sparseCnn(): tf.LayersModel {
  * Trains a DSR model for 4 epochs in `runDir`; `stopAfter` interrupts it once that many epochs are
  * checkpointed (the schedule depends on the run's length, so an interrupted run keeps its 4 epochs).
  */
-async function dsrRun(runDir: string, options: { resume?: boolean; stopAfter?: number } = {}) {
+async function killableRun(runDir: string, options: { resume?: boolean; stopAfter?: number } = {}) {
   const model = sparseCnn();
-  const trainer = new SparseTrainer(model, new DSR({ targetPruned: 10 }));
-  const run = trainOptions(model, {
-    epochs: 4,
-    batchSize: 8,
-    seed: 3,
-    hooks: [trainer],
-    runDir,
-    resume: options.resume === true,
+  const { trainer, options: run } = dsrRun(model, runDir, options.resume === true, {
     callbacks: {
       // Called before the epoch's checkpoint is written: throwing here is a kill after `stopAfter`.
       onEpochEnd: (m) => {
@@ -59,19 +47,15 @@ async function dsrRun(runDir: string, options: { resume?: boolean; stopAfter?: n
 }
 
 describe('resuming a sparse DSR run', () => {
-  let dir: string;
+  const inFolder = temporaryFolder('dynaprune-dsr-resume-');
   beforeAll(async () => {
     await initBackend('wasm');
-    dir = await mkdtemp(join(tmpdir(), 'dynaprune-dsr-resume-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
   });
 
   it('ends with the same masks, threshold H, weights and metrics as an uninterrupted run', async () => {
-    const whole = await dsrRun(join(dir, 'whole'));
-    await expect(dsrRun(join(dir, 'split'), { stopAfter: 2 })).rejects.toThrow('interrupted');
-    const resumed = await dsrRun(join(dir, 'split'), { resume: true });
+    const whole = await killableRun(inFolder('whole'));
+    await expect(killableRun(inFolder('split'), { stopAfter: 2 })).rejects.toThrow('interrupted');
+    const resumed = await killableRun(inFolder('split'), { resume: true });
     // It rewired several times on each side of the interruption (12 steps per epoch, stopped at 24).
     expect(whole.records.filter((r) => r.step <= 24).length).toBeGreaterThan(3);
     expect(resumed.records.length).toBeGreaterThan(3);

@@ -1,46 +1,34 @@
 // A stop request (TrainOptions.signal) ends training after an epoch's checkpoint; resuming ends where an uninterrupted run ends.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DSR } from '../../src/algorithms/dsr.js';
-import { SparseTrainer } from '../../src/algorithms/sparse-trainer.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/engine/backend.js';
 import { TrainingStoppedError } from '../../src/errors.js';
 import { checkpointEpoch } from '../../src/train/checkpoint.js';
 import { train, type TrainResult } from '../../src/train/trainer.js';
 import { sparseModel } from '../algorithms/helpers.js';
-import { clockFreeEpochs, trainOptions, weightsOf } from './helpers.js';
+import { clockFreeEpochs, dsrRun, temporaryFolder, weightsOf } from './helpers.js';
 
 /**
  * Four epochs of DSR at 80% with crop-and-flip and a cosine rate (the generator, the schedule and the
  * algorithm's state all cross the stop), in `runDir`; the signal is aborted during epoch `stopIn`.
  */
-async function dsrRun(runDir: string, options: { stopIn?: number; resume?: boolean } = {}) {
+async function stoppableRun(runDir: string, options: { stopIn?: number; resume?: boolean } = {}) {
   const model = await sparseModel(0.8, 2);
-  const trainer = new SparseTrainer(model, new DSR({ targetPruned: 10 }));
   const controller = new AbortController();
   const begun: number[] = [];
+  const run = dsrRun(model, runDir, options.resume === true, {
+    augmentation: { cropPadding: 2, horizontalFlip: true },
+    learningRateSchedule: 'cosine',
+    signal: controller.signal,
+    callbacks: {
+      onEpochBegin: (epoch) => begun.push(epoch),
+      onBatchEnd: (p) => {
+        if (p.epoch === options.stopIn && p.batch === 3) controller.abort();
+      },
+    },
+  });
+  const { trainer } = run;
   try {
-    const result: TrainResult = await train(
-      trainOptions(model, {
-        epochs: 4,
-        batchSize: 8,
-        seed: 3,
-        hooks: [trainer],
-        runDir,
-        resume: options.resume === true,
-        augmentation: { cropPadding: 2, horizontalFlip: true },
-        learningRateSchedule: 'cosine',
-        signal: controller.signal,
-        callbacks: {
-          onEpochBegin: (epoch) => begun.push(epoch),
-          onBatchEnd: (p) => {
-            if (p.epoch === options.stopIn && p.batch === 3) controller.abort();
-          },
-        },
-      }),
-    );
+    const result: TrainResult = await train(run.options);
     return { result, weights: weightsOf(model), begun };
   } finally {
     trainer.dispose();
@@ -49,24 +37,20 @@ async function dsrRun(runDir: string, options: { stopIn?: number; resume?: boole
 }
 
 describe('a stop request', () => {
-  let dir: string;
+  const inFolder = temporaryFolder('dynaprune-stop-');
   beforeAll(async () => {
     await initBackend('wasm');
-    dir = await mkdtemp(join(tmpdir(), 'dynaprune-stop-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
   });
 
   it('stops after the checkpoint of the epoch in progress, and the resumed run ends as an uninterrupted one', async () => {
-    const whole = await dsrRun(join(dir, 'whole'));
-    const split = join(dir, 'split');
-    const stopped: unknown = await dsrRun(split, { stopIn: 2 }).catch((e: unknown) => e);
+    const whole = await stoppableRun(inFolder('whole'));
+    const split = inFolder('split');
+    const stopped: unknown = await stoppableRun(split, { stopIn: 2 }).catch((e: unknown) => e);
     expect(stopped).toBeInstanceOf(TrainingStoppedError);
     expect((stopped as TrainingStoppedError).epochsDone).toBe(2);
     // The epoch in progress was finished and checkpointed before the loop stopped.
     expect(await checkpointEpoch(split)).toBe(2);
-    const resumed = await dsrRun(split, { resume: true });
+    const resumed = await stoppableRun(split, { resume: true });
     expect(resumed.begun).toEqual([3, 4]);
     expect(resumed.weights).toEqual(whole.weights);
     expect(clockFreeEpochs(resumed.result)).toEqual(clockFreeEpochs(whole.result));
@@ -77,7 +61,7 @@ describe('a stop request', () => {
   });
 
   it('is ignored during the last epoch: the run ends there anyway', async () => {
-    const last = await dsrRun(join(dir, 'last'), { stopIn: 4 });
+    const last = await stoppableRun(inFolder('last'), { stopIn: 4 });
     expect(last.result.epochs).toHaveLength(4);
     expect(last.begun).toEqual([1, 2, 3, 4]);
   });

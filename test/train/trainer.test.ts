@@ -1,22 +1,17 @@
 // The training loop: determinism, checkpoints and resume, typed errors on bad input, no leaked tensors.
 import * as tf from '@tensorflow/tfjs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/engine/backend.js';
 import { InvalidArgumentError, NonFiniteLossError, ShapeMismatchError } from '../../src/errors.js';
 import { learningRateAt, train } from '../../src/train/trainer.js';
-import { tinyCnn, trainOptions, weightsOf } from './helpers.js';
+import { temporaryFolder, tinyCnn, trainOptions, weightsOf } from './helpers.js';
 
 describe('train()', () => {
-  let dir: string;
+  const inFolder = temporaryFolder('dynaprune-train-');
   beforeAll(async () => {
     await initBackend('wasm');
-    dir = await mkdtemp(join(tmpdir(), 'dynaprune-train-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
   });
 
   it('learns, and the same seed gives the same weights and metrics', async () => {
@@ -41,7 +36,7 @@ describe('train()', () => {
   });
 
   it('writes metrics and checkpoints, and a resumed run equals an uninterrupted one', async () => {
-    const runA = join(dir, 'a');
+    const runA = inFolder('a');
     const full = tinyCnn(3);
     await train(trainOptions(full, { epochs: 3, runDir: runA }));
     const lines = (await readFile(join(runA, 'metrics.jsonl'), 'utf8')).trim().split('\n');
@@ -58,7 +53,7 @@ describe('train()', () => {
       expect(JSON.parse(lines[0]!)).toHaveProperty(key);
     }
 
-    const runB = join(dir, 'b');
+    const runB = inFolder('b');
     const first = tinyCnn(3);
     await train(trainOptions(first, { epochs: 1, runDir: runB }));
     // A new process would rebuild the model from scratch; a differently seeded one proves the weights load.
