@@ -34,6 +34,9 @@ export interface GmpOptions {
   readonly referenceSteps?: number;
 }
 
+/** Where GMP reaches its final sparsity by default, as a fraction of training: the last quarter fine-tunes. */
+export const GMP_DEFAULT_END_FRACTION = 0.75;
+
 /**
  * GMP: every `period` steps between begin and end, each layer is pruned by magnitude to
  * s_t = s_f + (s_i − s_f)(1 − (t − t0)/(t_end − t0))³. Pruned weights never come back.
@@ -51,7 +54,7 @@ export class GMP implements SparseAlgorithm {
     this.finalSparsity = options.finalSparsity;
     this.initialSparsity = options.initialSparsity ?? 0;
     this.beginFraction = options.beginFraction ?? 0;
-    this.endFraction = options.endFraction ?? 0.75;
+    this.endFraction = options.endFraction ?? GMP_DEFAULT_END_FRACTION;
     this.distribution = options.distribution ?? 'uniform';
     for (const [what, v] of [
       ['finalSparsity', this.finalSparsity],

@@ -328,7 +328,7 @@ function finalEvaluation(
     trained,
   );
   if (recalibration) log(recalibrationLine('', recalibration));
-  const validated = recalibration
+  const validated = recalibration?.kept
     ? { acc: recalibration.validationAccAfter, loss: recalibration.validationLossAfter }
     : trained;
   if (!data.heldOut) return { test: validated, validated, recalibration };

@@ -247,7 +247,8 @@ function recalibrationPhrase(r: RecalibrationRecord, testAfter: number): string 
     return `judged on the test set by an older dynaprune: test accuracy ${pct(r.testAccBefore)} before, ${pct(testAfter)} after ${LEGACY_MARK}`;
   const split =
     r.judgedOn === 'test' ? 'validation (the test set: no held-out split)' : 'held-out validation';
-  return `${split} accuracy ${pct(r.validationAccBefore)} before, ${pct(r.validationAccAfter)} after`;
+  const verdict = r.kept === false ? ' (not better: not kept)' : '';
+  return `${split} accuracy ${pct(r.validationAccBefore)} before, ${pct(r.validationAccAfter)} after${verdict}`;
 }
 
 function recipeLine(m: ModelSummary): string {

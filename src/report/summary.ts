@@ -121,6 +121,11 @@ export type RecalibrationRecord = ValidatedRecalibration | LegacyRecalibration;
 /** A recalibration judged on the validation split (`judgedOn` says whether that split is the test set). */
 export interface ValidatedRecalibration {
   readonly images: number;
+  /**
+   * Whether the re-estimated statistics stayed (kept only when they raise held-out validation accuracy);
+   * absent in runs before 2026-12-02 08:00 UTC, which always kept them.
+   */
+  readonly kept?: boolean;
   readonly judgedOn: 'validation' | 'test';
   readonly validationAccBefore: number;
   readonly validationLossBefore: number;
@@ -238,6 +243,8 @@ function recalibration(v: Json, path: string): void {
   }
   if (r['judgedOn'] !== 'validation' && r['judgedOn'] !== 'test')
     fail(`${path}.judgedOn`, '"validation" or "test"', r['judgedOn']);
+  if (r['kept'] !== undefined && typeof r['kept'] !== 'boolean')
+    fail(`${path}.kept`, 'true or false', r['kept']);
   for (const key of ['validationAccBefore', 'validationAccAfter'])
     fraction(r[key], `${path}.${key}`);
   for (const key of ['validationLossBefore', 'validationLossAfter'])

@@ -1,5 +1,5 @@
 // Re-estimating BatchNorm's moving statistics after training, from clean (unaugmented) training images.
-import { tensor4d, tidy, type LayersModel } from '@tensorflow/tfjs';
+import { tensor4d, tidy, type LayersModel, type Tensor } from '@tensorflow/tfjs';
 import { InvalidArgumentError } from '../errors.js';
 import { makeBatch } from '../data/batch.js';
 import { isBatchNorm } from '../layers/batch-norm.js';
@@ -9,6 +9,8 @@ import { evaluate } from './trainer.js';
 /** The fields of tfjs-layers' BatchNormalization (and FastBatchNormalization) that this touches. */
 interface BatchNormLike {
   momentum: number;
+  getWeights(): Tensor[];
+  setWeights(weights: Tensor[]): void;
 }
 
 /** Whether `model` has BatchNorm layers, whose statistics `recalibrateBatchNorm` can re-estimate. */
@@ -59,11 +61,18 @@ export function recalibrateBatchNorm(
 }
 
 /**
- * What a recalibration did: how many training images it averaged over, and the validation figures of the
- * model before and after it. The test set plays no part: the caller evaluates it once, on the final model.
+ * What a recalibration did: how many training images it averaged over, the validation figures of the
+ * model before and after it, and whether it was kept. The test set plays no part: the caller evaluates it
+ * once, on the final model.
  */
 export interface BatchNormRecalibration {
   readonly images: number;
+  /**
+   * Whether the re-estimated statistics stayed in the model. On a held-out split they stay only when they
+   * raise its accuracy; otherwise the statistics training left are restored (a choice made on validation).
+   * Judged on the test set (no held-out split) they always stay: choosing there would read the test set.
+   */
+  readonly kept: boolean;
   /**
    * The split the before/after figures come from: `validation` for held-out training images; `test` for a
    * run without a held-out split, whose validation data is the test set (the paper's protocol).
@@ -88,8 +97,9 @@ export interface RecalibrationData {
 /**
  * The post-training step `dynaprune train --bn-recalibration` and `dynaprune paper` share: when `images`
  * is positive and the model has BatchNorm, recalibrates on the first `images` training images (at most
- * all) and evaluates the validation split once. `before` is the model's validation result before the step
- * (the last epoch's). Returns the record, or undefined when there was nothing to do.
+ * all) and evaluates the validation split once. On a held-out split the new statistics are kept only if
+ * they raise its accuracy, else the old ones are put back. `before` is the model's validation result
+ * before the step (the last epoch's). Returns the record, or undefined when there was nothing to do.
  */
 export function recalibrateAndValidate(
   model: LayersModel,
@@ -99,10 +109,21 @@ export function recalibrateAndValidate(
 ): BatchNormRecalibration | undefined {
   if (images <= 0 || !hasBatchNorm(model)) return undefined;
   const used = Math.min(images, data.train.count);
-  recalibrateBatchNorm(model, data.train, data.inputShape, { images: used });
-  const after = evaluate(model, data.validation, data.inputShape);
+  const layers = model.layers.filter(isBatchNorm) as unknown as BatchNormLike[];
+  const saved = layers.map((l) => l.getWeights().map((t) => t.clone()));
+  let after: { loss: number; acc: number };
+  let kept: boolean;
+  try {
+    recalibrateBatchNorm(model, data.train, data.inputShape, { images: used });
+    after = evaluate(model, data.validation, data.inputShape);
+    kept = data.validationIsTest || after.acc > before.acc;
+    if (!kept) layers.forEach((l, i) => l.setWeights(saved[i]!));
+  } finally {
+    saved.flat().forEach((t) => t.dispose());
+  }
   return {
     images: used,
+    kept,
     judgedOn: data.validationIsTest ? 'test' : 'validation',
     validationAccBefore: before.acc,
     validationLossBefore: before.loss,
@@ -115,8 +136,11 @@ export function recalibrateAndValidate(
 export function recalibrationLine(prefix: string, record: BatchNormRecalibration): string {
   const split =
     record.judgedOn === 'test' ? 'validation (the test set: no held-out split)' : 'validation';
+  const verdict = record.kept
+    ? 'kept'
+    : 'not better on validation: the statistics of training are kept';
   return (
     `${prefix}BatchNorm statistics re-estimated on ${record.images} clean training images: ${split} accuracy ` +
-    `${(100 * record.validationAccBefore).toFixed(2)}% -> ${(100 * record.validationAccAfter).toFixed(2)}%`
+    `${(100 * record.validationAccBefore).toFixed(2)}% -> ${(100 * record.validationAccAfter).toFixed(2)}% (${verdict})`
   );
 }

@@ -1,10 +1,15 @@
 // recalibrateBatchNorm: moving statistics become plain averages over clean images; nothing else changes.
+// recalibrateAndValidate: the new statistics stay only when held-out validation accuracy rises.
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ImageSplit } from '../../src/data/types.js';
 import { InvalidArgumentError } from '../../src/errors.js';
 import { fastBatchNormalization } from '../../src/layers/batch-norm.js';
-import { hasBatchNorm, recalibrateBatchNorm } from '../../src/train/batch-norm-stats.js';
+import {
+  hasBatchNorm,
+  recalibrateAndValidate,
+  recalibrateBatchNorm,
+} from '../../src/train/batch-norm-stats.js';
 import { Random } from '../../src/util/random.js';
 
 function split(count: number, seed: number): ImageSplit {
@@ -75,6 +80,50 @@ describe('recalibrateBatchNorm', () => {
     expect(() => recalibrateBatchNorm(model, split(5, 1), [4, 4, 2], { images: 0 })).toThrow(
       InvalidArgumentError,
     );
+    model.dispose();
+  });
+
+  it('keeps re-estimated statistics only when they raise held-out validation accuracy', () => {
+    const model = tf.sequential({
+      layers: [
+        tf.layers.conv2d({ filters: 3, kernelSize: 3, inputShape: [4, 4, 2], seed: 3 } as never),
+        fastBatchNormalization({ name: 'bn', momentum: 0.99 }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 3, activation: 'softmax' }),
+      ],
+    });
+    const bn = model.getLayer('bn');
+    const stats = () => bn.getWeights().map((t) => Array.from(t.dataSync()));
+    const original = stats();
+    const data = { train: split(40, 7), validation: split(30, 8), inputShape: [4, 4, 2] as const };
+    const tensors = tf.memory().numTensors;
+
+    // Validation before the step cannot be beaten (accuracy above 1): the old statistics come back.
+    const reverted = recalibrateAndValidate(model, { ...data, validationIsTest: false }, 40, {
+      loss: 0,
+      acc: 1.01,
+    });
+    expect(reverted?.kept).toBe(false);
+    expect(stats()).toEqual(original);
+    expect(tf.memory().numTensors).toBe(tensors);
+
+    // Judged on the test set (no held-out split) the step is part of the recipe and always stays.
+    const onTest = recalibrateAndValidate(model, { ...data, validationIsTest: true }, 40, {
+      loss: 0,
+      acc: 1.01,
+    });
+    expect(onTest).toMatchObject({ kept: true, judgedOn: 'test', images: 40 });
+    const recalibrated = stats();
+    expect(recalibrated[2]).not.toEqual(original[2]);
+
+    // Any real gain on validation keeps them.
+    bn.setWeights(original.map((v, i) => tf.tensor1d(v, bn.getWeights()[i]!.dtype as 'float32')));
+    const kept = recalibrateAndValidate(model, { ...data, validationIsTest: false }, 40, {
+      loss: 9,
+      acc: -1,
+    });
+    expect(kept?.kept).toBe(true);
+    expect(stats()).toEqual(recalibrated);
     model.dispose();
   });
 });
