@@ -730,6 +730,10 @@ export function gatherShifted(
     shiftedPlanes(x, out, C, H, W, PT, PL, KW, HQ);
     return;
   }
+  if (SH == 2 && SW == 2 && KW == 3 && (PL == 0 || PL == 1) && 2 * OW >= W && OW > 1) {
+    shiftedPlanesStride2(x, out, C, H, W, PT, PL, AH, HQ, OW);
+    return;
+  }
   const rowBytes = <usize>OW << 2;
   let dst = out;
   for (let a = 0; a < AH; a++) {
@@ -778,6 +782,61 @@ function shiftedPlanes(x: usize, out: usize, C: i32, H: i32, W: i32, PT: i32, PL
         row += rowBytes;
       }
       dst += planeBytes;
+    }
+  }
+}
+
+/**
+ * `gatherShifted` for 3-wide kernels at stride 2 (WRN's strided convs). Column shift kx − PL = s reads input
+ * columns 2j + s: for s = 0 and 1 those are a row's even and odd floats, which one pass of loads and two
+ * shuffles writes into both planes at once; the third plane (s = 2, or s = −1 when PL = 1) is the even (odd)
+ * plane moved by one column, one contiguous copy per plane with its edge column zeroed after (instead of 3·H
+ * strided row copies). Cells outside the input are never written (zeroed once by the runtime).
+ */
+function shiftedPlanesStride2(
+  x: usize, out: usize, C: i32, H: i32, W: i32, PT: i32, PL: i32, AH: i32, HQ: i32, OW: i32,
+): void {
+  const planeBytes = <usize>(HQ * OW) << 2;
+  const rowBytes = <usize>OW << 2;
+  const nEven = min(OW, (W + 1) >> 1); // columns j with 2j < W
+  const nOdd = min(OW, W >> 1); // 2j + 1 < W
+  const pairs = min(nEven, nOdd) & ~3; // columns done four at a time, both parities
+  const otherKx = PL == 0 ? 2 : 0;
+  for (let a = 0; a < AH; a++) {
+    // The rows r with 0 <= 2r + a − PT < H are a contiguous range [r0, r1).
+    const r0 = min(HQ, max(0, (PT - a + 1) / 2));
+    const r1 = min(HQ, max(r0, (H + PT - a + 1) / 2));
+    for (let c = 0; c < C; c++) {
+      const even = out + <usize>((a * 3 + PL) * C + c) * planeBytes;
+      const odd = out + <usize>((a * 3 + PL + 1) * C + c) * planeBytes;
+      for (let r = r0; r < r1; r++) {
+        const src = x + (<usize>((c * H + 2 * r + a - PT) * W) << 2);
+        const e = even + <usize>r * rowBytes;
+        const o = odd + <usize>r * rowBytes;
+        let j = 0;
+        for (; j < pairs; j += 4) {
+          const lo = v128.load(src + (<usize>j << 3));
+          const hi = v128.load(src + (<usize>j << 3), 16);
+          v128.store(e + (<usize>j << 2), v128.shuffle<f32>(lo, hi, 0, 2, 4, 6));
+          v128.store(o + (<usize>j << 2), v128.shuffle<f32>(lo, hi, 1, 3, 5, 7));
+        }
+        for (let i = j; i < nEven; i++) store<f32>(e + (<usize>i << 2), load<f32>(src + (<usize>i << 3)));
+        for (let i = j; i < nOdd; i++) store<f32>(o + (<usize>i << 2), load<f32>(src + (<usize>i << 3), 4));
+      }
+      if (r1 <= r0) continue;
+      // PL = 0: column shift 2 reads even[j + 1], valid for j < nEven − 1. PL = 1: shift −1 reads odd[j − 1],
+      // valid for 1 <= j < nOdd + 1.
+      const other = out + <usize>((a * 3 + otherKx) * C + c) * planeBytes + <usize>r0 * rowBytes;
+      const from = PL == 0 ? even + <usize>r0 * rowBytes + 4 : odd + <usize>r0 * rowBytes - 4;
+      copyFloats(other, from, (r1 - r0) * OW);
+      const j0 = PL == 0 ? 0 : 1;
+      const j1 = PL == 0 ? nEven - 1 : min(OW, nOdd + 1);
+      let row = other;
+      for (let r = r0; r < r1; r++) {
+        for (let j = 0; j < j0; j++) store<f32>(row + (<usize>j << 2), 0);
+        for (let j = j1; j < OW; j++) store<f32>(row + (<usize>j << 2), 0);
+        row += rowBytes;
+      }
     }
   }
 }

@@ -329,6 +329,8 @@ describe('runtime conformance (wasm SIMD kernels vs reference ops vs dense tfjs)
       [8, 16],
       [12, 8],
       [16, 4],
+      // Odd size: the strided conv pads one column on the left; wide enough that it takes the shifted layout.
+      [15, 64],
     ] as const) {
       for (const sparsity of [0.9, 0]) {
         const c: [number, number] = [width, width];
