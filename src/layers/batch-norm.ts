@@ -38,27 +38,47 @@ type LayerInstance = ReturnType<typeof layers.batchNormalization>;
 export const isBatchNorm = (layer: { getClassName(): string }): boolean =>
   layer.getClassName().endsWith('BatchNormalization');
 
+/** Every BatchNorm layer's moving mean and variance as they are now, to put back later ({@link restore}). */
+export interface MovingStatisticsSnapshot {
+  /** Writes the saved values back, bit for bit. */
+  restore(): void;
+  /** Frees the saved values. */
+  dispose(): void;
+}
+
 /**
- * Runs `fn`, a pass in training mode that is not a training step (RigL's dense-gradient pass), and then
- * puts every BatchNorm layer's moving mean and variance back as they were before it. In training mode
- * BatchNorm normalizes with the batch's statistics, as the step it stands for does, but it also moves its
- * moving averages, which only the training steps may do: one extra update per call would weigh that batch
- * twice. Covers the stock layer and FastBatchNormalization; the values come back bit for bit, without a
- * copy (the saved tensors share the variables' data).
+ * Saves every BatchNorm layer's moving mean and variance (the stock layer and FastBatchNormalization)
+ * without a copy: the saved tensors share the variables' data, which a later write replaces.
  */
-export function keepingMovingStatistics<T>(model: LayersModel, fn: () => T): T {
+export function snapshotMovingStatistics(model: LayersModel): MovingStatisticsSnapshot {
   const variables = model.layers.filter(isBatchNorm).flatMap((layer) => {
     const { movingMean, movingVariance } = layer as unknown as BatchNormFields;
     return [movingMean, movingVariance];
   });
   const saved = variables.map((v) => keep(v.read().clone()));
+  return {
+    restore: () => variables.forEach((v, i) => v.write(saved[i]!)),
+    dispose: () => dispose(saved),
+  };
+}
+
+/**
+ * Runs `fn`, a pass in training mode that is not a training step (RigL's dense-gradient pass), and then
+ * puts every BatchNorm layer's moving mean and variance back as they were before it. In training mode
+ * BatchNorm normalizes with the batch's statistics, as the step it stands for does, but it also moves its
+ * moving averages, which only the training steps may do: one extra update per call would weigh that batch
+ * twice.
+ */
+export function keepingMovingStatistics<T>(model: LayersModel, fn: () => T): T {
+  const snapshot = snapshotMovingStatistics(model);
   try {
     return fn();
   } finally {
-    variables.forEach((v, i) => v.write(saved[i]!));
-    dispose(saved);
+    snapshot.restore();
+    snapshot.dispose();
   }
 }
+
 type LayerClass = (new (args?: FastBatchNormalizationArgs) => LayerInstance) & {
   className: string;
 };

@@ -1,16 +1,14 @@
 // Re-estimating BatchNorm's moving statistics after training, from clean (unaugmented) training images.
-import { tensor4d, tidy, type LayersModel, type Tensor } from '@tensorflow/tfjs';
+import { tensor4d, tidy, type LayersModel } from '@tensorflow/tfjs';
 import { InvalidArgumentError } from '../errors.js';
 import { makeBatch } from '../data/batch.js';
-import { isBatchNorm } from '../layers/batch-norm.js';
+import { isBatchNorm, snapshotMovingStatistics } from '../layers/batch-norm.js';
 import type { ImageShape, ImageSplit } from '../data/types.js';
 import { evaluate } from './trainer.js';
 
 /** The fields of tfjs-layers' BatchNormalization (and FastBatchNormalization) that this touches. */
 interface BatchNormLike {
   momentum: number;
-  getWeights(): Tensor[];
-  setWeights(weights: Tensor[]): void;
 }
 
 /** Whether `model` has BatchNorm layers, whose statistics `recalibrateBatchNorm` can re-estimate. */
@@ -109,17 +107,16 @@ export function recalibrateAndValidate(
 ): BatchNormRecalibration | undefined {
   if (images <= 0 || !hasBatchNorm(model)) return undefined;
   const used = Math.min(images, data.train.count);
-  const layers = model.layers.filter(isBatchNorm) as unknown as BatchNormLike[];
-  const saved = layers.map((l) => l.getWeights().map((t) => t.clone()));
+  const snapshot = snapshotMovingStatistics(model);
   let after: { loss: number; acc: number };
   let kept: boolean;
   try {
     recalibrateBatchNorm(model, data.train, data.inputShape, { images: used });
     after = evaluate(model, data.validation, data.inputShape);
     kept = data.validationIsTest || after.acc > before.acc;
-    if (!kept) layers.forEach((l, i) => l.setWeights(saved[i]!));
+    if (!kept) snapshot.restore();
   } finally {
-    saved.flat().forEach((t) => t.dispose());
+    snapshot.dispose();
   }
   return {
     images: used,
