@@ -1,7 +1,7 @@
 // The runtime's WebAssembly memory: a bump allocator with a ceiling, and the upload of weights into it.
 import { MemoryLimitError } from '../errors.js';
 import { nonzeroCount, toCsr } from '../graph/matrix.js';
-import type { WeightMatrix } from '../graph/types.js';
+import type { CsrMatrix, WeightMatrix } from '../graph/types.js';
 
 /**
  * The default ceiling on a network's WebAssembly memory (1 GiB): weights, activations and scratch together.
@@ -84,14 +84,19 @@ export type UploadedWeight =
       readonly rows: number;
       readonly cols: number;
       readonly rowPtr: number;
-      readonly colIdx: number;
+      /** Each nonzero's column index, or what the kernel reads in its place (a direct conv's input offsets). */
+      readonly columns: number;
       readonly values: number;
       readonly bias: number;
     };
 
+/** Whether a weight goes to wasm memory dense: at least `denseThreshold` of its entries are nonzero. */
+export const storedDense = (w: WeightMatrix, denseThreshold: number): boolean =>
+  nonzeroCount(w) >= denseThreshold * w.rows * w.cols;
+
 /**
  * Uploads a conv or dense weight with its bias (zeros when null): dense storage when at least
- * `denseThreshold` of the entries are nonzero, CSR otherwise.
+ * `denseThreshold` of the entries are nonzero ({@link storedDense}), CSR otherwise.
  */
 export function uploadWeight(
   arena: Arena,
@@ -100,30 +105,55 @@ export function uploadWeight(
   denseThreshold: number,
   what: string,
 ): UploadedWeight {
-  const biasAt = arena.upload(bias ?? new Float32Array(w.rows), `${what} bias`);
+  return storedDense(w, denseThreshold)
+    ? uploadDense(arena, w, bias, what)
+    : uploadCsr(arena, toCsr(w), bias, what);
+}
+
+/** Uploads `w` with its bias (zeros when null) as a dense row-major matrix. */
+export function uploadDense(
+  arena: Arena,
+  w: WeightMatrix,
+  bias: Float32Array | null,
+  what: string,
+): Extract<UploadedWeight, { kind: 'dense' }> {
   const { rows, cols } = w;
-  if (nonzeroCount(w) >= denseThreshold * rows * cols) {
-    const values = arena.alloc(rows * cols * 4, `${what} weight`);
-    const f = arena.f32();
-    if (w.kind === 'dense') f.set(w.values, values / 4);
-    else {
-      // Fresh memory is zero, but a re-planned arena may not be.
-      f.fill(0, values / 4, values / 4 + rows * cols);
-      for (let r = 0; r < rows; r++) {
-        for (let k = w.rowPtr[r]!; k < w.rowPtr[r + 1]!; k++)
-          f[values / 4 + r * cols + w.colIdx[k]!] = w.values[k]!;
-      }
+  const biasAt = uploadBias(arena, bias, rows, what);
+  const values = arena.alloc(rows * cols * 4, `${what} weight`);
+  const f = arena.f32();
+  if (w.kind === 'dense') f.set(w.values, values / 4);
+  else {
+    // Fresh memory is zero, but a re-planned arena may not be.
+    f.fill(0, values / 4, values / 4 + rows * cols);
+    for (let r = 0; r < rows; r++) {
+      for (let k = w.rowPtr[r]!; k < w.rowPtr[r + 1]!; k++)
+        f[values / 4 + r * cols + w.colIdx[k]!] = w.values[k]!;
     }
-    return { kind: 'dense', rows, cols, values, bias: biasAt };
   }
-  const csr = toCsr(w);
+  return { kind: 'dense', rows, cols, values, bias: biasAt };
+}
+
+/**
+ * Uploads `csr` with its bias (zeros when null). `columns` replaces the column indices when the kernel
+ * reads something else per nonzero (a direct conv's byte offsets), so the indices themselves take no memory.
+ */
+export function uploadCsr(
+  arena: Arena,
+  csr: CsrMatrix,
+  bias: Float32Array | null,
+  what: string,
+  columns: Uint32Array = csr.colIdx,
+): Extract<UploadedWeight, { kind: 'csr' }> {
   return {
     kind: 'csr',
-    rows,
-    cols,
+    rows: csr.rows,
+    cols: csr.cols,
+    bias: uploadBias(arena, bias, csr.rows, what),
     rowPtr: arena.upload(csr.rowPtr, `${what} rowPtr`),
-    colIdx: arena.upload(csr.colIdx, `${what} colIdx`),
+    columns: arena.upload(columns, `${what} columns`),
     values: arena.upload(csr.values, `${what} values`),
-    bias: biasAt,
   };
 }
+
+const uploadBias = (arena: Arena, bias: Float32Array | null, rows: number, what: string): number =>
+  arena.upload(bias ?? new Float32Array(rows), `${what} bias`);

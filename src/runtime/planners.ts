@@ -2,7 +2,14 @@
 import { samePadBefore } from '../graph/shapes.js';
 import { toCsr } from '../graph/matrix.js';
 import type { GraphNode, NodeOf } from '../graph/types.js';
-import { roundUp, uploadWeight, type UploadedWeight } from './arena.js';
+import {
+  roundUp,
+  storedDense,
+  uploadCsr,
+  uploadDense,
+  uploadWeight,
+  type UploadedWeight,
+} from './arena.js';
 import type { PlanContext, Planner, PlannerTable, Step } from './plan.js';
 
 const isImage = (ctx: PlanContext, name: string): boolean => ctx.shape(name).length === 3;
@@ -12,22 +19,19 @@ const padBefore = (padding: 'same' | 'valid', n: number, k: number, s: number): 
   padding === 'same' ? samePadBefore(n, k, s) : 0;
 
 /**
- * Conv2d: a sparse stride-1 kernel convolves the padded input in place (`directConv`); any other goes
- * through im2col and a CSR or dense multiply (`im2colConv`).
+ * Conv2d: a sparse weight convolves its input laid out for it, with no im2col (`directConv`); a dense one
+ * goes through im2col and the dense multiply (`im2colConv`).
  */
 const conv2d: Planner<'conv2d'> = (node, ctx) => {
-  const weight = uploadWeight(
-    ctx.arena,
-    node.weight,
-    node.bias,
-    ctx.denseThreshold,
-    `node "${node.name}"`,
-  );
   const epilogue = planEpilogue(node, ctx);
-  const run =
-    weight.kind === 'csr'
-      ? directConv(node, weight, ctx, epilogue)
-      : im2colConv(node, weight, ctx, epilogue);
+  const run = storedDense(node.weight, ctx.denseThreshold)
+    ? im2colConv(
+        node,
+        uploadDense(ctx.arena, node.weight, node.bias, `node "${node.name}"`),
+        ctx,
+        epilogue,
+      )
+    : directConv(node, ctx, epilogue);
   if (node.activation !== 'softmax') return { node: node.name, stage: 'image', run };
   const out = ctx.image(node.name);
   return {
@@ -226,12 +230,7 @@ function chooseLayout(g: ConvGeometry, nnz: number): 'padded' | 'shifted' {
  * so that every nonzero (ci, ky, kx) reads it at a byte offset fixed at plan time. The kernel runs the
  * epilogue, or the copy that crops the rows does.
  */
-function directConv(
-  node: NodeOf<'conv2d'>,
-  weight: Extract<UploadedWeight, { kind: 'csr' }>,
-  ctx: PlanContext,
-  epilogue: Epilogue,
-): () => void {
+function directConv(node: NodeOf<'conv2d'>, ctx: PlanContext, epilogue: Epilogue): () => void {
   const { kernels: k, arena } = ctx;
   const g = convGeometry(node, ctx);
   const { out, kh, kw, relu } = g;
@@ -245,8 +244,9 @@ function directConv(
     const col = csr.colIdx[i]!;
     offsets[i] = layout.offset(Math.floor(col / (kh * kw)), Math.floor(col / kw) % kh, col % kw);
   }
-  const offsetsAt = arena.upload(offsets, `node "${node.name}" offsets`);
-  const { rowPtr, values, rows, bias } = weight;
+  // The kernel reads each nonzero's input offset in place of its column index.
+  const weight = uploadCsr(arena, csr, node.bias, `node "${node.name}"`, offsets);
+  const { rowPtr, columns: offsetsAt, values, rows, bias } = weight;
   const P = layout.pixels;
   const source = layout.source;
   const scratch = ctx.scratch;
@@ -383,11 +383,11 @@ const dense: Planner<'dense'> = (node, ctx) => {
         // One image: its lane copied into a contiguous vector (the lanes are 64 bytes apart, one cache line
         // per feature), then four inputs gathered per SIMD multiply instead of one lane of four.
         k.compactRows(x.at, scratch.at, x.rows, stride, 1);
-        k.spmv(w.rowPtr, w.colIdx, w.values, w.rows, scratch.at, 1, w.bias, relu, out.at, stride);
+        k.spmv(w.rowPtr, w.columns, w.values, w.rows, scratch.at, 1, w.bias, relu, out.at, stride);
       } else if (w.kind === 'csr')
         k.spmm(
           w.rowPtr,
-          w.colIdx,
+          w.columns,
           w.values,
           w.rows,
           x.at,
