@@ -35,7 +35,7 @@ import { multiplyAddsPerImage } from '../src/experiments/model-stats.js';
 import { median, sparseGraph } from './lib/sparse-graph.js';
 import { createSession, loadPeers, nhwcToNchw, type PeerSession } from './lib/peers.js';
 import { PytorchPeer } from './lib/pytorch.js';
-import { describeMachine, writeBenchResult } from './lib/results.js';
+import { describeMachine, markdownTable, writeBenchResult } from './lib/results.js';
 
 const quick = process.argv.includes('--quick');
 const roundsFlag = process.argv.indexOf('--rounds');
@@ -237,26 +237,76 @@ type Row = ReturnType<typeof summarize>;
 function printTables(rows: Row[], machine: ReturnType<typeof describeMachine>, load: number[]) {
   const f = (v: number | null, d = 2) => (v === null || Number.isNaN(v) ? '—' : v.toFixed(d));
   const worstDiff = (r: Row) => Math.max(...Object.values(r.maxAbsDiffVsRuntime));
+  const x = (v: number | null) => `${f(v)}x`;
   const lines = [
     `Inference latency, median ms, ${rounds} interleaved round(s), 1 thread, ${machine.cpuModel} (${machine.cpus} cores, no GPU), load average ${load.map((l) => l.toFixed(1)).join(' / ')}`,
     '',
-    '| model | sparsity | batch | runtime | ort-node | ort-web | pytorch | tfjs-wasm | tfjs-cpu | vs ort-node | vs ort-web | vs pytorch | vs tfjs-wasm | ideal | of ideal | max diff |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...rows.map(
-      (r) =>
-        `| ${r.model} | ${r.sparsity} | ${r.batch} | ${f(r.ms.runtime, 3)} | ${f(r.ms['ort-node'], 3)} | ${f(r.ms['ort-web'], 3)} | ${f(r.ms.pytorch, 3)} | ` +
-        `${f(r.ms['tfjs-wasm'], 3)} | ${f(r.ms['tfjs-cpu'], 1)} | ${f(r.speedupVsOrtNode)}x | ${f(r.speedupVsOrtWeb)}x | ${f(r.speedupVsPytorch)}x | ` +
-        `${f(r.speedupVsTfjsWasm)}x | ${f(r.idealSpeedup, 1)}x | ${r.fractionOfIdeal === null ? '—' : `${(100 * r.fractionOfIdeal).toFixed(0)}%`} | ${worstDiff(r).toExponential(1)} |`,
+    markdownTable(
+      [
+        'model',
+        'sparsity',
+        'batch',
+        'runtime',
+        'ort-node',
+        'ort-web',
+        'pytorch',
+        'tfjs-wasm',
+        'tfjs-cpu',
+        'vs ort-node',
+        'vs ort-web',
+        'vs pytorch',
+        'vs tfjs-wasm',
+        'ideal',
+        'of ideal',
+        'max diff',
+      ],
+      rows.map((r) => [
+        r.model,
+        String(r.sparsity),
+        String(r.batch),
+        f(r.ms.runtime, 3),
+        f(r.ms['ort-node'], 3),
+        f(r.ms['ort-web'], 3),
+        f(r.ms.pytorch, 3),
+        f(r.ms['tfjs-wasm'], 3),
+        f(r.ms['tfjs-cpu'], 1),
+        x(r.speedupVsOrtNode),
+        x(r.speedupVsOrtWeb),
+        x(r.speedupVsPytorch),
+        x(r.speedupVsTfjsWasm),
+        `${f(r.idealSpeedup, 1)}x`,
+        r.fractionOfIdeal === null ? '—' : `${(100 * r.fractionOfIdeal).toFixed(0)}%`,
+        worstDiff(r).toExponential(1),
+      ]),
     ),
     '',
     'GFLOP/s (2 x conv/dense multiply-adds per second; runtime: nonzero ones, others: dense ones)',
     '',
-    '| model | sparsity | batch | runtime | runtime (dense-equivalent) | ort-node | ort-web | pytorch | tfjs-wasm | tfjs-cpu |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...rows.map(
-      (r) =>
-        `| ${r.model} | ${r.sparsity} | ${r.batch} | ${f(r.gflops.runtime, 1)} | ${f(r.gflopsEffective, 1)} | ` +
-        `${f(r.gflops['ort-node'], 1)} | ${f(r.gflops['ort-web'], 1)} | ${f(r.gflops.pytorch, 1)} | ${f(r.gflops['tfjs-wasm'], 1)} | ${f(r.gflops['tfjs-cpu'], 2)} |`,
+    markdownTable(
+      [
+        'model',
+        'sparsity',
+        'batch',
+        'runtime',
+        'runtime (dense-equivalent)',
+        'ort-node',
+        'ort-web',
+        'pytorch',
+        'tfjs-wasm',
+        'tfjs-cpu',
+      ],
+      rows.map((r) => [
+        r.model,
+        String(r.sparsity),
+        String(r.batch),
+        f(r.gflops.runtime, 1),
+        f(r.gflopsEffective, 1),
+        f(r.gflops['ort-node'], 1),
+        f(r.gflops['ort-web'], 1),
+        f(r.gflops.pytorch, 1),
+        f(r.gflops['tfjs-wasm'], 1),
+        f(r.gflops['tfjs-cpu'], 2),
+      ]),
     ),
   ];
   process.stdout.write(lines.join('\n') + '\n');
