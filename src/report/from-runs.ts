@@ -99,6 +99,9 @@ function rowSummary(id: string, runs: readonly RunFiles[]): ModelSummary {
     testLoss: r.result['testLoss'] as number,
     ...(typeof r.result['validationAcc'] === 'number' ? { valAcc: r.result['validationAcc'] } : {}),
     runDir: r.dir,
+    ...(typeof r.result['trainSeconds'] === 'number'
+      ? { trainSeconds: r.result['trainSeconds'] }
+      : {}),
     ...(isObject(r.result['batchNormRecalibration'])
       ? {
           batchNormRecalibration: r.result[

@@ -220,11 +220,18 @@ const htmlTable = (t: Table): string =>
     .join('\n') +
   '\n</tbody></table></div>';
 
-/** Training time summed over the models, and this command's own wall time (less when runs were reused). */
+/** Training time summed over the runs, and this command's own wall time (less when runs were reused). */
 function timeLine(summary: PaperSummary): string {
-  const training =
-    summary.models.reduce((a, m) => a + m.trainSeconds * Math.max(1, m.seeds?.length ?? 1), 0) / 60;
-  const took = `Training took about ${training.toFixed(0)} minutes in all (first seed's time × seeds)`;
+  const seeds = summary.models.flatMap((m) => m.seeds ?? []);
+  // Summaries of older versions kept the first seed's time only.
+  const perRun = seeds.length > 0 && seeds.every((s) => s.trainSeconds !== undefined);
+  const training = perRun
+    ? seeds.reduce((a, s) => a + s.trainSeconds!, 0) / 60
+    : summary.models.reduce((a, m) => a + m.trainSeconds * Math.max(1, m.seeds?.length ?? 1), 0) /
+      60;
+  const took = perRun
+    ? `Training took ${training.toFixed(0)} minutes in all (summed over the ${seeds.length} runs)`
+    : `Training took about ${training.toFixed(0)} minutes in all (first seed's time × seeds)`;
   // Rebuilt from run folders without paper-run.json, the command's wall time is unknown (0).
   return summary.wallSeconds > 0
     ? `${took}; this command ran for ${(summary.wallSeconds / 60).toFixed(0)} minutes.`

@@ -88,6 +88,8 @@ export interface SeedResult {
   readonly testLoss: number;
   readonly valAcc?: number;
   readonly runDir: string;
+  /** The seed's training time in seconds (absent from summaries of older versions). */
+  readonly trainSeconds?: number;
   /** The seed's BatchNorm recalibration, when there was one. */
   readonly batchNormRecalibration?: RecalibrationRecord;
   /** The seed's per-epoch figures (absent from summaries of older versions). */
@@ -267,6 +269,7 @@ function seedField(v: Json, q: string): void {
   const seed = object(v, q);
   number(seed['seed'], `${q}.seed`);
   fraction(seed['testAcc'], `${q}.testAcc`);
+  if (seed['trainSeconds'] !== undefined) number(seed['trainSeconds'], `${q}.trainSeconds`);
   if (seed['batchNormRecalibration'] !== undefined)
     recalibration(seed['batchNormRecalibration'], `${q}.batchNormRecalibration`);
   if (seed['epochs'] !== undefined) epochsField(seed['epochs'], `${q}.epochs`);

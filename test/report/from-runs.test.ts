@@ -101,6 +101,39 @@ describe('summaryFromRuns', () => {
     expect(md).not.toContain('DSR seed 2.');
   });
 
+  it("sums every run's own training time, and says when recalibration was not kept", async () => {
+    const dir = await tempDir();
+    for (const [seed, seconds] of [
+      [1, 600],
+      [2, 1500],
+    ] as const) {
+      await cp(SEED_1, join(dir, `runs/dsr/seed-${seed}`), { recursive: true });
+      await editJson(join(dir, `runs/dsr/seed-${seed}/result.json`), (r) => {
+        r['trainSeconds'] = seconds;
+        r['batchNormRecalibration'] = {
+          images: 10000,
+          kept: false,
+          judgedOn: 'validation',
+          validationAccBefore: 0.7828,
+          validationLossBefore: 0.61,
+          validationAccAfter: 0.779,
+          validationLossAfter: 0.62,
+        };
+      });
+    }
+    const summary = await summaryFromRuns(dir);
+    expect(
+      parseSummary(JSON.parse(JSON.stringify(summary))).models[0]!.seeds![1]!.trainSeconds,
+    ).toBe(1500);
+    await writeReport(dir, summary);
+    const md = await readFile(join(dir, 'report.md'), 'utf8');
+    // 600 s + 1,500 s, not the first seed's 600 s twice.
+    expect(md).toContain('Training took 35 minutes in all (summed over the 2 runs)');
+    expect(md).toContain(
+      'seed 2: held-out validation accuracy 78.28% before, 77.90% after (not better: not kept)',
+    );
+  });
+
   it('says plainly when no file records the machine', async () => {
     const dir = await tempDir();
     await cp(SEED_1, join(dir, 'runs/dsr/seed-1'), { recursive: true });
