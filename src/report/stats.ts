@@ -186,6 +186,8 @@ export function leadSentence(summary: PaperSummary): string {
       ? 'with one seed, no difference can be told from seed noise'
       : beyond.length === 0
         ? 'none of these differences is larger than the seed noise'
-        : `larger than the seed noise: ${beyond.map((c) => c.b.id).join(', ')}; the rest are within it`;
+        : beyond.length === comparisons.length
+          ? 'each of these differences is larger than the seed noise'
+          : `larger than the seed noise: ${beyond.map((c) => c.b.id).join(', ')}; the rest are within it`;
   return `${head}: ${parts}; ${verdict}.`;
 }

@@ -36,6 +36,10 @@ describe('comparison statistics', () => {
     expect(sentence).toMatch(/75\.00% test accuracy \(mean of 3 seeds\)/);
     expect(sentence).toMatch(/\+2\.\d\d pts vs static/);
     expect(sentence).toMatch(/larger than the seed noise: static; the rest are within it/);
+    // When every comparison clears the noise, no "rest" is left to mention.
+    const all = leadSentence(summary([dsr, row('static', [0.73, 0.679, 0.781])]));
+    expect(all).toMatch(/each of these differences is larger than the seed noise\.$/);
+    expect(all).not.toMatch(/the rest/);
   });
 
   it('says that one seed cannot separate anything, and marks quick previews', () => {
