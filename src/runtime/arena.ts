@@ -1,6 +1,6 @@
 // The runtime's WebAssembly memory: a bump allocator with a ceiling, and the upload of weights into it.
 import { MemoryLimitError } from '../errors.js';
-import { nonzeroCount, toCsr } from '../graph/matrix.js';
+import { denseValues, nonzeroCount, toCsr } from '../graph/matrix.js';
 import type { CsrMatrix, WeightMatrix } from '../graph/types.js';
 
 /**
@@ -119,17 +119,8 @@ export function uploadDense(
 ): Extract<UploadedWeight, { kind: 'dense' }> {
   const { rows, cols } = w;
   const biasAt = uploadBias(arena, bias, rows, what);
-  const values = arena.alloc(rows * cols * 4, `${what} weight`);
-  const f = arena.f32();
-  if (w.kind === 'dense') f.set(w.values, values / 4);
-  else {
-    // Fresh memory is zero, but a re-planned arena may not be.
-    f.fill(0, values / 4, values / 4 + rows * cols);
-    for (let r = 0; r < rows; r++) {
-      for (let k = w.rowPtr[r]!; k < w.rowPtr[r + 1]!; k++)
-        f[values / 4 + r * cols + w.colIdx[k]!] = w.values[k]!;
-    }
-  }
+  // Every entry is written, zeros included: fresh memory is zero, but a re-planned arena may not be.
+  const values = arena.upload(denseValues(w), `${what} weight`);
   return { kind: 'dense', rows, cols, values, bias: biasAt };
 }
 
