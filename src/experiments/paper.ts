@@ -136,7 +136,7 @@ export async function runPaperComparison(
     rows: paperRowIds.filter((id) => firsts.has(id)),
   };
   await writeFileAtomic(join(options.out, 'paper-run.json'), JSON.stringify(meta, null, 2) + '\n');
-  const summary = await summaryFromRuns(options.out);
+  const summary = await summaryFromRuns(options.out, { rowOrder: paperRowIds });
   // Rows of this plan only (the folder may hold others from earlier commands).
   return { ...summary, models: summary.models.filter((m) => firsts.has(m.id as PaperRowId)) };
 }

@@ -217,11 +217,23 @@ function runMachine(runs: readonly RunFiles[]): PaperSummary['machine'] {
       };
 }
 
+/** How {@link summaryFromRuns} reads a folder. */
+export interface SummaryFromRunsOptions {
+  /**
+   * Row ids in report order (rows not named follow, by name). Default: the rows of the last `paper`
+   * command (`paper-run.json`), which name only what that command trained when it ran with `--only`.
+   */
+  readonly rowOrder?: readonly string[];
+}
+
 /**
  * The summary of the comparison in `dir`: every finished run under `dir/runs/<row>/seed-<n>/` (runs that
  * did not finish are left out), grouped by row, with `dir/paper-run.json`'s facts when present.
  */
-export async function summaryFromRuns(dir: string): Promise<PaperSummary> {
+export async function summaryFromRuns(
+  dir: string,
+  options: SummaryFromRunsOptions = {},
+): Promise<PaperSummary> {
   const root = join(dir, 'runs');
   if (!existsSync(root)) {
     throw new DataNotFoundError(
@@ -233,7 +245,7 @@ export async function summaryFromRuns(dir: string): Promise<PaperSummary> {
     ? (JSON.parse(await readFile(metaPath, 'utf8')) as ComparisonMeta)
     : undefined;
   const found = (await readdir(root, { withFileTypes: true })).filter((e) => e.isDirectory());
-  const order = meta?.rows ?? [];
+  const order = options.rowOrder ?? meta?.rows ?? [];
   const rank = (id: string) => (order.includes(id) ? order.indexOf(id) : order.length);
   const rows = found.map((e) => e.name).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
   const models: ModelSummary[] = [];

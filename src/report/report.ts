@@ -5,6 +5,7 @@ import { comparisonChart, curvesChart, sparsityChart } from './charts.js';
 import { renderPng, renderSvg } from './render.js';
 import {
   dsrComparisons,
+  PRIMARY_BASELINES,
   layerDensities,
   leadSentence,
   meanStd,
@@ -129,10 +130,19 @@ function resultsTable(summary: PaperSummary): Table {
   return { header, rows };
 }
 
-/** DSR minus each other sparse method, paired over seeds, with a 95% interval and the verdict. */
+/** DSR minus each other sparse method, paired over seeds: the 95% interval, the t-test and the verdict. */
 function pairedTable(summary: PaperSummary): Table {
+  const p = (v: number) => (Number.isNaN(v) ? '—' : v < 0.001 ? '< 0.001' : v.toFixed(3));
   return {
-    header: ['comparison', 'seeds', 'mean difference', '95% interval', 'larger than seed noise?'],
+    header: [
+      'comparison',
+      'seeds',
+      'mean difference',
+      '95% interval',
+      'p (paired t)',
+      'Holm-adjusted p (primary)',
+      'larger than seed noise?',
+    ],
     rows: dsrComparisons(summary).map((c) => [
       `DSR − ${c.b.label}`,
       String(c.seeds),
@@ -140,10 +150,19 @@ function pairedTable(summary: PaperSummary): Table {
       Number.isFinite(c.halfWidth)
         ? `[${signed(100 * (c.meanDiff - c.halfWidth))}, ${signed(100 * (c.meanDiff + c.halfWidth))}]`
         : '— (one seed)',
-      c.seeds < 2 ? 'cannot tell (one seed)' : c.beyondNoise ? 'yes' : 'no',
+      p(c.pValue),
+      c.primary ? p(c.adjustedP) : '— (secondary)',
+      c.seeds < 2 ? 'cannot tell (one seed)' : c.significant ? 'yes' : 'no',
     ]),
   };
 }
+
+const PAIRED_NOTE =
+  `Each seed pairs two runs that share initial weights, data order and initial mask. The interval is the ` +
+  `95% t-interval of the mean difference; the verdict is a two-sided paired t-test at 5%. The primary ` +
+  `comparisons (DSR against ${PRIMARY_BASELINES.join(', ')}: the ones the experiment was set up to make) ` +
+  `are judged together with Holm's correction, so all their verdicts hold at 5% family-wise; the others are ` +
+  `secondary and judged alone.`;
 
 /** Every seed's test accuracy per row. */
 function seedsTable(summary: PaperSummary): Table {
@@ -331,6 +350,8 @@ function markdown(summary: PaperSummary, charts: readonly string[]): string {
       '',
       ...markdownTable(paired),
       '',
+      PAIRED_NOTE,
+      '',
     );
   lines.push('## Every seed', '', ...markdownTable(seedsTable(summary)), '');
   const layers = layersTable(summary);
@@ -376,7 +397,7 @@ ${summary.quick ? `<p class="note">${escapeHtml(QUICK_NOTE.replace(/`/g, ''))}</
 <p>The sparse models must fit the paper CNN's budget of ${summary.budget.toLocaleString('en-US')} nonzero trainable parameters. ${escapeHtml(protocolLine(summary))}</p>
 ${htmlTable(resultsTable(summary))}
 ${legacyNote(summary) ? `<p class="note">${escapeHtml(legacyNote(summary)!)}</p>` : ''}
-${paired.rows.length > 0 ? `<h2>DSR against the other sparse methods, paired over seeds</h2>\n${htmlTable(paired)}` : ''}
+${paired.rows.length > 0 ? `<h2>DSR against the other sparse methods, paired over seeds</h2>\n${htmlTable(paired)}\n<p>${escapeHtml(PAIRED_NOTE)}</p>` : ''}
 <h2>Every seed</h2>
 ${htmlTable(seedsTable(summary))}
 ${layers ? `<h2>${LAYERS_TITLE}</h2>\n${htmlTable(layers)}` : ''}

@@ -1,4 +1,6 @@
 // Seed statistics of the comparison: mean ± std per row, paired differences over seeds, and what they say.
+import tCdf from '@stdlib/stats-base-dists-t-cdf';
+import tQuantile from '@stdlib/stats-base-dists-t-quantile';
 import {
   densityHistory,
   type DensityPoint,
@@ -7,14 +9,15 @@ import {
   type PaperSummary,
 } from './summary.js';
 
-/** Two-sided 95% critical values of Student's t for 1..10 degrees of freedom; 1.96 beyond 30. */
-const T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228];
+/** The family-wise error rate of the comparison's tests, and the level of each interval: 5%. */
+export const ALPHA = 0.05;
 
-function t95(df: number): number {
-  if (df <= 10) return T95[df - 1]!;
-  if (df <= 30) return 2.228 - ((df - 10) * (2.228 - 2.042)) / 20;
-  return 1.96;
-}
+/**
+ * The comparisons the experiment was set up to make (issue 11): DSR against a fixed random mask, SET, RigL and
+ * one-shot pruning. Their verdicts are corrected together (Holm); the other rows (ERK masks, GMP, the
+ * reallocation ablation) are secondary and each is tested alone.
+ */
+export const PRIMARY_BASELINES: readonly string[] = ['static', 'set', 'rigl', 'oneshot'];
 
 /** Mean and sample standard deviation (0 for a single value). */
 export function meanStd(xs: readonly number[]): { mean: number; std: number } {
@@ -127,7 +130,9 @@ export interface PairedComparison {
   readonly sdDiff: number;
   /** Half-width of the 95% t interval of the mean difference (Infinity with one seed). */
   readonly halfWidth: number;
-  /** The interval excludes 0: the difference is larger than the seed noise. */
+  /** Two-sided p-value of the paired t-test (NaN with one seed). */
+  readonly pValue: number;
+  /** The interval excludes 0 (p < 5%, this comparison alone): the difference is larger than the seed noise. */
   readonly beyondNoise: boolean;
 }
 
@@ -138,29 +143,77 @@ export function pairedComparison(a: ModelSummary, b: ModelSummary): PairedCompar
     .map((s) => s.testAcc - bySeed.get(s.seed)!);
   if (diffs.length === 0) return undefined;
   const { mean, std } = meanStd(diffs);
-  const halfWidth =
-    diffs.length > 1 ? (t95(diffs.length - 1) * std) / Math.sqrt(diffs.length) : Infinity;
+  const n = diffs.length;
+  const stdErr = std / Math.sqrt(n);
+  const halfWidth = n > 1 ? tQuantile(1 - ALPHA / 2, n - 1) * stdErr : Infinity;
   return {
     a,
     b,
-    seeds: diffs.length,
+    seeds: n,
     meanDiff: mean,
     sdDiff: std,
     halfWidth,
+    pValue: n > 1 ? pairedPValue(mean, stdErr, n - 1) : NaN,
     beyondNoise: Number.isFinite(halfWidth) && Math.abs(mean) > halfWidth,
   };
 }
 
-/** DSR against every other sparse row (static, SET, RigL, one-shot, GMP, the ablation) present. */
-export function dsrComparisons(summary: PaperSummary): PairedComparison[] {
+/** Two-sided p-value of a t statistic mean / stdErr; identical differences give 0 (or 1 when all are 0). */
+function pairedPValue(mean: number, stdErr: number, df: number): number {
+  if (stdErr === 0) return mean === 0 ? 1 : 0;
+  return 2 * (1 - tCdf(Math.abs(mean / stdErr), df));
+}
+
+/** A comparison of DSR with one row, judged within its family. */
+export interface DsrComparison extends PairedComparison {
+  /** One of {@link PRIMARY_BASELINES}: judged with the others, Holm-corrected. */
+  readonly primary: boolean;
+  /** The p-value the verdict uses: Holm-adjusted over the primary family, the plain one otherwise. */
+  readonly adjustedP: number;
+  /** The verdict: the difference is larger than the seed noise at 5% (family-wise for primary rows). */
+  readonly significant: boolean;
+}
+
+/**
+ * Holm's step-down adjustment of p-values, each the smallest family-wise level at which its hypothesis is
+ * rejected: sorted ascending, the i-th (from 0) becomes max over j ≤ i of min(1, (m − j) p_j). NaN stays NaN
+ * and does not count towards m.
+ */
+export function holmAdjust(pValues: readonly number[]): number[] {
+  const order = pValues
+    .map((p, i) => ({ p, i }))
+    .filter((e) => !Number.isNaN(e.p))
+    .sort((x, y) => x.p - y.p);
+  const adjusted = pValues.map(() => NaN);
+  let running = 0;
+  order.forEach(({ p, i }, rank) => {
+    running = Math.max(running, Math.min(1, (order.length - rank) * p));
+    adjusted[i] = running;
+  });
+  return adjusted;
+}
+
+/**
+ * DSR against every other sparse row present (static, ERK, SET, RigL, GMP, one-shot, the ablation), each
+ * judged by a paired t-test: the primary ones ({@link PRIMARY_BASELINES}) Holm-corrected together at 5%
+ * family-wise, the others each alone.
+ */
+export function dsrComparisons(summary: PaperSummary): DsrComparison[] {
   const dsr = summary.models.find((m) => m.id === 'dsr');
   if (!dsr) return [];
-  const others = ['static', 'static-erk', 'set', 'rigl', 'oneshot', 'gmp', 'dsr-no-realloc'];
-  return others
+  const others = ['static', 'static-erk', 'set', 'rigl', 'gmp', 'oneshot', 'dsr-no-realloc'];
+  const comparisons = others
     .map((id) => summary.models.find((m) => m.id === id))
     .filter((m): m is ModelSummary => m !== undefined)
     .map((m) => pairedComparison(dsr, m))
     .filter((c): c is PairedComparison => c !== undefined);
+  const primary = comparisons.filter((c) => PRIMARY_BASELINES.includes(c.b.id));
+  const holm = holmAdjust(primary.map((c) => c.pValue));
+  return comparisons.map((c) => {
+    const index = primary.indexOf(c);
+    const adjustedP = index >= 0 ? holm[index]! : c.pValue;
+    return { ...c, primary: index >= 0, adjustedP, significant: adjustedP < ALPHA };
+  });
 }
 
 const pts = (v: number): string => `${v >= 0 ? '+' : '−'}${Math.abs(100 * v).toFixed(2)} pts`;
@@ -177,17 +230,24 @@ export function leadSentence(summary: PaperSummary): string {
   }
   const n = seedAccuracies(dsr).length;
   const head = `${scope}DSR at the paper's budget reached ${(100 * dsr.testAcc).toFixed(2)}% test accuracy (${n === 1 ? 'one seed' : `mean of ${n} seeds`})`;
-  const comparisons = dsrComparisons(summary).filter((c) => c.b.id !== 'dsr-no-realloc');
+  // The sentence speaks for the primary comparisons when there are any (the ablation never).
+  const all = dsrComparisons(summary).filter((c) => c.b.id !== 'dsr-no-realloc');
+  const primary = all.filter((c) => c.primary);
+  const comparisons = primary.length > 0 ? primary : all;
   if (comparisons.length === 0) return `${head}.`;
-  const beyond = comparisons.filter((c) => c.beyondNoise);
+  const beyond = comparisons.filter((c) => c.significant);
   const parts = comparisons.map((c) => `${pts(c.meanDiff)} vs ${c.b.id}`).join(', ');
+  const test =
+    primary.length > 1
+      ? ` (paired t-test over seeds, Holm-corrected over these ${primary.length} comparisons)`
+      : ' (paired t-test over seeds)';
   const verdict =
     n < 2
       ? 'with one seed, no difference can be told from seed noise'
       : beyond.length === 0
-        ? 'none of these differences is larger than the seed noise'
+        ? `none of these differences is larger than the seed noise${test}`
         : beyond.length === comparisons.length
-          ? 'each of these differences is larger than the seed noise'
-          : `larger than the seed noise: ${beyond.map((c) => c.b.id).join(', ')}; the rest are within it`;
+          ? `each of these differences is larger than the seed noise${test}`
+          : `larger than the seed noise${test}: ${beyond.map((c) => c.b.id).join(', ')}; the rest are within it`;
   return `${head}: ${parts}; ${verdict}.`;
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { curvesChart, sparsityChart } from '../../src/report/charts.js';
-import { summaryFromRuns } from '../../src/report/from-runs.js';
+import { summaryFromRuns, type ComparisonMeta } from '../../src/report/from-runs.js';
 import { writeReport } from '../../src/report/report.js';
 import { parseSummary } from '../../src/report/summary.js';
 
@@ -132,6 +132,33 @@ describe('summaryFromRuns', () => {
     expect(md).toContain(
       'seed 2: held-out validation accuracy 78.28% before, 77.90% after (not better: not kept)',
     );
+  });
+
+  it('orders rows as the caller asks, else as paper-run.json lists them, else by name', async () => {
+    const dir = await tempDir();
+    for (const row of ['dsr', 'keras-paper', 'static'])
+      await cp(SEED_1, join(dir, `runs/${row}/seed-1`), { recursive: true });
+    const ids = async (options?: { rowOrder: string[] }) =>
+      (await summaryFromRuns(dir, options)).models.map((m) => m.id);
+    expect(await ids()).toEqual(['dsr', 'keras-paper', 'static']);
+    // A comparison assembled by several `paper --only` commands: the last one named only its own row.
+    const meta: ComparisonMeta = {
+      createdAt: '2026-12-02T12:00:00.000Z',
+      command: 'dynaprune paper --only static',
+      machine: (await summaryFromRuns(dir)).machine,
+      backend: 'wasm',
+      quick: false,
+      budget: 122_570,
+      wallSeconds: 1200,
+      rows: ['static'],
+    };
+    await writeFile(join(dir, 'paper-run.json'), JSON.stringify(meta));
+    expect((await ids())[0]).toBe('static');
+    expect(await ids({ rowOrder: ['keras-paper', 'static', 'dsr'] })).toEqual([
+      'keras-paper',
+      'static',
+      'dsr',
+    ]);
   });
 
   it('says plainly when no file records the machine', async () => {

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CorruptFileError, DataNotFoundError } from '../../errors.js';
+import { paperRowIds } from '../../experiments/paper-plan.js';
 import { summaryFromRuns } from '../../report/from-runs.js';
 import { writeReport } from '../../report/report.js';
 import { parseSummary, type PaperSummary } from '../../report/summary.js';
@@ -36,7 +37,7 @@ export function registerReportCommand(program: Command): void {
     .argument('[dir]', 'the comparison folder', 'runs/paper')
     .action(async (dir: string) => {
       const summary = existsSync(join(dir, 'runs'))
-        ? await summaryFromRuns(dir)
+        ? await summaryFromRuns(dir, { rowOrder: paperRowIds })
         : await summaryFromFile(join(dir, 'summary.json'));
       const files = await writeReport(dir, summary);
       process.stdout.write(`wrote ${files.length} files to ${dir}\n`);
