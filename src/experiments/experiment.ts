@@ -22,7 +22,7 @@ import type {
   ImageSplit,
 } from '../data/types.js';
 import { getModel } from '../models/registry.js';
-import { describeMachine } from './machine.js';
+import { describeMachine, describeSoftware } from './machine.js';
 import { folderHandler, savedModelBytes } from '../train/model-files.js';
 import { prepareRunFolder, RunFolder } from '../train/run-folder.js';
 import { RunFolderError, TrainingStoppedError } from '../errors.js';
@@ -384,6 +384,9 @@ export async function runTraining(
     backend: backend.backend,
     backendDescription: backend.description,
     machine: describeMachine(),
+    // The software of the first start, and of this one when a resumed run continues on another.
+    software: stored?.['software'] ?? describeSoftware(),
+    ...(stored ? { resumedWith: describeSoftware() } : {}),
     parameters: trainableParameters(model),
   });
   const base: TrainOptions = {
@@ -480,6 +483,8 @@ const INCIDENTAL_FIELDS = new Set([
   'startedAt',
   'backendDescription',
   'machine',
+  'software',
+  'resumedWith',
   'parameters',
   'testEachEpoch',
   'label',

@@ -217,6 +217,31 @@ function runMachine(runs: readonly RunFiles[]): PaperSummary['machine'] {
       };
 }
 
+/**
+ * The software the runs were first started with (config.json's `software`), as a phrase: dynaprune's
+ * versions, then each commit with its number of runs; undefined when no run recorded it.
+ */
+function runSoftware(runs: readonly RunFiles[]): string | undefined {
+  const recorded = runs
+    .map((r) => r.config['software'])
+    .filter((s): s is Record<string, unknown> => typeof s === 'object' && s !== null);
+  if (recorded.length === 0) return undefined;
+  const versions = [...new Set(recorded.map((s) => String(s['dynaprune'])))];
+  const commits = new Map<string, number>();
+  for (const s of recorded) {
+    const commit =
+      typeof s['commit'] === 'string'
+        ? `commit ${s['commit'].slice(0, 7)}${s['modified'] === true ? ' with uncommitted changes' : ''}`
+        : 'no git checkout';
+    commits.set(commit, (commits.get(commit) ?? 0) + 1);
+  }
+  const count = (n: number) => `${n} run${n === 1 ? '' : 's'}`;
+  const parts = [...commits].map(([commit, n]) => `${commit} (${count(n)})`);
+  const unrecorded = runs.length - recorded.length;
+  if (unrecorded > 0) parts.push(`not recorded (${count(unrecorded)}, trained before it was)`);
+  return `dynaprune ${versions.join(', ')}; ${parts.join(', ')}`;
+}
+
 /** How {@link summaryFromRuns} reads a folder. */
 export interface SummaryFromRunsOptions {
   /**
@@ -271,11 +296,13 @@ export async function summaryFromRuns(
       Number(m.recipe['epochs'] ?? 0) + Number(m.recipe['finetuneEpochs'] ?? 0) < 10 ||
       m.recipe['trainLimit'] !== undefined,
   );
+  const software = runSoftware(allRuns);
   return {
     createdAt: meta?.createdAt ?? unrecordedDate(allRuns),
     command: meta?.command ?? runCommands(allRuns, dir),
     machine: meta?.machine ?? runMachine(allRuns),
     backend: meta?.backend ?? runBackend(allRuns),
+    ...(software !== undefined ? { software } : {}),
     quick: (meta?.quick ?? false) || preview,
     dataset: 'cifar10',
     budget: meta?.budget ?? 122_570,

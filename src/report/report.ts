@@ -306,7 +306,8 @@ function measuredLine(summary: PaperSummary): string {
       ? `on ${m.cpus} CPU cores (${m.cpuModel}, ${m.gpu === '' || m.gpu === 'none' ? 'no GPU' : m.gpu})` +
         (m.node !== '' ? `, Node ${m.node}` : '')
       : 'on a machine that was not recorded';
-  return `Measured ${summary.createdAt.slice(0, 10)} ${where}, tfjs backend \`${summary.backend}\`. ${timeLine(summary)}`;
+  const software = summary.software ? ` Software: ${summary.software}.` : '';
+  return `Measured ${summary.createdAt.slice(0, 10)} ${where}, tfjs backend \`${summary.backend}\`.${software} ${timeLine(summary)}`;
 }
 
 /** How inference was timed, or plainly that it was not (no run of the folder was exported and timed). */

@@ -172,6 +172,8 @@ export interface PaperSummary {
     readonly gpu: string;
   };
   readonly backend: string;
+  /** The dynaprune version and commits the runs were trained with, as a phrase (absent when none recorded it). */
+  readonly software?: string;
   readonly quick: boolean;
   readonly dataset: string;
   /** The nonzero budget the sparse models must fit (the paper CNN's parameter count). */
@@ -297,6 +299,7 @@ export function parseSummary(json: Json): PaperSummary {
   string(root['createdAt'], '.createdAt');
   string(root['command'], '.command');
   string(root['backend'], '.backend');
+  if (root['software'] !== undefined) string(root['software'], '.software');
   string(root['dataset'], '.dataset');
   if (typeof root['quick'] !== 'boolean') fail('.quick', 'a boolean', root['quick']);
   number(root['budget'], '.budget');

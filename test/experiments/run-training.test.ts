@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TrainingStoppedError } from '../../src/errors.js';
 import { runTraining, type TrainingRunConfig } from '../../src/experiments/experiment.js';
+import { describeSoftware } from '../../src/experiments/machine.js';
 import type { BatchProgress } from '../../src/train/trainer.js';
 
 const CIFAR = join(import.meta.dirname, '../../../shared/data/cifar10/cifar-10-binary.tar.gz');
@@ -154,6 +155,19 @@ describe('runTraining', () => {
       expect(got.metrics).toEqual(expected.metrics);
       expect(got.result).toEqual(expected.result);
       expect(got.weights.equals(expected.weights)).toBe(true);
+      // config.json names the software: of the first start, and of the last resume beside it.
+      const stored = JSON.parse(await readFile(join(split.out, 'config.json'), 'utf8')) as Record<
+        string,
+        unknown
+      >;
+      expect(stored['software']).toEqual(describeSoftware());
+      expect(stored['resumedWith']).toEqual(describeSoftware());
+      const fresh = JSON.parse(await readFile(join(whole.out, 'config.json'), 'utf8')) as Record<
+        string,
+        unknown
+      >;
+      expect(fresh['software']).toEqual(describeSoftware());
+      expect(fresh['resumedWith']).toBeUndefined();
     },
   );
 });

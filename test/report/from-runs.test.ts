@@ -161,6 +161,32 @@ describe('summaryFromRuns', () => {
     ]);
   });
 
+  it('names the dynaprune version and commits the runs were started with', async () => {
+    const dir = await tempDir();
+    const software = [
+      { dynaprune: '0.1.0', commit: 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678', modified: false },
+      { dynaprune: '0.1.0', commit: 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678', modified: false },
+      { dynaprune: '0.1.0', commit: 'ffffffe4e5f60718293a4b5c6d7e8f9012345678', modified: true },
+      undefined,
+    ];
+    for (const [i, s] of software.entries()) {
+      await cp(SEED_1, join(dir, `runs/dsr/seed-${i + 1}`), { recursive: true });
+      if (s)
+        await editJson(join(dir, `runs/dsr/seed-${i + 1}/config.json`), (c) => (c['software'] = s));
+    }
+    const summary = await summaryFromRuns(dir);
+    expect(summary.software).toBe(
+      'dynaprune 0.1.0; commit a1b2c3d (2 runs), commit ffffffe with uncommitted changes (1 run), ' +
+        'not recorded (1 run, trained before it was)',
+    );
+    await writeReport(dir, summary);
+    expect(await readFile(join(dir, 'report.md'), 'utf8')).toContain(
+      'Software: dynaprune 0.1.0; commit a1b2c3d (2 runs)',
+    );
+    // Runs that recorded nothing say nothing, rather than "not recorded" for every one.
+    expect((await summaryFromRuns(LEGACY)).software).toBeUndefined();
+  });
+
   it('says plainly when no file records the machine', async () => {
     const dir = await tempDir();
     await cp(SEED_1, join(dir, 'runs/dsr/seed-1'), { recursive: true });
