@@ -31,8 +31,34 @@ export function timeMedian(once: () => void, runs: number, warmup = 5): number {
 }
 
 /**
+ * Median milliseconds of `a` and of `b` over `runs` calls each, after `warmup` calls each, alternating
+ * a and b call by call so that both see the same load on a shared machine (their ratio is then fair
+ * even while other work comes and goes).
+ */
+export function timePairedMedians(
+  a: () => void,
+  b: () => void,
+  runs: number,
+  warmup = 5,
+): [number, number] {
+  for (let i = 0; i < warmup; i++) {
+    a();
+    b();
+  }
+  const times: [number[], number[]] = [[], []];
+  for (let i = 0; i < runs; i++) {
+    for (const [k, once] of [a, b].entries()) {
+      const t0 = performance.now();
+      once();
+      times[k]!.push(performance.now() - t0);
+    }
+  }
+  return [median(times[0]), median(times[1])];
+}
+
+/**
  * Batch-1 latency of `graph` (the model as stored) on dynaprune's runtime, and of `dense` (the same
- * weights as a plain tfjs model) on the current tfjs backend, measured one after the other.
+ * weights as a plain tfjs model) on the current tfjs backend, measured call by call in turn.
  */
 export async function measureLatency(
   graph: ModelGraph,
@@ -42,9 +68,9 @@ export async function measureLatency(
   const shape = dense.inputs[0]!.shape.slice(1) as number[];
   const net = await createNetwork(graph);
   const input = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  const msPerImage = timeMedian(() => void net.predict(input, 1), runs);
   const x = zeros([1, ...shape]);
-  const denseMsPerImage = timeMedian(
+  const [msPerImage, denseMsPerImage] = timePairedMedians(
+    () => void net.predict(input, 1),
     () => void tidy(() => (dense.predict(x) as Tensor).dataSync()),
     runs,
   );

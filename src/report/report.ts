@@ -320,7 +320,9 @@ function inferenceLine(summary: PaperSummary): string {
     (timed.denseInferEngine
       ? `, and for comparison the same weights dense on ${timed.denseInferEngine}`
       : '') +
-    '. Multiply-adds skip zero weights.'
+    '. Multiply-adds skip zero weights. Each row was timed once, right after its first seed finished, beside ' +
+    "whatever was still training, so the times of different rows are not comparable (the repository's bench/ " +
+    'makes the controlled comparison).'
   );
 }
 
