@@ -130,7 +130,7 @@ function resultsTable(summary: PaperSummary): Table {
   return { header, rows };
 }
 
-/** DSR minus each other sparse method, paired over seeds: the 95% interval, the t-test and the verdict. */
+/** DSR minus each other row at the budget, paired over seeds: the 95% interval, the t-test and the verdict. */
 function pairedTable(summary: PaperSummary): Table {
   const p = (v: number) => (Number.isNaN(v) ? '—' : v < 0.001 ? '< 0.001' : v.toFixed(3));
   return {
@@ -158,7 +158,8 @@ function pairedTable(summary: PaperSummary): Table {
 }
 
 const PAIRED_NOTE =
-  `Each seed pairs two runs that share initial weights, data order and initial mask. The interval is the ` +
+  `Each seed pairs two runs with that seed: for the 3x-wide rows the same initial weights, data order and ` +
+  `initial mask, for the small dense CNN the same data order. The interval is the ` +
   `95% t-interval of the mean difference; the verdict is a two-sided paired t-test at 5%. The primary ` +
   `comparisons (DSR against ${PRIMARY_BASELINES.join(', ')}: the ones the experiment was set up to make) ` +
   `are judged together with Holm's correction, so all their verdicts hold at 5% family-wise; the others are ` +
@@ -349,7 +350,7 @@ function markdown(summary: PaperSummary, charts: readonly string[]): string {
   const paired = pairedTable(summary);
   if (paired.rows.length > 0)
     lines.push(
-      '## DSR against the other sparse methods, paired over seeds',
+      '## DSR against the other rows at the budget, paired over seeds',
       '',
       ...markdownTable(paired),
       '',
@@ -400,7 +401,7 @@ ${summary.quick ? `<p class="note">${escapeHtml(QUICK_NOTE.replace(/`/g, ''))}</
 <p>The sparse models must fit the paper CNN's budget of ${summary.budget.toLocaleString('en-US')} nonzero trainable parameters. ${escapeHtml(protocolLine(summary))}</p>
 ${htmlTable(resultsTable(summary))}
 ${legacyNote(summary) ? `<p class="note">${escapeHtml(legacyNote(summary)!)}</p>` : ''}
-${paired.rows.length > 0 ? `<h2>DSR against the other sparse methods, paired over seeds</h2>\n${htmlTable(paired)}\n<p>${escapeHtml(PAIRED_NOTE)}</p>` : ''}
+${paired.rows.length > 0 ? `<h2>DSR against the other rows at the budget, paired over seeds</h2>\n${htmlTable(paired)}\n<p>${escapeHtml(PAIRED_NOTE)}</p>` : ''}
 <h2>Every seed</h2>
 ${htmlTable(seedsTable(summary))}
 ${layers ? `<h2>${LAYERS_TITLE}</h2>\n${htmlTable(layers)}` : ''}

@@ -194,14 +194,23 @@ export function holmAdjust(pValues: readonly number[]): number[] {
 }
 
 /**
- * DSR against every other sparse row present (static, ERK, SET, RigL, GMP, one-shot, the ablation), each
- * judged by a paired t-test: the primary ones ({@link PRIMARY_BASELINES}) Holm-corrected together at 5%
+ * DSR against every other row at the budget present (static, ERK, SET, RigL, GMP, one-shot, the small dense
+ * CNN, the ablation), each judged by a paired t-test: the primary ones ({@link PRIMARY_BASELINES}) Holm-corrected together at 5%
  * family-wise, the others each alone.
  */
 export function dsrComparisons(summary: PaperSummary): DsrComparison[] {
   const dsr = summary.models.find((m) => m.id === 'dsr');
   if (!dsr) return [];
-  const others = ['static', 'static-erk', 'set', 'rigl', 'gmp', 'oneshot', 'dsr-no-realloc'];
+  const others = [
+    'static',
+    'static-erk',
+    'set',
+    'rigl',
+    'gmp',
+    'oneshot',
+    'small-dense',
+    'dsr-no-realloc',
+  ];
   const comparisons = others
     .map((id) => summary.models.find((m) => m.id === id))
     .filter((m): m is ModelSummary => m !== undefined)

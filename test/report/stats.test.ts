@@ -86,6 +86,8 @@ describe('comparison statistics', () => {
       row('set', [0.8, 0.78, 0.79]),
       row('rigl', close),
       row('gmp', close),
+      row('small-dense', close),
+      row('keras-recipe', close),
     ];
     const byId = new Map(dsrComparisons(summary(rows)).map((c) => [c.b.id, c]));
     const rigl = byId.get('rigl')!;
@@ -94,6 +96,9 @@ describe('comparison statistics', () => {
     expect(gmp.pValue).toBeLessThan(0.05);
     expect(gmp.primary).toBe(false);
     expect(gmp.significant).toBe(true);
+    // The dense CNN of the same size is compared too, as a secondary row; another architecture is not.
+    expect(byId.get('small-dense')?.primary).toBe(false);
+    expect(byId.has('keras-recipe')).toBe(false);
     expect(rigl.primary).toBe(true);
     expect(rigl.adjustedP).toBeGreaterThan(rigl.pValue);
     expect(rigl.significant).toBe(rigl.adjustedP < 0.05);
