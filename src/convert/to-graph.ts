@@ -118,6 +118,106 @@ function layersInOrder(model: LayersModel): LayerLike[] {
 
 const isDynamic = (layer: LayerLike): boolean => layer.getClassName().startsWith('Dynamic');
 
+/** A Conv2D or DynamicConv2D as a conv2d node; a dynamic layer's kernel × mask becomes CSR. */
+function convNode(layer: LayerLike, input: string): GraphNode {
+  requireChannelsLast(layer);
+  const config = layer.getConfig();
+  const dilation = pair(config['dilationRate'] ?? 1, 'dilationRate');
+  if (dilation[0] !== 1 || dilation[1] !== 1) {
+    throw new InvalidArgumentError(
+      `Layer ${layer.name} is dilated; the container supports dilation 1.`,
+    );
+  }
+  const w = namedWeights(layer);
+  const kernel = w.get('kernel')!;
+  const mask = w.get('mask');
+  const [kh, kw] = pair(config['kernelSize'], 'kernelSize');
+  const co = config['filters'] as number;
+  const ci = kernel.length / (kh * kw * co);
+  // tfjs kernel [kh][kw][ci][co] -> row o, column (ci * kh + y) * kw + x.
+  const at = (o: number, col: number): number => {
+    const x = col % kw;
+    const y = Math.floor(col / kw) % kh;
+    const i = Math.floor(col / (kw * kh));
+    const k = ((y * kw + x) * ci + i) * co + o;
+    return mask ? kernel[k]! * mask[k]! : kernel[k]!;
+  };
+  return {
+    op: 'conv2d',
+    name: layer.name,
+    input,
+    inChannels: ci,
+    outChannels: co,
+    kernelSize: [kh, kw],
+    strides: pair(config['strides'] ?? 1, 'strides'),
+    padding: paddingOf(layer),
+    weight: toMatrix(co, ci * kh * kw, at, isDynamic(layer)),
+    bias: w.get('bias') ?? null,
+    activation: activationOf(layer),
+  };
+}
+
+/** A Dense or DynamicDense as a dense node; a dynamic layer's kernel × mask becomes CSR. */
+function denseNode(layer: LayerLike, input: string): GraphNode {
+  const w = namedWeights(layer);
+  const kernel = w.get('kernel')!;
+  const mask = w.get('mask');
+  const units = layer.getConfig()['units'] as number;
+  const inFeatures = kernel.length / units;
+  const at = (o: number, i: number): number => {
+    const k = i * units + o;
+    return mask ? kernel[k]! * mask[k]! : kernel[k]!;
+  };
+  return {
+    op: 'dense',
+    name: layer.name,
+    input,
+    inFeatures,
+    outFeatures: units,
+    weight: toMatrix(units, inFeatures, at, isDynamic(layer)),
+    bias: w.get('bias') ?? null,
+    activation: activationOf(layer),
+  };
+}
+
+/** An inference-mode BatchNormalization over the channel axis, with its moving statistics. */
+function batchNormNode(layer: LayerLike, input: string): GraphNode {
+  const config = layer.getConfig();
+  const axis = config['axis'];
+  if (axis !== -1 && axis !== 3 && axis !== 1) {
+    throw new InvalidArgumentError(
+      `Layer ${layer.name} normalizes axis ${String(axis)}; only the last axis is supported.`,
+    );
+  }
+  const w = namedWeights(layer);
+  const mean = w.get('moving_mean')!;
+  return {
+    op: 'batchNorm',
+    name: layer.name,
+    input,
+    gamma: w.get('gamma') ?? new Float32Array(mean.length).fill(1),
+    beta: w.get('beta') ?? new Float32Array(mean.length),
+    movingMean: mean,
+    movingVariance: w.get('moving_variance')!,
+    epsilon: (config['epsilon'] as number | undefined) ?? 1e-3,
+  };
+}
+
+/** A MaxPooling2D or AveragePooling2D; strides default to the pool size, as in tfjs. */
+function poolNode(layer: LayerLike, input: string): GraphNode {
+  requireChannelsLast(layer);
+  const config = layer.getConfig();
+  const poolSize = pair(config['poolSize'] ?? 2, 'poolSize');
+  return {
+    op: layer.getClassName() === 'MaxPooling2D' ? 'maxPool' : 'avgPool',
+    name: layer.name,
+    input,
+    poolSize,
+    strides: pair(config['strides'] ?? poolSize, 'strides'),
+    padding: paddingOf(layer),
+  };
+}
+
 /**
  * Reads `model` into a {@link ModelGraph}. Masked (dynamic) layers export their effective kernel
  * (kernel × mask) as CSR; plain layers export dense weights. Dropout disappears (inference only).
@@ -140,113 +240,29 @@ export function modelToGraph(model: LayersModel, options: ToGraphOptions = {}): 
 
   for (const layer of layers) {
     const cls = layer.getClassName();
-    const config = layer.getConfig();
     const name = layer.name;
     switch (cls) {
       case 'InputLayer': {
-        const shape = (config['batchInputShape'] as (number | null)[]).slice(1) as number[];
-        nodes.push({ op: 'input', name, shape });
+        const batchShape = layer.getConfig()['batchInputShape'] as (number | null)[];
+        nodes.push({ op: 'input', name, shape: batchShape.slice(1) as number[] });
         break;
       }
       case 'Conv2D':
-      case 'DynamicConv2D': {
-        requireChannelsLast(layer);
-        const dilation = pair(config['dilationRate'] ?? 1, 'dilationRate');
-        if (dilation[0] !== 1 || dilation[1] !== 1) {
-          throw new InvalidArgumentError(
-            `Layer ${name} is dilated; the container supports dilation 1.`,
-          );
-        }
-        const w = namedWeights(layer);
-        const kernel = w.get('kernel')!;
-        const mask = w.get('mask');
-        const [kh, kw] = pair(config['kernelSize'], 'kernelSize');
-        const co = config['filters'] as number;
-        const ci = kernel.length / (kh * kw * co);
-        // tfjs kernel [kh][kw][ci][co] -> row o, column (ci * kh + y) * kw + x.
-        const at = (o: number, col: number): number => {
-          const x = col % kw;
-          const y = Math.floor(col / kw) % kh;
-          const i = Math.floor(col / (kw * kh));
-          const k = ((y * kw + x) * ci + i) * co + o;
-          return mask ? kernel[k]! * mask[k]! : kernel[k]!;
-        };
-        nodes.push({
-          op: 'conv2d',
-          name,
-          input: inputOf(layer),
-          inChannels: ci,
-          outChannels: co,
-          kernelSize: [kh, kw],
-          strides: pair(config['strides'] ?? 1, 'strides'),
-          padding: paddingOf(layer),
-          weight: toMatrix(co, ci * kh * kw, at, isDynamic(layer)),
-          bias: w.get('bias') ?? null,
-          activation: activationOf(layer),
-        });
+      case 'DynamicConv2D':
+        nodes.push(convNode(layer, inputOf(layer)));
         break;
-      }
       case 'Dense':
-      case 'DynamicDense': {
-        const w = namedWeights(layer);
-        const kernel = w.get('kernel')!;
-        const mask = w.get('mask');
-        const units = config['units'] as number;
-        const inFeatures = kernel.length / units;
-        const at = (o: number, i: number): number => {
-          const k = i * units + o;
-          return mask ? kernel[k]! * mask[k]! : kernel[k]!;
-        };
-        nodes.push({
-          op: 'dense',
-          name,
-          input: inputOf(layer),
-          inFeatures,
-          outFeatures: units,
-          weight: toMatrix(units, inFeatures, at, isDynamic(layer)),
-          bias: w.get('bias') ?? null,
-          activation: activationOf(layer),
-        });
+      case 'DynamicDense':
+        nodes.push(denseNode(layer, inputOf(layer)));
         break;
-      }
       case 'BatchNormalization':
-      case 'FastBatchNormalization': {
-        const axis = config['axis'];
-        if (axis !== -1 && axis !== 3 && axis !== 1) {
-          throw new InvalidArgumentError(
-            `Layer ${name} normalizes axis ${String(axis)}; only the last axis is supported.`,
-          );
-        }
-        const w = namedWeights(layer);
-        const mean = w.get('moving_mean')!;
-        const gamma = w.get('gamma') ?? new Float32Array(mean.length).fill(1);
-        const beta = w.get('beta') ?? new Float32Array(mean.length);
-        nodes.push({
-          op: 'batchNorm',
-          name,
-          input: inputOf(layer),
-          gamma,
-          beta,
-          movingMean: mean,
-          movingVariance: w.get('moving_variance')!,
-          epsilon: (config['epsilon'] as number | undefined) ?? 1e-3,
-        });
+      case 'FastBatchNormalization':
+        nodes.push(batchNormNode(layer, inputOf(layer)));
         break;
-      }
       case 'MaxPooling2D':
-      case 'AveragePooling2D': {
-        requireChannelsLast(layer);
-        const poolSize = pair(config['poolSize'] ?? 2, 'poolSize');
-        nodes.push({
-          op: cls === 'MaxPooling2D' ? 'maxPool' : 'avgPool',
-          name,
-          input: inputOf(layer),
-          poolSize,
-          strides: pair(config['strides'] ?? poolSize, 'strides'),
-          padding: paddingOf(layer),
-        });
+      case 'AveragePooling2D':
+        nodes.push(poolNode(layer, inputOf(layer)));
         break;
-      }
       case 'GlobalAveragePooling2D':
         requireChannelsLast(layer);
         nodes.push({ op: 'globalAvgPool', name, input: inputOf(layer) });

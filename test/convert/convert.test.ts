@@ -107,6 +107,20 @@ describe('modelToGraph / graphToLayersModel', () => {
     });
     expect(() => modelToGraph(m)).toThrow(InvalidArgumentError);
     expect(() => modelToGraph(m)).toThrow(/odd.*tanh/);
+
+    const image = tf.input({ shape: [6, 6, 2] });
+    const dilated = tf.model({
+      inputs: image,
+      outputs: tf.layers
+        .conv2d({ name: 'wide', filters: 2, kernelSize: 3, dilationRate: 2 })
+        .apply(image) as tf.SymbolicTensor,
+    });
+    expect(() => modelToGraph(dilated)).toThrow(/wide is dilated/);
+    const upsampled = tf.model({
+      inputs: image,
+      outputs: tf.layers.upSampling2d({ name: 'up' }).apply(image) as tf.SymbolicTensor,
+    });
+    expect(() => modelToGraph(upsampled)).toThrow(/up is a UpSampling2D/);
   });
 });
 
