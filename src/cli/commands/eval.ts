@@ -58,6 +58,69 @@ export function checkInputFits(file: string, graph: ModelGraph, dataset: string)
   );
 }
 
+/** Class probabilities for every test image, 256 at a time, from the sparse runtime or dense tfjs. */
+async function predictAll(
+  engine: EvalEngine,
+  graph: ModelGraph,
+  images: Float32Array,
+  inputShape: readonly [number, number, number],
+  count: number,
+  classes: number,
+  backend: BackendRequest,
+): Promise<Float32Array> {
+  const [h, w, c] = inputShape;
+  const batch = (s: number, n: number) => images.subarray(s * h * w * c, (s + n) * h * w * c);
+  const probabilities = new Float32Array(count * classes);
+  if (engine === 'runtime') {
+    const net = await createNetwork(graph);
+    process.stderr.write(`runtime engine: ${net.engine}\n`);
+    for (let s = 0; s < count; s += 256) {
+      const n = Math.min(256, count - s);
+      probabilities.set(net.predict(batch(s, n), n), s * classes);
+    }
+    return probabilities;
+  }
+  process.stderr.write((await initBackend(backend)).description + '\n');
+  const model = toLayersModel(graph);
+  for (let s = 0; s < count; s += 256) {
+    const n = Math.min(256, count - s);
+    const part = tidy(() =>
+      (model.predict(tensor4d(batch(s, n), [n, h, w, c])) as Tensor).dataSync(),
+    );
+    probabilities.set(part, s * classes);
+  }
+  model.dispose();
+  return probabilities;
+}
+
+/** How closely two engines' outputs agree: images given the same class, and the largest relative gap. */
+function agreement(
+  a: Float32Array,
+  b: Float32Array,
+  count: number,
+  classes: number,
+): { same: number; worst: number } {
+  let same = 0;
+  let worst = 0;
+  for (let i = 0; i < count; i++) {
+    let am = 0;
+    let bm = 0;
+    let scale = 0;
+    let diff = 0;
+    for (let k = 0; k < classes; k++) {
+      const x = a[i * classes + k]!;
+      const y = b[i * classes + k]!;
+      if (x > a[i * classes + am]!) am = k;
+      if (y > b[i * classes + bm]!) bm = k;
+      scale = Math.max(scale, Math.abs(y));
+      diff = Math.max(diff, Math.abs(x - y));
+    }
+    if (am === bm) same++;
+    worst = Math.max(worst, diff / scale);
+  }
+  return { same, worst };
+}
+
 export function registerEvalCommand(program: Command): void {
   program
     .command('eval')
@@ -103,6 +166,7 @@ export function registerEvalCommand(program: Command): void {
       ) => {
         const dataset = oneOf('dataset', flags.dataset, datasetNames());
         const wanted = oneOf<EvalEngine>('engine', flags.engine, ['runtime', 'tfjs']);
+        const backend = oneOf<BackendRequest>('backend', flags.backend, backendRequests);
         const graph = await loadSparse(file);
         checkInputFits(file, graph, dataset);
         const data = await loadDataset(dataset, {
@@ -122,53 +186,26 @@ export function registerEvalCommand(program: Command): void {
           return;
         }
         const { count } = data.test;
-        const [h, w, c] = data.inputShape;
         const images = Float32Array.from(data.test.images, (v) => v / 255);
         const classes = data.numClasses;
-        const run = async (engine: EvalEngine): Promise<Scores> => {
+        const engines: EvalEngine[] = flags.compare ? ['runtime', 'tfjs'] : [wanted];
+        const results = new Map<EvalEngine, Scores>();
+        for (const engine of engines) {
           const started = performance.now();
-          let probabilities: Float32Array;
-          if (engine === 'runtime') {
-            const net = await createNetwork(graph);
-            process.stderr.write(`runtime engine: ${net.engine}\n`);
-            probabilities = new Float32Array(count * classes);
-            for (let s = 0; s < count; s += 256) {
-              const n = Math.min(256, count - s);
-              probabilities.set(
-                net.predict(images.subarray(s * h * w * c, (s + n) * h * w * c), n),
-                s * classes,
-              );
-            }
-          } else {
-            const backend = await initBackend(
-              oneOf<BackendRequest>('backend', flags.backend, backendRequests),
-            );
-            process.stderr.write(backend.description + '\n');
-            const model = toLayersModel(graph);
-            probabilities = new Float32Array(count * classes);
-            for (let s = 0; s < count; s += 256) {
-              const n = Math.min(256, count - s);
-              const part = tidy(() =>
-                (
-                  model.predict(
-                    tensor4d(images.subarray(s * h * w * c, (s + n) * h * w * c), [n, h, w, c]),
-                  ) as Tensor
-                ).dataSync(),
-              );
-              probabilities.set(part, s * classes);
-            }
-            model.dispose();
-          }
-          return {
+          const probabilities = await predictAll(
+            engine,
+            graph,
+            images,
+            data.inputShape,
+            count,
+            classes,
+            backend,
+          );
+          const r: Scores = {
             ...score(probabilities, data.test.labels, classes),
             probabilities,
             seconds: (performance.now() - started) / 1000,
           };
-        };
-        const engines: EvalEngine[] = flags.compare ? ['runtime', 'tfjs'] : [wanted];
-        const results = new Map<EvalEngine, Scores>();
-        for (const engine of engines) {
-          const r = await run(engine);
           results.set(engine, r);
           process.stdout.write(
             `${file} [${engine}]: test accuracy ${(100 * r.acc).toFixed(2)}%, test loss ${r.loss.toFixed(4)} on ${count} images ` +
@@ -176,26 +213,12 @@ export function registerEvalCommand(program: Command): void {
           );
         }
         if (flags.compare) {
-          const a = results.get('runtime')!.probabilities;
-          const b = results.get('tfjs')!.probabilities;
-          let same = 0;
-          let worst = 0;
-          for (let i = 0; i < count; i++) {
-            let am = 0;
-            let bm = 0;
-            let scale = 0;
-            let diff = 0;
-            for (let k = 0; k < classes; k++) {
-              const x = a[i * classes + k]!;
-              const y = b[i * classes + k]!;
-              if (x > a[i * classes + am]!) am = k;
-              if (y > b[i * classes + bm]!) bm = k;
-              scale = Math.max(scale, Math.abs(y));
-              diff = Math.max(diff, Math.abs(x - y));
-            }
-            if (am === bm) same++;
-            worst = Math.max(worst, diff / scale);
-          }
+          const { same, worst } = agreement(
+            results.get('runtime')!.probabilities,
+            results.get('tfjs')!.probabilities,
+            count,
+            classes,
+          );
           process.stdout.write(
             `agreement: same class on ${same}/${count} images (${((100 * same) / count).toFixed(2)}%), ` +
               `largest relative difference of the outputs ${worst.toExponential(2)}\n`,
