@@ -5,7 +5,12 @@ import { join } from 'node:path';
 import { backendRequests, type BackendRequest } from '../../engine/backend.js';
 import { augmentKinds, type AugmentKind } from '../../experiments/experiment.js';
 import type { OverallProgress } from '../../experiments/paper-jobs.js';
-import { paperRowIds, runPaperComparison, type PaperRowId } from '../../experiments/paper.js';
+import {
+  paperRowIds,
+  runPaperComparison,
+  type PaperEvents,
+  type PaperRowId,
+} from '../../experiments/paper.js';
 import { distributionNames, type DistributionName } from '../../sparsity/distributions.js';
 import { learningRateSchedules, type LearningRateSchedule } from '../../train/trainer.js';
 import { writeReport } from '../../report/report.js';
@@ -96,6 +101,50 @@ function options(flags: PaperFlags, command: string) {
   };
 }
 
+/**
+ * What `paper` prints while it trains: each run's log lines and epochs on stderr with the overall ETA, and
+ * a progress bar per epoch when one run trains at a time (several runs' bars would overwrite each other).
+ */
+function progressPrinter(jobs: number, log: (line: string) => void): PaperEvents {
+  const bar = jobs === 1 ? new EpochProgress() : undefined;
+  const name = (j: { row: string; seed: number }) => `${j.row} seed ${j.seed}`;
+  return {
+    onLog: (job, line) => {
+      bar?.end();
+      log(`[${name(job)}] ${line}`);
+    },
+    onPhase: log,
+    onJobBegin: (job) => log(`\n== ${job.label}, seed ${job.seed} (${job.config.out})`),
+    onBatch: (job, p) => {
+      if (!bar) return;
+      if (p.batch === 1) {
+        bar.label = `[${name(job)}] `;
+        bar.begin(p.epoch, p.epochs, p.batches);
+      }
+      bar.update(p);
+    },
+    onEpoch: (job, m, overall) => {
+      bar?.end();
+      log(
+        `[${name(job)}] epoch ${m.epoch}: validation acc ${(100 * m.valAcc).toFixed(2)}% loss ${m.valLoss.toFixed(4)}` +
+          (m.testAcc !== undefined ? ` | test acc ${(100 * m.testAcc).toFixed(2)}%` : '') +
+          ` | train acc ${(100 * m.trainAcc).toFixed(2)}% | ${m.imagesPerSecond.toFixed(0)} img/s`,
+      );
+      log(overallLine(overall));
+    },
+    onThreads: (job, h) =>
+      log(
+        `[${name(job)}] handed ${h.added} more thread${h.added === 1 ? '' : 's'} (freed by ` +
+          `${h.freedBy.map(name).join(', ')}): resuming after epoch ${h.epochsDone}/${h.epochs} ` +
+          `on ${h.threads} threads`,
+      ),
+    onJobEnd: (job, origin, overall) => {
+      if (origin === 'reused') log(`[${name(job)}] reused the finished run`);
+      log(overallLine(overall));
+    },
+  };
+}
+
 export function registerPaperCommand(program: Command): void {
   program
     .command('paper')
@@ -178,43 +227,7 @@ export function registerPaperCommand(program: Command): void {
         process.exit(130);
       };
       process.once('SIGINT', interrupted);
-      const bar = parsed.jobs === 1 ? new EpochProgress() : undefined;
-      const name = (j: { row: string; seed: number }) => `${j.row} seed ${j.seed}`;
-      const summary = await runPaperComparison(parsed, {
-        onLog: (job, line) => {
-          bar?.end();
-          log(`[${name(job)}] ${line}`);
-        },
-        onPhase: log,
-        onJobBegin: (job) => log(`\n== ${job.label}, seed ${job.seed} (${job.config.out})`),
-        onBatch: (job, p) => {
-          if (!bar) return;
-          if (p.batch === 1) {
-            bar.label = `[${name(job)}] `;
-            bar.begin(p.epoch, p.epochs, p.batches);
-          }
-          bar.update(p);
-        },
-        onEpoch: (job, m, overall) => {
-          bar?.end();
-          log(
-            `[${name(job)}] epoch ${m.epoch}: validation acc ${(100 * m.valAcc).toFixed(2)}% loss ${m.valLoss.toFixed(4)}` +
-              (m.testAcc !== undefined ? ` | test acc ${(100 * m.testAcc).toFixed(2)}%` : '') +
-              ` | train acc ${(100 * m.trainAcc).toFixed(2)}% | ${m.imagesPerSecond.toFixed(0)} img/s`,
-          );
-          log(overallLine(overall));
-        },
-        onThreads: (job, h) =>
-          log(
-            `[${name(job)}] handed ${h.added} more thread${h.added === 1 ? '' : 's'} (freed by ` +
-              `${h.freedBy.map(name).join(', ')}): resuming after epoch ${h.epochsDone}/${h.epochs} ` +
-              `on ${h.threads} threads`,
-          ),
-        onJobEnd: (job, origin, overall) => {
-          if (origin === 'reused') log(`[${name(job)}] reused the finished run`);
-          log(overallLine(overall));
-        },
-      });
+      const summary = await runPaperComparison(parsed, progressPrinter(parsed.jobs, log));
       process.removeListener('SIGINT', interrupted);
       log('\nwriting the report (charts rendered to SVG and PNG)...');
       const files = await writeReport(flags.out, summary);
