@@ -239,11 +239,27 @@ export function leadSentence(summary: PaperSummary): string {
   }
   const n = seedAccuracies(dsr).length;
   const head = `${scope}DSR at the paper's budget reached ${(100 * dsr.testAcc).toFixed(2)}% test accuracy (${n === 1 ? 'one seed' : `mean of ${n} seeds`})`;
-  // The sentence speaks for the primary comparisons when there are any (the ablation never).
-  const all = dsrComparisons(summary).filter((c) => c.b.id !== 'dsr-no-realloc');
+  // The sentence speaks for the primary comparisons when there are any (the ablation never), and then
+  // names any other row at the budget that is ahead of DSR, so a better baseline is never left unsaid.
+  const every = dsrComparisons(summary);
+  const all = every.filter((c) => c.b.id !== 'dsr-no-realloc');
   const primary = all.filter((c) => c.primary);
   const comparisons = primary.length > 0 ? primary : all;
   if (comparisons.length === 0) return `${head}.`;
+  const ahead = every
+    .filter((c) => c.meanDiff < 0 && !comparisons.includes(c))
+    .map(
+      (c) =>
+        `${c.b.id} by ${pts(-c.meanDiff).slice(1)} (` +
+        (c.seeds < 2
+          ? 'one seed'
+          : c.significant
+            ? 'larger than the seed noise, judged alone'
+            : 'within the seed noise') +
+        ')',
+    );
+  const aheadNote =
+    ahead.length > 0 ? ` Ahead of DSR at the same budget: ${ahead.join(', ')}.` : '';
   const beyond = comparisons.filter((c) => c.significant);
   const parts = comparisons.map((c) => `${pts(c.meanDiff)} vs ${c.b.id}`).join(', ');
   const test =
@@ -258,5 +274,5 @@ export function leadSentence(summary: PaperSummary): string {
         : beyond.length === comparisons.length
           ? `each of these differences is larger than the seed noise${test}`
           : `larger than the seed noise${test}: ${beyond.map((c) => c.b.id).join(', ')}; the rest are within it`;
-  return `${head}: ${parts}; ${verdict}.`;
+  return `${head}: ${parts}; ${verdict}.${aheadNote}`;
 }

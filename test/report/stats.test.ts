@@ -50,6 +50,24 @@ describe('comparison statistics', () => {
       /each of these differences is larger than the seed noise \(paired t-test over seeds\)\.$/,
     );
     expect(all).not.toMatch(/the rest/);
+    expect(all).not.toMatch(/Ahead of DSR/);
+  });
+
+  it('names a row at the budget that is ahead of DSR, even outside the primary family', () => {
+    const dsr = row('dsr', [0.78, 0.79, 0.785]);
+    const sentence = leadSentence(
+      summary([
+        dsr,
+        row('static', [0.77, 0.781, 0.774]),
+        // GMP (secondary) one point ahead on every seed; the ablation ahead on average, within the noise.
+        row('gmp', [0.79, 0.8, 0.795]),
+        row('dsr-no-realloc', [0.8, 0.77, 0.79]),
+      ]),
+    );
+    expect(sentence).toMatch(/: \+1\.00 pts vs static; each of these differences/);
+    expect(sentence).toMatch(
+      /Ahead of DSR at the same budget: gmp by 1\.00 pts \(larger than the seed noise, judged alone\), dsr-no-realloc by 0\.17 pts \(within the seed noise\)\.$/,
+    );
   });
 
   it('gives the paired t-test p-value and a t-interval from the t distribution', () => {
