@@ -8,7 +8,7 @@ import { datasetNames, datasets, getDataset, loadDataset } from '../../data/regi
 import { ShapeMismatchError } from '../../errors.js';
 import type { ModelGraph } from '../../graph/types.js';
 import { loadSparse } from '../../format/load.js';
-import { createNetwork } from '../../runtime/index.js';
+import { argmax, createNetwork } from '../../runtime/index.js';
 import { oneOf, positiveInt } from '../parse.js';
 import { pruneScopes, type PruneScope } from '../../graph/prune.js';
 import { evalSparsity } from './eval-sparsity.js';
@@ -31,9 +31,7 @@ function score(
   let loss = 0;
   for (let i = 0; i < labels.length; i++) {
     const row = probabilities.subarray(i * classes, (i + 1) * classes);
-    let best = 0;
-    for (let c = 1; c < classes; c++) if (row[c]! > row[best]!) best = c;
-    if (best === labels[i]) correct++;
+    if (argmax(row) === labels[i]) correct++;
     loss -= Math.log(Math.min(Math.max(row[labels[i]!]!, 1e-7), 1 - 1e-7));
   }
   return { acc: correct / labels.length, loss: loss / labels.length };
@@ -103,19 +101,15 @@ function agreement(
   let same = 0;
   let worst = 0;
   for (let i = 0; i < count; i++) {
-    let am = 0;
-    let bm = 0;
+    const x = a.subarray(i * classes, (i + 1) * classes);
+    const y = b.subarray(i * classes, (i + 1) * classes);
+    if (argmax(x) === argmax(y)) same++;
     let scale = 0;
     let diff = 0;
     for (let k = 0; k < classes; k++) {
-      const x = a[i * classes + k]!;
-      const y = b[i * classes + k]!;
-      if (x > a[i * classes + am]!) am = k;
-      if (y > b[i * classes + bm]!) bm = k;
-      scale = Math.max(scale, Math.abs(y));
-      diff = Math.max(diff, Math.abs(x - y));
+      scale = Math.max(scale, Math.abs(y[k]!));
+      diff = Math.max(diff, Math.abs(x[k]! - y[k]!));
     }
-    if (am === bm) same++;
     worst = Math.max(worst, diff / scale);
   }
   return { same, worst };
